@@ -1,0 +1,1 @@
+"""Pure domain model of Conduit Config: areas, the ConfigEntry aggregate, value rules."""

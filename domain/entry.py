@@ -1,0 +1,236 @@
+"""The ``ConfigEntry`` aggregate: one configuration entry and its history of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import (
+    BaseAggregate,
+    CanInitAggregate,
+    CanMutateAggregate,
+    CanSnapshotAggregate,
+)
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.address import Address
+from domain.errors import EntryStateError, NotFoundError, VersionConflictError
+from domain.values import JsonObject, apply_json_patch, json_diff, value_hash
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+class Provenance(BaseModel):
+    """Who asked for a change, why, and through which channel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=200)
+    reason: str | None = Field(default=None, max_length=2000)
+    source: str = Field(default="api", min_length=1, max_length=50)
+    correlation_id: str = Field(min_length=1, max_length=200)
+
+
+class EventMeta(Provenance):
+    """Metadata every entry event carries."""
+
+    schema_version: int = Field(ge=1)
+    value_hash: str
+
+
+class DomainEvent(BaseModel):
+    """Frozen pydantic base of every stored event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+
+
+class ConfigEntry(BaseAggregate[UUID]):
+    """One configuration entry, addressed by ``(environment, area, key)``.
+
+    ``value`` is the sparse stored value (secrets sealed). Commands raise
+    :class:`VersionConflictError`, :class:`NotFoundError` or :class:`EntryStateError`.
+    """
+
+    def __init__(self, environment: str, area: str, key: str, value: JsonObject) -> None:
+        self.environment = environment
+        self.area = area
+        self.key = key
+        self.value: JsonObject = value
+        self.deleted = False
+        self.last_meta: JsonObject = {}
+
+    class Event(DomainEvent, CanMutateAggregate[UUID]):
+        """Base of the entry's events."""
+
+        meta: EventMeta
+        event_name: ClassVar[str] = "event"
+
+        def apply(self, aggregate: Any) -> None:
+            assert isinstance(aggregate, ConfigEntry)
+            self.apply_to(aggregate)
+            aggregate.last_meta = self.meta.model_dump(mode="json")
+
+        def apply_to(self, entry: ConfigEntry) -> None:
+            """Evolve the entry's state (overridden per event)."""
+
+    class Created(Event, CanInitAggregate[UUID]):
+        """The entry received its first value."""
+
+        originator_topic: str
+        environment: str
+        area: str
+        key: str
+        value: JsonObject
+        event_name: ClassVar[str] = "created"
+
+    class ValueReplaced(Event):
+        """``set``: the stored value was replaced as a whole."""
+
+        value: JsonObject
+        event_name: ClassVar[str] = "replaced"
+
+        def apply_to(self, entry: ConfigEntry) -> None:
+            entry.value, entry.deleted = self.value, False
+
+    class ValueChanged(Event):
+        """``patch``: the stored value changed by these RFC 6902 operations."""
+
+        patch: list[JsonObject]
+        event_name: ClassVar[str] = "changed"
+
+        def apply_to(self, entry: ConfigEntry) -> None:
+            entry.value = apply_json_patch(entry.value, self.patch)
+
+    class RolledBack(Event):
+        """The value of an earlier version was restored as a new version."""
+
+        target_version: int
+        value: JsonObject
+        event_name: ClassVar[str] = "rolled_back"
+
+        def apply_to(self, entry: ConfigEntry) -> None:
+            entry.value, entry.deleted = self.value, False
+
+    class Deleted(Event):
+        """The entry was deleted; its history stays."""
+
+        event_name: ClassVar[str] = "deleted"
+
+        def apply_to(self, entry: ConfigEntry) -> None:
+            entry.deleted = True
+
+    class Restored(Event):
+        """A deleted entry was brought back with its last value."""
+
+        event_name: ClassVar[str] = "restored"
+
+        def apply_to(self, entry: ConfigEntry) -> None:
+            entry.deleted = False
+
+    class Snapshot(DomainEvent, CanSnapshotAggregate[UUID]):
+        """Per-entry snapshot, so reads at any version replay few events."""
+
+        topic: str
+        state: JsonObject
+
+        def mutate(self, _: None) -> Any:
+            aggregate = super().mutate(_)
+            for name in ("_created_on", "_modified_on"):
+                setattr(aggregate, name, _DATETIME.validate_python(getattr(aggregate, name)))
+            return aggregate
+
+    @property
+    def address(self) -> Address:
+        """Where this entry lives."""
+        return Address(self.environment, self.area, self.key)
+
+    @classmethod
+    def create(
+        cls, address: Address, value: JsonObject, provenance: Provenance, schema_version: int
+    ) -> ConfigEntry:
+        """Start a new entry with its first value."""
+        return cls._create(
+            cls.Created,
+            id=address.entry_id,
+            environment=address.environment,
+            area=address.area,
+            key=address.key,
+            value=value,
+            meta=_meta(provenance, schema_version, value),
+        )
+
+    def check_version(self, expected: int | None) -> None:
+        """Raise :class:`VersionConflictError` if ``expected`` is stale."""
+        if expected is not None and expected != self.version:
+            raise VersionConflictError(str(self.address), expected=expected, current=self.version)
+
+    def check_live(self) -> None:
+        """Raise :class:`NotFoundError` if the entry is deleted."""
+        if self.deleted:
+            raise NotFoundError(f"{self.address} is deleted (undelete restores it)")
+
+    def replace(self, value: JsonObject, provenance: Provenance, schema_version: int) -> bool:
+        """Replace the stored value; returns False (and records nothing) if unchanged."""
+        if value == self.value and not self.deleted:
+            return False
+        self.trigger_event(
+            self.ValueReplaced, value=value, meta=_meta(provenance, schema_version, value)
+        )
+        return True
+
+    def change(self, value: JsonObject, provenance: Provenance, schema_version: int) -> bool:
+        """Record the RFC 6902 patch to ``value``; returns False if unchanged."""
+        self.check_live()
+        ops = json_diff(self.value, value)
+        if not ops:
+            return False
+        self.trigger_event(
+            self.ValueChanged, patch=ops, meta=_meta(provenance, schema_version, value)
+        )
+        return True
+
+    def roll_back(
+        self, target_version: int, value: JsonObject, provenance: Provenance, schema_version: int
+    ) -> None:
+        """Append a new version whose value equals ``target_version``'s."""
+        self.trigger_event(
+            self.RolledBack,
+            target_version=target_version,
+            value=value,
+            meta=_meta(provenance, schema_version, value),
+        )
+
+    def delete(self, provenance: Provenance, schema_version: int) -> None:
+        """Mark the entry deleted."""
+        self.check_live()
+        self.trigger_event(self.Deleted, meta=_meta(provenance, schema_version, self.value))
+
+    def restore(self, provenance: Provenance, schema_version: int) -> None:
+        """Bring a deleted entry back."""
+        if not self.deleted:
+            raise EntryStateError(f"{self.address} is not deleted")
+        self.trigger_event(self.Restored, meta=_meta(provenance, schema_version, self.value))
+
+
+def _meta(provenance: Provenance, schema_version: int, value: JsonObject) -> EventMeta:
+    return EventMeta(
+        **provenance.model_dump(), schema_version=schema_version, value_hash=value_hash(value)
+    )
+
+
+EVENT_TYPES: dict[str, type[ConfigEntry.Event]] = {
+    cls.__name__: cls
+    for cls in (
+        ConfigEntry.Created,
+        ConfigEntry.ValueReplaced,
+        ConfigEntry.ValueChanged,
+        ConfigEntry.RolledBack,
+        ConfigEntry.Deleted,
+        ConfigEntry.Restored,
+    )
+}

@@ -1,0 +1,160 @@
+"""Secret fields: sealing before a value enters an event, redaction, reveal.
+
+The cipher itself lives in infrastructure; the domain sees it through
+:class:`SecretCodec`. A sealed secret is a string ``enc:v1:<token>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from pydantic import BaseModel, SecretStr
+
+from domain.areas.base import AreaModel
+from domain.errors import InvalidValueError, SecretKeyError
+
+SECRET_PREFIX = "enc:v1:"  # noqa: S105 - a marker, not a password
+REDACTED = "********"
+NO_KEY_MESSAGE = (
+    "no secret key is configured: set CONDUIT_CONFIG_SECRET_KEY "
+    "(`conduit-config keygen` prints a new one)"
+)
+
+Path = tuple[str | int, ...]
+
+
+class SecretCodec(Protocol):
+    """Encrypts and decrypts secret field values (AES-GCM in infrastructure)."""
+
+    def seal(self, plaintext: str) -> str:
+        """Return ``enc:v1:…`` for a plaintext."""
+
+    def open(self, sealed: str) -> str:
+        """Return the plaintext; raises :class:`SecretKeyError` if it cannot."""
+
+
+def is_sealed(value: object) -> bool:
+    """True for a string holding an encrypted secret."""
+    return isinstance(value, str) and value.startswith(SECRET_PREFIX)
+
+
+def secret_paths(instance: BaseModel, prefix: Path = ()) -> Iterator[Path]:
+    """Paths of every ``SecretStr`` inside a validated value."""
+    for name in type(instance).model_fields:
+        yield from _walk(getattr(instance, name), (*prefix, name))
+
+
+def _walk(obj: Any, path: Path) -> Iterator[Path]:
+    if isinstance(obj, SecretStr):
+        yield path
+    elif isinstance(obj, BaseModel):
+        yield from secret_paths(obj, path)
+    elif isinstance(obj, list | tuple):
+        for index, item in enumerate(obj):
+            yield from _walk(item, (*path, index))
+    elif isinstance(obj, dict):
+        for name, item in obj.items():
+            yield from _walk(item, (*path, name))
+
+
+def get_path(document: Any, path: Path) -> Any:
+    """Value at ``path`` or ``None`` when absent."""
+    node = document
+    for part in path:
+        in_list = isinstance(part, int) and isinstance(node, list) and part < len(node)
+        in_dict = isinstance(part, str) and isinstance(node, dict) and part in node
+        if not (in_list or in_dict):
+            return None
+        node = node[part]
+    return node
+
+
+def _set_path(document: Any, path: Path, value: Any) -> None:
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _previous_at(previous: Any, current: Any, path: Path) -> Any:
+    """The previous secret at the same place; list items match by ``name`` when they have one."""
+    node_prev, node_cur = previous, current
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(node_prev, list) or not isinstance(node_cur, list):
+                return None
+            item = node_cur[part]
+            name = item.get("name") if isinstance(item, dict) else None
+            matches = [p for p in node_prev if isinstance(p, dict) and p.get("name") == name]
+            if name is not None and matches:
+                node_prev = matches[0]
+            else:
+                node_prev = node_prev[part] if part < len(node_prev) else None
+            node_cur = item
+        else:
+            node_prev = node_prev.get(part) if isinstance(node_prev, dict) else None
+            node_cur = node_cur.get(part) if isinstance(node_cur, dict) else None
+    return node_prev
+
+
+def seal_secrets(
+    instance: AreaModel,
+    sparse: dict[str, Any],
+    previous: dict[str, Any] | None,
+    codec: SecretCodec | None,
+) -> dict[str, Any]:
+    """Encrypt every plaintext secret of a sparse value in place and return it.
+
+    ``********`` keeps the stored secret at the same place; an unchanged plaintext
+    keeps its old ciphertext (so history shows no change); a sealed value must open
+    with this store's key. Raises :class:`InvalidValueError` or :class:`SecretKeyError`.
+    """
+    for path in secret_paths(instance):
+        given = get_path(sparse, path)
+        if not isinstance(given, str):
+            continue
+        field = ".".join(str(p) for p in path)
+        old = _previous_at(previous, sparse, path) if previous else None
+        if given == REDACTED:
+            if not is_sealed(old):
+                raise InvalidValueError.single(
+                    field, "is the redaction placeholder but no secret is stored here"
+                )
+            _set_path(sparse, path, old)
+        elif is_sealed(given):
+            if given != old:
+                _require(codec).open(given)
+        elif isinstance(old, str) and is_sealed(old) and _require(codec).open(old) == given:
+            _set_path(sparse, path, old)
+        else:
+            _set_path(sparse, path, _require(codec).seal(given))
+    return sparse
+
+
+def _require(codec: SecretCodec | None) -> SecretCodec:
+    if codec is None:
+        raise SecretKeyError(NO_KEY_MESSAGE)
+    return codec
+
+
+def redact(value: Any) -> Any:
+    """Copy of ``value`` with every sealed secret replaced by ``********``."""
+    if is_sealed(value):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def reveal(value: Any, codec: SecretCodec | None) -> Any:
+    """Copy of ``value`` with every sealed secret decrypted."""
+    if is_sealed(value):
+        return _require(codec).open(value)
+    if isinstance(value, dict):
+        return {k: reveal(v, codec) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v, codec) for v in value]
+    return value

@@ -1,0 +1,104 @@
+"""The one place that wires settings, database, registry and crypto into a store."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import entry_points
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from domain.areas import builtin_registry
+from domain.areas.base import AreaModel
+from domain.areas.registry import AreaRegistry
+from domain.errors import ConfigStoreError, SettingsError, StorageError
+from infrastructure.crypto import AesGcmCodec, decode_key, load_or_create_key_file
+from infrastructure.embedded import EmbeddedPostgres
+from infrastructure.persistence.application import ConfigApplication, postgres_env
+from infrastructure.settings import Settings
+from infrastructure.store import ConfigStore
+from infrastructure.store.base import storage_errors
+from infrastructure.store.index import EventIndex
+
+AREA_ENTRY_POINT_GROUP = "conduit_config.areas"
+
+
+def _import_area(path: str) -> type[AreaModel]:
+    module_name, _, attr = path.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module_name.strip()), attr.strip())
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise SettingsError(f"CONDUIT_CONFIG_AREAS: cannot import {path!r}: {exc}") from None
+    if not (isinstance(obj, type) and issubclass(obj, AreaModel)):
+        raise SettingsError(f"CONDUIT_CONFIG_AREAS: {path!r} is not an AreaModel subclass")
+    return obj
+
+
+def load_registry(settings: Settings) -> AreaRegistry:
+    """Built-in areas, then entry points of group ``conduit_config.areas``, then settings."""
+    registry = builtin_registry()
+    for point in entry_points(group=AREA_ENTRY_POINT_GROUP):
+        registry.register(_import_area(point.value))
+    for path in filter(None, (p.strip() for p in settings.areas.split(","))):
+        try:
+            registry.register(_import_area(path))
+        except ConfigStoreError as exc:
+            raise SettingsError(f"CONDUIT_CONFIG_AREAS: {exc}") from None
+    return registry
+
+
+def secret_codec(settings: Settings, *, embedded: bool) -> AesGcmCodec | None:
+    """The secret codec: from the setting, else (embedded only) the key file in home."""
+    if settings.secret_key is not None:
+        key = decode_key(settings.secret_key.get_secret_value(), source="CONDUIT_CONFIG_SECRET_KEY")
+        return AesGcmCodec(key=key)
+    if embedded:
+        return AesGcmCodec(key=load_or_create_key_file(settings.home))
+    return None
+
+
+def ensure_schema(url: str, schema: str, *, timeout: int) -> None:
+    """Create the configured schema if missing (eventsourcing only creates tables)."""
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=timeout) as conn:
+            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"database unavailable: {first}") from None
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[ConfigStore]:
+    """A ready store; starts the embedded PostgreSQL when no database URL is set.
+
+    Raises :class:`SettingsError` or :class:`StorageError`.
+    """
+    embedded = EmbeddedPostgres(home=settings.home) if settings.database_url is None else None
+    try:
+        url = embedded.start() if embedded else settings.database_url
+        assert url is not None
+        registry = load_registry(settings)
+        codec = secret_codec(settings, embedded=embedded is not None)
+        env = postgres_env(
+            url,
+            schema=settings.database_schema,
+            pool_size=settings.pool_size,
+            connect_timeout=settings.connect_timeout,
+            snapshot_interval=settings.snapshot_interval,
+        )
+        with storage_errors():
+            ensure_schema(url, settings.database_schema, timeout=settings.connect_timeout)
+            app = ConfigApplication(env)
+        datastore = app.factory.datastore  # type: ignore[attr-defined]
+        store = ConfigStore(
+            app=app, registry=registry, codec=codec, index=EventIndex(datastore=datastore)
+        )
+        try:
+            yield store
+        finally:
+            store.close()
+    finally:
+        if embedded:
+            embedded.stop()

@@ -1,0 +1,1 @@
+"""The ``conduit-config`` command line."""

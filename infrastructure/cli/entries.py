@@ -1,0 +1,175 @@
+"""Entry commands: set, patch, get, list, delete, undelete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from domain.areas.virtual_key import generate_virtual_key, hash_virtual_key
+from infrastructure.cli.options import common, read_json_value, writer
+from infrastructure.cli.output import emit_json, emit_table, emit_write, fmt_time
+from infrastructure.cli.state import get_state, json_ready, parse_time
+from infrastructure.store.views import EntryView
+
+
+@click.command("set")
+@click.argument("address")
+@click.argument("value", required=False)
+@click.option(
+    "--generate-key",
+    is_flag=True,
+    help="virtual_key: create a condt_ key, print it once, store its hash.",
+)
+@writer
+def set_cmd(
+    address: str,
+    value: str | None,
+    generate_key: bool,
+    expected_version: int | None,
+    actor: str | None,
+    reason: str | None,
+) -> None:
+    """Replace the stored fields of AREA/KEY with VALUE (JSON, @file.json or -)."""
+    state = get_state()
+    addr = state.address(address)
+    if value is None and not generate_key:
+        raise click.UsageError("VALUE is required (JSON text, @file.json or -)")
+    data: Any = read_json_value(value) if value is not None else {}
+    extra: dict[str, Any] = {}
+    if generate_key:
+        data, plaintext = _with_generated_key(addr.area, data)
+        extra["key"] = plaintext
+    result = state.store.set(
+        addr, data, provenance=state.provenance(actor, reason), expected_version=expected_version
+    )
+    emit_write(result, as_json=state.as_json, extra=extra)
+    if generate_key and not state.as_json:
+        click.echo(f"virtual key (shown once, store it now): {extra['key']}")
+
+
+def _with_generated_key(area: str, data: Any) -> tuple[Any, str]:
+    if area != "virtual_key":
+        raise click.UsageError("--generate-key only applies to virtual_key entries")
+    if not isinstance(data, dict):
+        return data, ""
+    if "key_hash" in data:
+        raise click.UsageError("give either key_hash in VALUE or --generate-key, not both")
+    plaintext = generate_virtual_key()
+    return {**data, "key_hash": hash_virtual_key(plaintext)}, plaintext
+
+
+@click.command("patch")
+@click.argument("address")
+@click.argument("merge_patch")
+@writer
+def patch_cmd(
+    address: str,
+    merge_patch: str,
+    expected_version: int | None,
+    actor: str | None,
+    reason: str | None,
+) -> None:
+    """Merge an RFC 7396 MERGE_PATCH into AREA/KEY; null returns a field to its default."""
+    state = get_state()
+    addr = state.address(address)
+    data = read_json_value(merge_patch, field="patch")
+    result = state.store.patch(
+        addr, data, provenance=state.provenance(actor, reason), expected_version=expected_version
+    )
+    emit_write(result, as_json=state.as_json)
+
+
+@click.command("get")
+@click.argument("address")
+@click.option("--version", type=click.IntRange(min=1), help="Read this version.")
+@click.option("--as-of", "as_of", metavar="TIMESTAMP", help="Read the value current at this time.")
+@click.option("--reveal", is_flag=True, help="Show secrets in plaintext.")
+@click.option("--stored", is_flag=True, help="Show only the stored fields (no defaults).")
+@common
+def get_cmd(
+    address: str, version: int | None, as_of: str | None, reveal: bool, stored: bool
+) -> None:
+    """Show the value of AREA/KEY (now, at a version, or as of a time)."""
+    state = get_state()
+    if version is not None and as_of is not None:
+        raise click.UsageError("give --version or --as-of, not both")
+    moment = parse_time(as_of, name="--as-of") if as_of else None
+    view = state.store.get(state.address(address), version=version, as_of=moment)
+    value = view.stored if stored else view.value
+    shown = state.store.revealed(value) if reveal else state.store.redacted(value)
+    if state.as_json:
+        emit_json(_entry_json(view, shown))
+        return
+    click.echo(
+        click.style(f"{view.address}", bold=True)
+        + f"  env={view.address.environment} version={view.version}"
+        + f" recorded_at={fmt_time(view.recorded_at)} actor={view.actor}"
+    )
+    emit_json(shown)
+
+
+def _entry_json(view: EntryView, value: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json_ready(
+        {
+            "environment": view.address.environment,
+            "area": view.address.area,
+            "key": view.address.key,
+            "version": view.version,
+            "value": value,
+            "recorded_at": view.recorded_at,
+            "actor": view.actor,
+        }
+    )
+    return data
+
+
+@click.command("list")
+@click.argument("area", required=False)
+@common
+def list_cmd(area: str | None) -> None:
+    """List the current entries of the environment (optionally of one AREA)."""
+    state = get_state()
+    views = state.store.list_entries(state.environment, area)
+    if state.as_json:
+        emit_json([_entry_json(v, state.store.redacted(v.value)) for v in views])
+        return
+    rows = [
+        (v.address.area, v.address.key, v.version, fmt_time(v.recorded_at), v.actor) for v in views
+    ]
+    emit_table(("AREA", "KEY", "VERSION", "UPDATED", "ACTOR"), rows)
+
+
+@click.command("delete")
+@click.argument("address")
+@writer
+def delete_cmd(
+    address: str, expected_version: int | None, actor: str | None, reason: str | None
+) -> None:
+    """Delete AREA/KEY (history is kept; undelete brings it back)."""
+    state = get_state()
+    result = state.store.delete(
+        state.address(address),
+        provenance=state.provenance(actor, reason),
+        expected_version=expected_version,
+    )
+    emit_write(result, as_json=state.as_json)
+
+
+@click.command("undelete")
+@click.argument("address")
+@writer
+def undelete_cmd(
+    address: str, expected_version: int | None, actor: str | None, reason: str | None
+) -> None:
+    """Restore a deleted AREA/KEY with its last value."""
+    state = get_state()
+    result = state.store.undelete(
+        state.address(address),
+        provenance=state.provenance(actor, reason),
+        expected_version=expected_version,
+    )
+    emit_write(result, as_json=state.as_json)
+
+
+COMMANDS = (set_cmd, patch_cmd, get_cmd, list_cmd, delete_cmd, undelete_cmd)

@@ -1,0 +1,116 @@
+"""History commands: history, diff, rollback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from infrastructure.cli.options import common, writer
+from infrastructure.cli.output import (
+    emit_json,
+    emit_ops,
+    emit_table,
+    emit_write,
+    fmt_time,
+    summarize_ops,
+)
+from infrastructure.cli.state import get_state, json_ready, parse_ref, parse_time
+from infrastructure.store.views import HistoryItem
+
+
+@click.command("history")
+@click.argument("address")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the last N versions.")
+@common
+def history_cmd(address: str, limit: int | None) -> None:
+    """Every version of AREA/KEY, oldest first, with who, why and what changed."""
+    state = get_state()
+    items = state.store.history(state.address(address), limit=limit)
+    redact = state.store.redacted
+    if state.as_json:
+        emit_json([_item_json(item, redact(item.changes)) for item in items])
+        return
+    rows = [
+        (
+            i.version,
+            i.event,
+            i.actor,
+            fmt_time(i.recorded_at),
+            i.position or "-",
+            i.reason or "",
+            summarize_ops(redact(i.changes)),
+        )
+        for i in items
+    ]
+    emit_table(("VERSION", "EVENT", "ACTOR", "RECORDED_AT", "POSITION", "REASON", "CHANGES"), rows)
+
+
+def _item_json(item: HistoryItem, changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "version": item.version,
+        "event": item.event,
+        "actor": item.actor,
+        "reason": item.reason,
+        "source": item.source,
+        "recorded_at": item.recorded_at,
+        "position": item.position,
+        "changes": changes,
+        "correlation_id": item.correlation_id,
+        "value_hash": item.value_hash,
+    }
+    if item.target_version is not None:
+        data["target_version"] = item.target_version
+    return dict(json_ready(data))
+
+
+@click.command("diff")
+@click.argument("address")
+@click.argument("from_ref", metavar="FROM")
+@click.argument("to_ref", metavar="TO")
+@click.option("--effective", is_flag=True, help="Compare complete values (defaults filled in).")
+@common
+def diff_cmd(address: str, from_ref: str, to_ref: str, effective: bool) -> None:
+    """RFC 6902 changes of AREA/KEY between two versions or ISO-8601 timestamps."""
+    state = get_state()
+    ops = state.store.diff(
+        state.address(address),
+        parse_ref(from_ref, name="FROM"),
+        parse_ref(to_ref, name="TO"),
+        effective=effective,
+    )
+    shown = state.store.redacted(ops)
+    if state.as_json:
+        emit_json(shown)
+    else:
+        emit_ops(shown)
+
+
+@click.command("rollback")
+@click.argument("address")
+@click.option("--to-version", type=click.IntRange(min=1), help="Restore this version's value.")
+@click.option("--to-time", metavar="TIMESTAMP", help="Restore the value current at this time.")
+@writer
+def rollback_cmd(
+    address: str,
+    to_version: int | None,
+    to_time: str | None,
+    expected_version: int | None,
+    actor: str | None,
+    reason: str | None,
+) -> None:
+    """Append a new version of AREA/KEY equal to an earlier one (history is kept)."""
+    if (to_version is None) == (to_time is None):
+        raise click.UsageError("give exactly one of --to-version or --to-time")
+    state = get_state()
+    result = state.store.rollback(
+        state.address(address),
+        provenance=state.provenance(actor, reason),
+        to_version=to_version,
+        to_time=parse_time(to_time, name="--to-time") if to_time else None,
+        expected_version=expected_version,
+    )
+    emit_write(result, as_json=state.as_json)
+
+
+COMMANDS = (history_cmd, diff_cmd, rollback_cmd)

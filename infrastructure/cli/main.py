@@ -1,0 +1,94 @@
+"""Entry point of ``conduit-config``: global options, error handling, exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from domain.address import DEFAULT_ENVIRONMENT, InvalidAddressError
+from domain.errors import (
+    ConfigStoreError,
+    InvalidValueError,
+    NotFoundError,
+    VersionConflictError,
+)
+from infrastructure.cli import entries, history, meta
+from infrastructure.cli.state import CliState
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_CONFLICT, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env",
+    "environment",
+    default=DEFAULT_ENVIRONMENT,
+    metavar="ENV",
+    help="Environment to work in (default: default).",
+)
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="PostgreSQL URL (default: $CONDUIT_CONFIG_DATABASE_URL, else embedded).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.version_option(package_name="conduit-config")
+@click.pass_context
+def cli(ctx: click.Context, environment: str, database_url: str | None, as_json: bool) -> None:
+    """Conduit Config: an event-sourced configuration store."""
+    state = ctx.ensure_object(CliState)
+    if state.environment == DEFAULT_ENVIRONMENT:
+        state.environment = environment
+    state.database_url = database_url
+    state.as_json = state.as_json or as_json
+    ctx.call_on_close(state.close)
+
+
+for command in (*meta.COMMANDS, *entries.COMMANDS, *history.COMMANDS):
+    cli.add_command(command)
+
+
+_EXIT_CODES: tuple[tuple[type[ConfigStoreError], int], ...] = (
+    (InvalidValueError, EXIT_INVALID),
+    (VersionConflictError, EXIT_CONFLICT),
+    (NotFoundError, EXIT_NOT_FOUND),
+    (InvalidAddressError, EXIT_USAGE),
+)
+
+
+def _exit_code(exc: ConfigStoreError) -> int:
+    return next((code for kind, code in _EXIT_CODES if isinstance(exc, kind)), EXIT_ERROR)
+
+
+def _report(exc: ConfigStoreError) -> None:
+    if isinstance(exc, InvalidValueError):
+        click.echo(f"error: invalid {exc.area or ''} value:".replace("  ", " "), err=True)
+        for problem in exc.errors:
+            click.echo(f"  {problem}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; user errors never show a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="conduit-config", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except ConfigStoreError as exc:
+        _report(exc)
+        return _exit_code(exc)
+    except Exception as exc:  # a bug, not a user error: say so briefly
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        return EXIT_ERROR
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Commands that need no database: areas, schema, keygen."""
+
+from __future__ import annotations
+
+import click
+
+from infrastructure.bootstrap import load_registry
+from infrastructure.cli.options import common
+from infrastructure.cli.output import emit_json, emit_table
+from infrastructure.cli.state import get_state
+from infrastructure.crypto import generate_key
+
+
+@click.command("areas")
+@common
+def areas_cmd() -> None:
+    """List the registered areas and their fields."""
+    state = get_state()
+    registry = load_registry(state.settings)
+    listing = [
+        {
+            "area": model.area_name,
+            "singleton": model.singleton,
+            "schema_version": model.schema_version,
+            "summary": model.summary,
+            "fields": list(model.model_fields),
+        }
+        for model in registry
+    ]
+    if state.as_json:
+        emit_json(listing)
+        return
+    rows = [
+        (m.area_name, "yes" if m.singleton else "no", ", ".join(m.model_fields)) for m in registry
+    ]
+    emit_table(("AREA", "SINGLETON", "FIELDS"), rows)
+
+
+@click.command("schema")
+@click.argument("area")
+@common
+def schema_cmd(area: str) -> None:
+    """Print the JSON Schema of AREA."""
+    model = load_registry(get_state().settings).get(area)
+    emit_json(model.model_json_schema())
+
+
+@click.command("keygen")
+@common
+def keygen_cmd() -> None:
+    """Print a new secret key for CONDUIT_CONFIG_SECRET_KEY."""
+    key = generate_key()
+    if get_state().as_json:
+        emit_json({"secret_key": key})
+    else:
+        click.echo(key)
+
+
+COMMANDS = (areas_cmd, schema_cmd, keygen_cmd)

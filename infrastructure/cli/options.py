@@ -1,0 +1,86 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from domain.errors import InvalidValueError
+from infrastructure.cli.state import CliState
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _set_json(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(CliState).as_json = True
+    return value
+
+
+def _set_env(ctx: click.Context, _: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(CliState).environment = value
+    return value
+
+
+def common(func: F) -> F:
+    """``--json`` and ``--env`` accepted after the command name too."""
+    func = click.option(
+        "--json",
+        "json_flag",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        is_eager=True,
+        help="Machine-readable JSON output.",
+    )(func)
+    env_option = click.option(
+        "--env",
+        "env_name",
+        metavar="ENV",
+        expose_value=False,
+        callback=_set_env,
+        is_eager=True,
+        help="Environment (default: default).",
+    )
+    return env_option(func)
+
+
+def writer(func: F) -> F:
+    """Options of every write command."""
+    func = click.option(
+        "--expected-version",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Fail with exit code 4 unless the entry is at this version (0: must not exist).",
+    )(func)
+    func = click.option(
+        "--actor", help="Who makes the change (default: $CONDUIT_CONFIG_ACTOR or OS user)."
+    )(func)
+    func = click.option("--reason", help="Why; recorded in history and audit.")(func)
+    return common(func)
+
+
+def read_json_value(text: str, *, field: str = "value") -> Any:
+    """JSON text, ``@file.json`` or ``-`` (stdin). Bad JSON is an invalid value (exit 3)."""
+    if text == "-":
+        raw = sys.stdin.read()
+    elif text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            raw = path.read_text()
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot read {path}: {exc.strerror}", param_hint=field
+            ) from None
+    else:
+        raw = text
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidValueError.single(field, f"not valid JSON ({exc})") from None

@@ -1,0 +1,104 @@
+"""Per-invocation CLI state: options, settings and the lazily opened store."""
+
+from __future__ import annotations
+
+import getpass
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from domain.address import DEFAULT_ENVIRONMENT, Address
+from domain.areas.base import SINGLETON_KEY
+from domain.entry import Provenance
+from infrastructure.bootstrap import open_store
+from infrastructure.settings import Settings, load_settings
+from infrastructure.store import ConfigStore
+
+
+@dataclass
+class CliState:
+    """What the global options said, plus resources to close at exit."""
+
+    environment: str = DEFAULT_ENVIRONMENT
+    database_url: str | None = None
+    as_json: bool = False
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _settings: Settings | None = None
+    _store: ConfigStore | None = None
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def settings(self) -> Settings:
+        """Settings from the environment with ``--database-url`` on top."""
+        if self._settings is None:
+            self._settings = load_settings(database_url=self.database_url)
+        return self._settings
+
+    @property
+    def store(self) -> ConfigStore:
+        """The store, opened on first use (starting the embedded PostgreSQL if needed)."""
+        if self._store is None:
+            self._store = self._stack.enter_context(open_store(self.settings))
+        return self._store
+
+    def close(self) -> None:
+        """Close the store and stop the embedded server if this process started it."""
+        self._stack.close()
+
+    def address(self, text: str) -> Address:
+        """Parse ``AREA/KEY``; a bare singleton area name means ``AREA/default``."""
+        return Address.parse(text, environment=self.environment, default_key=SINGLETON_KEY)
+
+    def provenance(self, actor: str | None, reason: str | None) -> Provenance:
+        """Who is changing what, for the event metadata."""
+        name = actor or self.settings.actor or _os_user()
+        return Provenance(
+            actor=name, reason=reason, source="cli", correlation_id=self.correlation_id
+        )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def get_state() -> CliState:
+    """The state of the running command."""
+    state = click.get_current_context().find_object(CliState)
+    assert state is not None
+    return state
+
+
+def parse_time(text: str, *, name: str = "timestamp") -> datetime:
+    """ISO-8601 timestamp; a naive one is taken as UTC. Raises ``click.BadParameter``."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO-8601 timestamp (e.g. 2026-01-31T12:00:00Z)", param_hint=name
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_ref(text: str, *, name: str) -> int | datetime:
+    """A version number or an ISO-8601 timestamp."""
+    if text.isdigit():
+        return int(text)
+    return parse_time(text, name=name)
+
+
+def json_ready(value: Any) -> Any:
+    """Datetimes as ISO strings, recursively."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_ready(v) for v in value]
+    return value

@@ -1,0 +1,1 @@
+"""eventsourcing wiring on PostgreSQL: transcoder, mapper, recorder, index."""

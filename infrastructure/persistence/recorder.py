@@ -1,0 +1,101 @@
+"""Application recorder that also writes the event index in the same transaction.
+
+The index row ``(position, entry, version, recorded_at, address, event type)`` is inserted
+after the table lock is taken, with the database clock, so ``recorded_at`` grows with
+``position`` and an ``--as-of`` read sees exactly the events committed by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from domain.address import Address
+
+INDEX_TABLE = "cc_event_index"
+
+
+def index_ddl(schema: str) -> list[Composed]:
+    """Statements creating the event index (idempotent)."""
+    table = SQL("{}.{}").format(Identifier(schema), Identifier(INDEX_TABLE))
+    return [
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            " position bigint PRIMARY KEY,"
+            " entry_id uuid NOT NULL,"
+            " version bigint NOT NULL,"
+            " recorded_at timestamptz NOT NULL,"
+            " environment text NOT NULL,"
+            " area text NOT NULL,"
+            " key text NOT NULL,"
+            " event_type text NOT NULL,"
+            " UNIQUE (entry_id, version))"
+        ).format(table),
+        SQL(
+            "CREATE INDEX IF NOT EXISTS cc_event_index_entry_time ON {} (entry_id, recorded_at)"
+        ).format(table),
+        SQL(
+            "CREATE INDEX IF NOT EXISTS cc_event_index_address ON {} (environment, area, key)"
+        ).format(table),
+    ]
+
+
+class IndexingRecorder(PostgresApplicationRecorder):
+    """Writes index rows for every event whose aggregate address is passed to ``save``."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements.extend(index_ddl(datastore.schema))
+        self._insert_index = SQL(
+            "INSERT INTO {}.{} (position, entry_id, version, recorded_at,"
+            " environment, area, key, event_type)"
+            " SELECT p, e, v, clock_timestamp(), en, ar, k, t FROM unnest("
+            "%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[]) AS u(p, e, v, en, ar, k, t)"
+        ).format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        addresses: Mapping[UUID, Address] = kwargs.get("addresses") or {}
+        if ids and addresses:
+            columns: list[list[Any]] = [[], [], [], [], [], [], []]
+            for position, event in zip(ids, stored_events, strict=True):
+                address = addresses.get(UUID(str(event.originator_id)))
+                if address is None:
+                    continue
+                row = (
+                    position,
+                    event.originator_id,
+                    event.originator_version,
+                    address.environment,
+                    address.area,
+                    address.key,
+                    event.topic.rpartition(".")[2],
+                )
+                for column, item in zip(columns, row, strict=True):
+                    column.append(item)
+            if columns[0]:
+                curs.execute(self._insert_index, columns, prepare=True)
+        return ids
+
+
+class ConduitPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory with the indexing recorder."""
+
+    application_recorder_class = IndexingRecorder

@@ -1,0 +1,64 @@
+"""The one settings model: environment variables prefixed ``CONDUIT_CONFIG_``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.errors import SettingsError
+
+ENV_PREFIX = "CONDUIT_CONFIG_"
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL; unset starts an embedded PostgreSQL under `home`.",
+    )
+    database_schema: str = Field(
+        default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema for all tables."
+    )
+    home: Path = Field(
+        default=Path(".conduit-config"),
+        description="Directory of the embedded PostgreSQL and its generated secret key.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="AES-256-GCM key for secret fields: 32 bytes, base64url."
+    )
+    snapshot_interval: int = Field(
+        default=50, ge=1, le=100_000, description="Per-entry snapshot every N versions."
+    )
+    actor: str | None = Field(
+        default=None, max_length=200, description="Actor recorded on changes (default: OS user)."
+    )
+    areas: str = Field(
+        default="",
+        description="Comma-separated `module:Class` import paths of extra area schemas.",
+    )
+    pool_size: int = Field(default=4, ge=1, le=100, description="Database connections kept.")
+    connect_timeout: int = Field(
+        default=10, ge=1, le=300, description="Seconds to wait for a database connection."
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment, with explicit overrides (CLI options) on top.
+
+    Raises :class:`SettingsError` naming each bad variable.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,85 @@
+"""Shared plumbing of the store: loading entries, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+)
+
+from domain.address import Address, InvalidAddressError
+from domain.areas.base import SINGLETON_KEY, AreaModel
+from domain.areas.registry import AreaRegistry
+from domain.entry import ConfigEntry
+from domain.errors import NotFoundError, StorageError
+from domain.secrets import SecretCodec
+from infrastructure.persistence.application import ConfigApplication
+from infrastructure.store.index import EventIndex
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Map database failures into :class:`StorageError` (the driver detail is noise)."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (OperationalError, InterfaceError) as exc:
+        raise StorageError(f"database unavailable: {_first_line(exc)}") from None
+    except PersistenceError as exc:
+        raise StorageError(f"database error: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class StoreBase:
+    """Holds the application, registry, index and secret codec."""
+
+    def __init__(
+        self,
+        *,
+        app: ConfigApplication,
+        registry: AreaRegistry,
+        codec: SecretCodec | None,
+        index: EventIndex,
+    ) -> None:
+        self.app = app
+        self.registry = registry
+        self.codec = codec
+        self.index = index
+
+    def model_for(self, address: Address) -> type[AreaModel]:
+        """The area schema of an address; singleton areas only accept key ``default``."""
+        model = self.registry.get(address.area)
+        if model.singleton and address.key != SINGLETON_KEY:
+            raise InvalidAddressError(
+                f"area {address.area!r} is a singleton: use {address.area}/{SINGLETON_KEY}"
+            )
+        return model
+
+    def load(self, address: Address, version: int | None = None) -> ConfigEntry | None:
+        """The entry (at ``version``), or ``None`` if it never existed."""
+        with storage_errors():
+            try:
+                entry: ConfigEntry = self.app.repository.get(address.entry_id, version=version)
+            except AggregateNotFoundError:
+                return None
+        return entry
+
+    def require(self, address: Address, version: int | None = None) -> ConfigEntry:
+        """Like :meth:`load` but raises :class:`NotFoundError`."""
+        entry = self.load(address, version)
+        if entry is None:
+            raise NotFoundError(f"{address} not found in environment {address.environment!r}")
+        if version is not None and entry.version != version:
+            raise NotFoundError(f"{address} has no version {version} (latest is {entry.version})")
+        return entry

@@ -1,0 +1,190 @@
+"""Write side of the store: set, patch, rollback, delete, undelete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.address import Address
+from domain.entry import ConfigEntry, Provenance
+from domain.errors import (
+    EntryStateError,
+    InvalidValueError,
+    NotFoundError,
+    VersionConflictError,
+)
+from domain.secrets import seal_secrets
+from domain.values import merge_patch, to_json, validate
+from infrastructure.store.base import StoreBase, storage_errors
+from infrastructure.store.views import WriteResult
+
+# Writers without an expected version retry when another writer wins the race.
+MAX_ATTEMPTS = 20
+Decision = Callable[[ConfigEntry | None], ConfigEntry]
+
+
+class StoreCommands(StoreBase):
+    """Commands. Each raises :class:`InvalidValueError`, :class:`VersionConflictError`,
+    :class:`NotFoundError`, :class:`EntryStateError`, :class:`SecretKeyError` or
+    :class:`StorageError`; on any error nothing is appended.
+    """
+
+    def set(
+        self,
+        address: Address,
+        value: Any,
+        *,
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> WriteResult:
+        """Replace the stored fields of an entry (creating it if needed)."""
+        model = self.model_for(address)
+
+        def decide(entry: ConfigEntry | None) -> ConfigEntry:
+            instance = validate(model, value, key=address.key)
+            sparse = to_json(instance, sparse=True)
+            seal_secrets(instance, sparse, entry.value if entry else None, self.codec)
+            if entry is None:
+                return ConfigEntry.create(address, sparse, provenance, model.schema_version)
+            entry.replace(sparse, provenance, model.schema_version)
+            return entry
+
+        return self._write(address, expected_version, decide)
+
+    def patch(
+        self,
+        address: Address,
+        merge: Any,
+        *,
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> WriteResult:
+        """Merge an RFC 7396 patch into the stored fields; ``null`` restores a default."""
+        model = self.model_for(address)
+        if not isinstance(merge, dict):
+            raise InvalidValueError.single("patch", "must be a JSON object", area=address.area)
+
+        def decide(entry: ConfigEntry | None) -> ConfigEntry:
+            entry = _live(entry, address)
+            instance = validate(model, merge_patch(entry.value, merge), key=address.key)
+            sparse = to_json(instance, sparse=True)
+            seal_secrets(instance, sparse, entry.value, self.codec)
+            entry.change(sparse, provenance, model.schema_version)
+            return entry
+
+        return self._write(address, expected_version, decide)
+
+    def rollback(
+        self,
+        address: Address,
+        *,
+        provenance: Provenance,
+        to_version: int | None = None,
+        to_time: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> WriteResult:
+        """Append a new version equal to an earlier one (by version or by time)."""
+        model = self.model_for(address)
+        target = self._resolve_target(address, to_version, to_time)
+
+        def decide(entry: ConfigEntry | None) -> ConfigEntry:
+            entry = _present(entry, address)
+            if target > entry.version:
+                raise NotFoundError(
+                    f"{address} has no version {target} (latest is {entry.version})"
+                )
+            old = self.require(address, target)
+            if old.deleted:
+                raise EntryStateError(f"version {target} of {address} is a deleted state")
+            validate(model, old.value, key=address.key)
+            entry.roll_back(target, old.value, provenance, model.schema_version)
+            return entry
+
+        return self._write(address, expected_version, decide)
+
+    def delete(
+        self, address: Address, *, provenance: Provenance, expected_version: int | None = None
+    ) -> WriteResult:
+        """Mark an entry deleted (its history stays)."""
+        model = self.model_for(address)
+
+        def decide(entry: ConfigEntry | None) -> ConfigEntry:
+            entry = _live(entry, address)
+            entry.delete(provenance, model.schema_version)
+            return entry
+
+        return self._write(address, expected_version, decide)
+
+    def undelete(
+        self, address: Address, *, provenance: Provenance, expected_version: int | None = None
+    ) -> WriteResult:
+        """Restore a deleted entry with its last value."""
+        model = self.model_for(address)
+
+        def decide(entry: ConfigEntry | None) -> ConfigEntry:
+            entry = _present(entry, address)
+            entry.restore(provenance, model.schema_version)
+            return entry
+
+        return self._write(address, expected_version, decide)
+
+    def _resolve_target(
+        self, address: Address, to_version: int | None, to_time: datetime | None
+    ) -> int:
+        if (to_version is None) == (to_time is None):
+            raise InvalidValueError.single("target", "give exactly one of to_version, to_time")
+        if to_version is not None:
+            if to_version < 1:
+                raise InvalidValueError.single("to_version", "must be >= 1")
+            return to_version
+        assert to_time is not None
+        with storage_errors():
+            row = self.index.version_at(address.entry_id, to_time)
+        if row is None:
+            raise NotFoundError(f"{address} did not exist at {to_time.isoformat()}")
+        return row.version
+
+    def _write(self, address: Address, expected: int | None, decide: Decision) -> WriteResult:
+        for _ in range(MAX_ATTEMPTS):
+            entry = self.load(address)
+            if entry is None and expected not in (None, 0):
+                raise VersionConflictError(str(address), expected=expected, current=0)
+            if entry is not None:
+                entry.check_version(expected)
+            entry = decide(entry)
+            if not entry.pending_events:
+                return self._unchanged(address, entry)
+            try:
+                with storage_errors():
+                    recordings = self.app.save(entry, addresses={entry.id: address})
+            except IntegrityError:
+                if expected is not None:
+                    current = self.load(address)
+                    raise VersionConflictError(
+                        str(address), expected=expected, current=current.version if current else 0
+                    ) from None
+                continue
+            position = recordings[-1].notification.id
+            return WriteResult(address, entry.version, position, changed=True)
+        raise VersionConflictError(str(address), expected=None, current=None)
+
+    def _unchanged(self, address: Address, entry: ConfigEntry) -> WriteResult:
+        with storage_errors():
+            row = self.index.rows(entry.id, gt=entry.version - 1, lte=entry.version)
+        position = row[entry.version].position if entry.version in row else 0
+        return WriteResult(address, entry.version, position, changed=False)
+
+
+def _present(entry: ConfigEntry | None, address: Address) -> ConfigEntry:
+    if entry is None:
+        raise NotFoundError(f"{address} not found in environment {address.environment!r}")
+    return entry
+
+
+def _live(entry: ConfigEntry | None, address: Address) -> ConfigEntry:
+    entry = _present(entry, address)
+    entry.check_live()
+    return entry

@@ -1,0 +1,139 @@
+"""Read side of the store: entries at any version or time, lists, history, diffs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.address import Address
+from domain.entry import ConfigEntry
+from domain.errors import InvalidValueError, NotFoundError
+from domain.values import apply_json_patch, complete, json_diff
+from infrastructure.store.base import StoreBase, storage_errors
+from infrastructure.store.index import IndexRow
+from infrastructure.store.views import EntryView, HistoryItem
+
+VersionRef = int | datetime
+
+
+class StoreQueries(StoreBase):
+    """Queries. Raise :class:`NotFoundError` or :class:`StorageError`."""
+
+    def get(
+        self,
+        address: Address,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+        include_deleted: bool = False,
+    ) -> EntryView:
+        """The entry now, at ``version``, or as of a time."""
+        self.model_for(address)
+        if as_of is not None:
+            version = self.version_at(address, as_of)
+        entry = self.require(address, version)
+        if entry.deleted and not include_deleted:
+            where = f" at version {version}" if version else ""
+            raise NotFoundError(f"{address} is deleted{where} (undelete restores it)")
+        with storage_errors():
+            rows = self.index.rows(entry.id, gt=entry.version - 1, lte=entry.version)
+        return self._view(entry, rows.get(entry.version))
+
+    def version_at(self, address: Address, at: datetime) -> int:
+        """The version of an entry current at time ``at``."""
+        with storage_errors():
+            row = self.index.version_at(address.entry_id, at)
+        if row is None:
+            raise NotFoundError(f"{address} did not exist at {at.isoformat()}")
+        return row.version
+
+    def list_entries(self, environment: str, area: str | None = None) -> list[EntryView]:
+        """Current live entries of an environment, sorted by area and key."""
+        if area is not None:
+            self.registry.get(area)
+        with storage_errors():
+            latest = self.index.latest(environment, area)
+        views = []
+        for row in latest:
+            if row.event_type == "Deleted":
+                continue
+            entry = self.require(Address(environment, row.area, row.key))
+            views.append(self._view(entry, row if row.version == entry.version else None))
+        return views
+
+    def history(self, address: Address, *, limit: int | None = None) -> list[HistoryItem]:
+        """Events of an entry, oldest first (the last ``limit`` when given)."""
+        self.model_for(address)
+        current = self.require(address)
+        first = 1 if limit is None else max(1, current.version - limit + 1)
+        value: Any = self.require(address, first - 1).value if first > 1 else {}
+        with storage_errors():
+            rows = self.index.rows(current.id, gt=first - 1)
+            events = list(self.app.events.get(current.id, gt=first - 1))
+        items = []
+        for event in events:
+            assert isinstance(event, ConfigEntry.Event)
+            value, changes = _step(value, event)
+            items.append(_history_item(event, rows.get(event.originator_version), changes))
+        return items
+
+    def diff(
+        self, address: Address, before: VersionRef, after: VersionRef, *, effective: bool = False
+    ) -> list[dict[str, Any]]:
+        """RFC 6902 operations from one version (or time) of an entry to another."""
+        values = []
+        for ref in (before, after):
+            version = self.version_at(address, ref) if isinstance(ref, datetime) else ref
+            view = self.get(address, version=version, include_deleted=True)
+            values.append(view.value if effective else view.stored)
+        return json_diff(values[0], values[1])
+
+    def _view(self, entry: ConfigEntry, row: IndexRow | None) -> EntryView:
+        model = self.registry.get(entry.area)
+        try:
+            value = complete(model, entry.value, key=entry.key)
+        except InvalidValueError:
+            # A value stored under an older schema still reads; only writes must validate.
+            value = dict(entry.value)
+        meta = entry.last_meta
+        return EntryView(
+            address=entry.address,
+            version=entry.version,
+            value=value,
+            stored=dict(entry.value),
+            deleted=entry.deleted,
+            recorded_at=row.recorded_at if row else None,
+            position=row.position if row else None,
+            actor=str(meta.get("actor", "")),
+            reason=meta.get("reason"),
+            value_hash=str(meta.get("value_hash", "")),
+        )
+
+
+def _step(value: Any, event: ConfigEntry.Event) -> tuple[Any, list[dict[str, Any]]]:
+    """The value after ``event`` and the RFC 6902 operations it made."""
+    if isinstance(event, ConfigEntry.ValueChanged):
+        return apply_json_patch(value, event.patch), list(event.patch)
+    new_value = getattr(event, "value", None)
+    if isinstance(new_value, dict):
+        return new_value, json_diff(value, new_value)
+    return value, []
+
+
+def _history_item(
+    event: ConfigEntry.Event, row: IndexRow | None, changes: list[dict[str, Any]]
+) -> HistoryItem:
+    meta = event.meta
+    return HistoryItem(
+        version=event.originator_version,
+        event=event.event_name,
+        actor=meta.actor,
+        reason=meta.reason,
+        source=meta.source,
+        correlation_id=meta.correlation_id,
+        recorded_at=row.recorded_at if row else None,
+        position=row.position if row else None,
+        changes=changes,
+        value_hash=meta.value_hash,
+        target_version=getattr(event, "target_version", None),
+    )
