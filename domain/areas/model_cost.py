@@ -9,8 +9,11 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from domain.areas.base import AreaModel
 
-# Datetime first: in smart mode a midnight datetime string would collapse to a date.
+# Datetime first, so that an aware datetime (or a timestamp) is never narrowed to a date.
 DateOrTime = Annotated[AwareDatetime | date, Field(union_mode="left_to_right")]
+
+
+_MOMENT_FORMAT = "must be a date (YYYY-MM-DD) or a datetime with a UTC offset (e.g. 'Z')"
 
 
 def _as_datetime(moment: date) -> datetime:
@@ -60,16 +63,19 @@ class ModelCost(AreaModel):
 
     @field_validator("effective_date", "expiry_date", mode="before")
     @classmethod
-    def _reject_naive(cls, value: object) -> object:
-        # A naive midnight datetime would otherwise be silently truncated to a date.
-        moment = value
-        if isinstance(value, str) and len(value.strip()) > len("YYYY-MM-DD"):
+    def _parse_moment(cls, value: object) -> object:
+        # Parsed here so that a bad string gets one clear error instead of one per union
+        # member, and a naive midnight datetime is not silently truncated to a date.
+        if isinstance(value, str):
+            text = value.strip()
             try:
-                moment = datetime.fromisoformat(value.strip())
+                value = (
+                    date.fromisoformat(text) if len(text) <= 10 else datetime.fromisoformat(text)
+                )
             except ValueError:
-                return value
-        if isinstance(moment, datetime) and moment.tzinfo is None:
-            raise ValueError("must be a date or a datetime with a UTC offset (e.g. 'Z')")
+                raise ValueError(_MOMENT_FORMAT) from None
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError(_MOMENT_FORMAT)
         return value
 
     @model_validator(mode="after")

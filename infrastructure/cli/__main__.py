@@ -1,0 +1,5 @@
+"""``python -m infrastructure.cli``."""
+
+from infrastructure.cli.main import run
+
+run()
