@@ -36,7 +36,7 @@ def _server_url() -> Iterator[str]:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver
+        import pgserver  # noqa: PLC0415 - warns at import time
 
         with tempfile.TemporaryDirectory(prefix="conduit-test-pg-") as tmp:
             server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
@@ -118,7 +118,9 @@ def dump_schema(conn: psycopg.Connection[Any], schema: str) -> str:
     ).fetchall()
     chunks = []
     for (table,) in tables:
-        for row in conn.execute(SQL("SELECT * FROM {}.{}").format(Identifier(schema), Identifier(table))):
+        for row in conn.execute(
+            SQL("SELECT * FROM {}.{}").format(Identifier(schema), Identifier(table))
+        ):
             for cell in row:
                 data = bytes(cell) if isinstance(cell, bytes | memoryview) else str(cell).encode()
                 chunks.append(data.decode("utf-8", "replace"))

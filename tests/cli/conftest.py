@@ -49,6 +49,7 @@ def cli(database_url: str, schema: str, tmp_path: Path) -> Runner:
             env=clean_env(**{k: v for k, v in base.items() if v != ""}),
             cwd=tmp_path,
             timeout=120,
+            check=False,
         )
 
     return run

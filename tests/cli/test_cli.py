@@ -38,7 +38,10 @@ def test_areas_and_schema(cli: Runner) -> None:
 def test_set_get_patch_json_shapes(cli: Runner, tmp_path: Path) -> None:
     written = ok(cli("--json", "set", "router/default", '{"max_retries": 5}', "--reason", "tune"))
     assert written == {
-        "environment": "default", "area": "router", "key": "default", "version": 1,
+        "environment": "default",
+        "area": "router",
+        "key": "default",
+        "version": 1,
         "position": written["position"],
     }
     got = ok(cli("get", "router/default", "--json"))
@@ -54,7 +57,9 @@ def test_set_get_patch_json_shapes(cli: Runner, tmp_path: Path) -> None:
     assert ok(cli("--json", "set", "feature_flag/gamma", "-", stdin='{"rollout_percent": 5}'))
     listed = ok(cli("--json", "list"))
     assert [(e["area"], e["key"]) for e in listed] == [
-        ("feature_flag", "beta"), ("feature_flag", "gamma"), ("router", "default"),
+        ("feature_flag", "beta"),
+        ("feature_flag", "gamma"),
+        ("router", "default"),
     ]
     table = ok(cli("list", "feature_flag"))
     assert "beta" in table and "gamma" in table and "router" not in table
@@ -66,9 +71,7 @@ def test_exit_codes(cli: Runner) -> None:
     assert "max_retries" in err and "nope" in err
     assert "patch: not valid JSON" in fails(cli("patch", "router", "{bad json"), 3)
     assert len(ok(cli("--json", "history", "router"))) == 1
-    assert "current version is 1" in fails(
-        cli("set", "router", "{}", "--expected-version", "7"), 4
-    )
+    assert "current version is 1" in fails(cli("set", "router", "{}", "--expected-version", "7"), 4)
     fails(cli("get", "feature_flag/missing"), 5)
     fails(cli("get", "nosuch/area"), 5)
     fails(cli("get", "router", "--version", "9"), 5)
@@ -100,7 +103,14 @@ def test_as_of_rollback_history_diff(cli: Runner) -> None:
     history = ok(cli("--json", "history", "router"))
     assert [h["event"] for h in history] == ["created", "replaced", "rolled_back", "rolled_back"]
     assert set(history[0]) >= {
-        "version", "event", "actor", "reason", "source", "recorded_at", "position", "changes",
+        "version",
+        "event",
+        "actor",
+        "reason",
+        "source",
+        "recorded_at",
+        "position",
+        "changes",
     }
     assert history[2]["reason"] == "bad" and history[2]["source"] == "cli"
     assert ok(cli("--json", "get", "router"))["value"]["max_retries"] == 2
@@ -120,12 +130,12 @@ def test_delete_undelete(cli: Runner) -> None:
 def test_environments(cli: Runner) -> None:
     ok(cli("--env", "staging", "set", "feature_flag/x", '{"enabled": true}'))
     fails(cli("get", "feature_flag/x"), 5)
-    assert ok(cli("get", "feature_flag/x", "--env", "staging", "--json"))["environment"] == "staging"
+    assert (
+        ok(cli("get", "feature_flag/x", "--env", "staging", "--json"))["environment"] == "staging"
+    )
 
 
-def test_secret_never_in_plaintext(
-    cli: Runner, db: psycopg.Connection[Any], schema: str
-) -> None:
+def test_secret_never_in_plaintext(cli: Runner, db: psycopg.Connection[Any], schema: str) -> None:
     plain = "sk-cli-plaintext-8c2f"
     value = {"provider_type": "openai", "keys": [{"name": "k1", "api_key": plain}]}
     ok(cli("set", "provider/openai", json.dumps(value)))

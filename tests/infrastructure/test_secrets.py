@@ -36,7 +36,8 @@ def test_secret_is_sealed_in_every_table(
     assert store.revealed(view.value)["keys"][0]["api_key"] == PLAIN
     everything = dump_schema(db, schema)
     assert "conduitconfig_events" in {
-        r[0] for r in db.execute(
+        r[0]
+        for r in db.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         )
     }
