@@ -38,12 +38,15 @@ class InvalidValueError(ConfigStoreError):
 class VersionConflictError(ConfigStoreError):
     """The expected version is stale (or another writer won the race)."""
 
-    def __init__(self, address: str, *, expected: int | None, current: int | None) -> None:
+    def __init__(
+        self, address: str, *, expected: int | None, current: int | None, detail: str = ""
+    ) -> None:
         self.address = address
         self.expected = expected
         self.current = current
         super().__init__(
-            f"version conflict on {address}: expected version {expected}, "
+            detail
+            or f"version conflict on {address}: expected version {expected}, "
             f"current version is {current}"
         )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import SettingsError
@@ -46,6 +48,20 @@ class Settings(BaseSettings):
     connect_timeout: int = Field(
         default=10, ge=1, le=300, description="Seconds to wait for a database connection."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            parts = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise ValueError(f"not a PostgreSQL URL or conninfo ({exc})") from None
+        for port in str(parts.get("port") or "5432").split(","):
+            if not port.isdigit():
+                raise ValueError(f"port {port!r} is not a number")
+        return url
 
 
 def load_settings(**overrides: Any) -> Settings:

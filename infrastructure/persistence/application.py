@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
 from eventsourcing.utils import Environment, EnvType, get_topic
@@ -27,7 +28,7 @@ def postgres_env(
     """
     try:
         parts = conninfo_to_dict(url)
-    except Exception as exc:  # psycopg raises ProgrammingError with the parse detail
+    except psycopg.ProgrammingError as exc:
         raise SettingsError(f"CONDUIT_CONFIG_DATABASE_URL: cannot parse ({exc})") from None
     return {
         "PERSISTENCE_MODULE": get_topic(ConduitPostgresFactory),

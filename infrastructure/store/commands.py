@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,8 +23,10 @@ from domain.values import merge_patch, to_json, validate
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.views import WriteResult
 
-# Writers without an expected version retry when another writer wins the race.
-MAX_ATTEMPTS = 20
+# Writers without an expected version retry (with jittered backoff) when another
+# writer wins the race for the same entry.
+MAX_ATTEMPTS = 60
+BACKOFF_SECONDS = 0.002
 Decision = Callable[[ConfigEntry | None], ConfigEntry]
 
 
@@ -148,7 +152,9 @@ class StoreCommands(StoreBase):
         return row.version
 
     def _write(self, address: Address, expected: int | None, decide: Decision) -> WriteResult:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * min(attempt, 10)))  # noqa: S311
             entry = self.load(address)
             if entry is None and expected not in (None, 0):
                 raise VersionConflictError(str(address), expected=expected, current=0)
@@ -169,7 +175,12 @@ class StoreCommands(StoreBase):
                 continue
             position = recordings[-1].notification.id
             return WriteResult(address, entry.version, position, changed=True)
-        raise VersionConflictError(str(address), expected=None, current=None)
+        raise VersionConflictError(
+            str(address),
+            expected=None,
+            current=None,
+            detail=f"{address}: other writers kept winning after {MAX_ATTEMPTS} attempts; retry",
+        )
 
     def _unchanged(self, address: Address, entry: ConfigEntry) -> WriteResult:
         with storage_errors():
