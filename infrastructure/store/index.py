@@ -81,6 +81,19 @@ class EventIndex:
         rows = self._fetch(query, (environment, area, area))
         return sorted(rows, key=lambda r: (r.area, r.key))
 
+    def entries(self, environment: str | None = None) -> list[tuple[UUID, str]]:
+        """Every entry id ever written (of one environment), with an ``env:area/key`` label."""
+        query = SQL(
+            "SELECT DISTINCT entry_id, environment, area, key FROM {}"
+            " WHERE %s::text IS NULL OR environment = %s::text ORDER BY environment, area, key"
+        ).format(self._table)
+        with self._datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, (environment, environment))
+            return [
+                (r["entry_id"], f"{r['environment']}:{r['area']}/{r['key']}")
+                for r in curs.fetchall()
+            ]
+
     def head(self) -> int:
         """The highest indexed log position (0 for an empty log)."""
         with self._datastore.get_connection() as conn, conn.cursor() as curs:

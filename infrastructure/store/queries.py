@@ -73,7 +73,7 @@ class StoreQueries(StoreBase):
         items = []
         for event in events:
             assert isinstance(event, ConfigEntry.Event)
-            value, changes = _step(value, event)
+            value, changes = step_value(value, event)
             items.append(_history_item(event, rows.get(event.originator_version), changes))
         return items
 
@@ -110,7 +110,7 @@ class StoreQueries(StoreBase):
         )
 
 
-def _step(value: Any, event: ConfigEntry.Event) -> tuple[Any, list[dict[str, Any]]]:
+def step_value(value: Any, event: ConfigEntry.Event) -> tuple[Any, list[dict[str, Any]]]:
     """The value after ``event`` and the RFC 6902 operations it made."""
     if isinstance(event, ConfigEntry.ValueChanged):
         return apply_json_patch(value, event.patch), list(event.patch)

@@ -7,9 +7,10 @@ from typing import Any
 from domain.secrets import redact, reveal
 from infrastructure.store.commands import StoreCommands
 from infrastructure.store.queries import StoreQueries
+from infrastructure.store.verify import StoreVerifier
 
 
-class ConfigStore(StoreCommands, StoreQueries):
+class ConfigStore(StoreCommands, StoreQueries, StoreVerifier):
     """Commands and queries over the configuration event log.
 
     Values in results keep secrets sealed; pass them through :meth:`redacted`

@@ -159,3 +159,11 @@ def test_generated_virtual_key_is_shown_once_and_only_hashed(
     assert stored["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
     assert key not in dump_schema(db, schema)
     fails(cli("set", "router", "{}", "--generate-key"), 2)
+
+
+def test_verify_command(cli: Runner) -> None:
+    ok(cli("set", "router", '{"max_retries": 2}'))
+    ok(cli("patch", "router", '{"max_retries": 3}'))
+    report = ok(cli("--json", "verify"))
+    assert report == {"entries": 1, "events": 2, "snapshots": 0, "problems": []}
+    assert "0 problem(s)" in ok(cli("verify", "--all-envs"))
