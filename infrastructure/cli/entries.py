@@ -140,36 +140,31 @@ def list_cmd(area: str | None) -> None:
     emit_table(("AREA", "KEY", "VERSION", "UPDATED", "ACTOR"), rows)
 
 
-@click.command("delete")
-@click.argument("address")
-@writer
-def delete_cmd(
-    address: str, expected_version: int | None, actor: str | None, reason: str | None
-) -> None:
-    """Delete AREA/KEY (history is kept; undelete brings it back)."""
-    state = get_state()
-    result = state.store.delete(
-        state.address(address),
-        provenance=state.provenance(actor, reason),
-        expected_version=expected_version,
-    )
-    emit_write(result, as_json=state.as_json)
+def _lifecycle_command(name: str, help_text: str) -> click.Command:
+    """``delete`` and ``undelete``: same options, one store method each."""
+
+    @click.command(name, help=help_text)
+    @click.argument("address")
+    @writer
+    def command(
+        address: str, expected_version: int | None, actor: str | None, reason: str | None
+    ) -> None:
+        state = get_state()
+        method = getattr(state.store, name)
+        result = method(
+            state.address(address),
+            provenance=state.provenance(actor, reason),
+            expected_version=expected_version,
+        )
+        emit_write(result, as_json=state.as_json)
+
+    return command
 
 
-@click.command("undelete")
-@click.argument("address")
-@writer
-def undelete_cmd(
-    address: str, expected_version: int | None, actor: str | None, reason: str | None
-) -> None:
-    """Restore a deleted AREA/KEY with its last value."""
-    state = get_state()
-    result = state.store.undelete(
-        state.address(address),
-        provenance=state.provenance(actor, reason),
-        expected_version=expected_version,
-    )
-    emit_write(result, as_json=state.as_json)
+delete_cmd = _lifecycle_command(
+    "delete", "Delete AREA/KEY (history is kept; undelete restores it)."
+)
+undelete_cmd = _lifecycle_command("undelete", "Restore a deleted AREA/KEY with its last value.")
 
 
 COMMANDS = (set_cmd, patch_cmd, get_cmd, list_cmd, delete_cmd, undelete_cmd)
