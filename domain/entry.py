@@ -89,9 +89,10 @@ class ConfigEntry(BaseAggregate[UUID]):
         event_name: ClassVar[str] = "created"
 
     class ValueReplaced(Event):
-        """``set``: the stored value was replaced as a whole."""
+        """``set``: the stored value was replaced as a whole (``changes``: RFC 6902 from before)."""
 
         value: JsonObject
+        changes: list[JsonObject]
         event_name: ClassVar[str] = "replaced"
 
         def apply_to(self, entry: ConfigEntry) -> None:
@@ -111,6 +112,7 @@ class ConfigEntry(BaseAggregate[UUID]):
 
         target_version: int
         value: JsonObject
+        changes: list[JsonObject]
         event_name: ClassVar[str] = "rolled_back"
 
         def apply_to(self, entry: ConfigEntry) -> None:
@@ -179,7 +181,10 @@ class ConfigEntry(BaseAggregate[UUID]):
         if value == self.value and not self.deleted:
             return False
         self.trigger_event(
-            self.ValueReplaced, value=value, meta=_meta(provenance, schema_version, value)
+            self.ValueReplaced,
+            value=value,
+            changes=json_diff(self.value, value),
+            meta=_meta(provenance, schema_version, value),
         )
         return True
 
@@ -202,6 +207,7 @@ class ConfigEntry(BaseAggregate[UUID]):
             self.RolledBack,
             target_version=target_version,
             value=value,
+            changes=json_diff(self.value, value),
             meta=_meta(provenance, schema_version, value),
         )
 
@@ -221,6 +227,26 @@ def _meta(provenance: Provenance, schema_version: int, value: JsonObject) -> Eve
     return EventMeta(
         **provenance.model_dump(), schema_version=schema_version, value_hash=value_hash(value)
     )
+
+
+def value_after(value: JsonObject, event: ConfigEntry.Event) -> JsonObject:
+    """The stored value after ``event``, given the value before it."""
+    if isinstance(event, ConfigEntry.ValueChanged):
+        result: JsonObject = apply_json_patch(value, event.patch)
+        return result
+    new_value = getattr(event, "value", None)
+    return new_value if isinstance(new_value, dict) else value
+
+
+def event_changes(event: ConfigEntry.Event) -> list[JsonObject]:
+    """The RFC 6902 operations an event made to the stored value."""
+    if isinstance(event, ConfigEntry.Created):
+        return json_diff({}, event.value)
+    if isinstance(event, ConfigEntry.ValueChanged):
+        return list(event.patch)
+    if isinstance(event, ConfigEntry.ValueReplaced | ConfigEntry.RolledBack):
+        return list(event.changes)
+    return []
 
 
 EVENT_TYPES: dict[str, type[ConfigEntry.Event]] = {

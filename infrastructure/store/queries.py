@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from domain.address import Address
-from domain.entry import ConfigEntry
+from domain.entry import ConfigEntry, event_changes
 from domain.errors import InvalidValueError, NotFoundError
-from domain.values import apply_json_patch, complete, json_diff
+from domain.values import complete, json_diff
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.index import IndexRow
 from infrastructure.store.views import EntryView, HistoryItem
@@ -66,15 +66,13 @@ class StoreQueries(StoreBase):
         self.model_for(address)
         current = self.require(address)
         first = 1 if limit is None else max(1, current.version - limit + 1)
-        value: Any = self.require(address, first - 1).value if first > 1 else {}
         with storage_errors():
             rows = self.index.rows(current.id, gt=first - 1)
             events = list(self.app.events.get(current.id, gt=first - 1))
         items = []
         for event in events:
             assert isinstance(event, ConfigEntry.Event)
-            value, changes = step_value(value, event)
-            items.append(_history_item(event, rows.get(event.originator_version), changes))
+            items.append(_history_item(event, rows.get(event.originator_version)))
         return items
 
     def diff(
@@ -110,19 +108,7 @@ class StoreQueries(StoreBase):
         )
 
 
-def step_value(value: Any, event: ConfigEntry.Event) -> tuple[Any, list[dict[str, Any]]]:
-    """The value after ``event`` and the RFC 6902 operations it made."""
-    if isinstance(event, ConfigEntry.ValueChanged):
-        return apply_json_patch(value, event.patch), list(event.patch)
-    new_value = getattr(event, "value", None)
-    if isinstance(new_value, dict):
-        return new_value, json_diff(value, new_value)
-    return value, []
-
-
-def _history_item(
-    event: ConfigEntry.Event, row: IndexRow | None, changes: list[dict[str, Any]]
-) -> HistoryItem:
+def _history_item(event: ConfigEntry.Event, row: IndexRow | None) -> HistoryItem:
     meta = event.meta
     return HistoryItem(
         version=event.originator_version,
@@ -133,7 +119,7 @@ def _history_item(
         correlation_id=meta.correlation_id,
         recorded_at=row.recorded_at if row else None,
         position=row.position if row else None,
-        changes=changes,
+        changes=event_changes(event),
         value_hash=meta.value_hash,
         target_version=getattr(event, "target_version", None),
     )

@@ -8,10 +8,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import MapperDeserialisationError
 
-from domain.entry import ConfigEntry
+from domain.entry import ConfigEntry, value_after
 from domain.values import value_hash
 from infrastructure.store.base import StoreBase, storage_errors
-from infrastructure.store.queries import step_value
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class StoreVerifier(StoreBase):
             for event in self.app.events.get(entry_id):
                 assert isinstance(event, ConfigEntry.Event)
                 report.events += 1
-                value, _ = step_value(value, event)
+                value = value_after(value, event)
                 values[event.originator_version] = value
                 if value_hash(value) != event.meta.value_hash:
                     report.findings.append(
