@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from importlib.metadata import entry_points
 
 import psycopg
-from psycopg.sql import SQL, Identifier
 
 from domain.areas import builtin_registry
 from domain.areas.base import AreaModel
@@ -17,6 +16,7 @@ from domain.errors import ConfigStoreError, SettingsError, StorageError
 from infrastructure.crypto import AesGcmCodec, decode_key, load_or_create_key_file
 from infrastructure.embedded import EmbeddedPostgres
 from infrastructure.persistence.application import ConfigApplication, postgres_env
+from infrastructure.persistence.migrations import Migrator
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 from infrastructure.store.base import storage_errors
@@ -59,11 +59,18 @@ def secret_codec(settings: Settings, *, embedded: bool) -> AesGcmCodec | None:
     return None
 
 
-def ensure_schema(url: str, schema: str, *, timeout: int) -> None:
-    """Create the configured schema if missing (eventsourcing only creates tables)."""
+def _start_application(url: str, env: dict[str, str], settings: Settings) -> ConfigApplication:
+    """Migrate (or check) our tables, then let eventsourcing create its own, under one lock."""
+    migrator = Migrator(
+        url=url, schema=settings.database_schema, connect_timeout=settings.connect_timeout
+    )
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=timeout) as conn:
-            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        if settings.auto_migrate:
+            migrator.apply()
+        else:
+            migrator.check()
+        with migrator.lock(), storage_errors():
+            return ConfigApplication(env)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StorageError(f"database unavailable: {first}") from None
@@ -88,9 +95,7 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             connect_timeout=settings.connect_timeout,
             snapshot_interval=settings.snapshot_interval,
         )
-        with storage_errors():
-            ensure_schema(url, settings.database_schema, timeout=settings.connect_timeout)
-            app = ConfigApplication(env)
+        app = _start_application(url, env, settings)
         datastore = app.factory.datastore  # type: ignore[attr-defined]
         store = ConfigStore(
             app=app, registry=registry, codec=codec, index=EventIndex(datastore=datastore)

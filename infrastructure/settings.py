@@ -45,6 +45,10 @@ class Settings(BaseSettings):
         description="Comma-separated `module:Class` import paths of extra area schemas.",
     )
     pool_size: int = Field(default=4, ge=1, le=100, description="Database connections kept.")
+    auto_migrate: bool = Field(
+        default=True,
+        description="Apply pending migrations at start-up (else refuse to start until migrated).",
+    )
     connect_timeout: int = Field(
         default=10, ge=1, le=300, description="Seconds to wait for a database connection."
     )

@@ -19,36 +19,11 @@ from eventsourcing.postgres import (
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 
 INDEX_TABLE = "cc_event_index"
-
-
-def index_ddl(schema: str) -> list[Composed]:
-    """Statements creating the event index (idempotent)."""
-    table = SQL("{}.{}").format(Identifier(schema), Identifier(INDEX_TABLE))
-    return [
-        SQL(
-            "CREATE TABLE IF NOT EXISTS {} ("
-            " position bigint PRIMARY KEY,"
-            " entry_id uuid NOT NULL,"
-            " version bigint NOT NULL,"
-            " recorded_at timestamptz NOT NULL,"
-            " environment text NOT NULL,"
-            " area text NOT NULL,"
-            " key text NOT NULL,"
-            " event_type text NOT NULL,"
-            " UNIQUE (entry_id, version))"
-        ).format(table),
-        SQL(
-            "CREATE INDEX IF NOT EXISTS cc_event_index_entry_time ON {} (entry_id, recorded_at)"
-        ).format(table),
-        SQL(
-            "CREATE INDEX IF NOT EXISTS cc_event_index_address ON {} (environment, area, key)"
-        ).format(table),
-    ]
 
 
 class IndexingRecorder(PostgresApplicationRecorder):
@@ -56,7 +31,6 @@ class IndexingRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self.sql_create_statements.extend(index_ddl(datastore.schema))
         self._insert_index = SQL(
             "INSERT INTO {}.{} (position, entry_id, version, recorded_at,"
             " environment, area, key, event_type)"

@@ -1,0 +1,158 @@
+"""Versioned, idempotent migrations of our own tables (eventsourcing owns its own).
+
+``Migrator.apply`` takes a transaction-scoped advisory lock, so concurrent starts
+apply each migration once; running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.sql import SQL, Composed, Identifier
+
+from domain.errors import StorageError
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: statements with ``{s}`` standing for the schema."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "event index",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_event_index ("
+            " position bigint PRIMARY KEY, entry_id uuid NOT NULL, version bigint NOT NULL,"
+            " recorded_at timestamptz NOT NULL, environment text NOT NULL, area text NOT NULL,"
+            " key text NOT NULL, event_type text NOT NULL, UNIQUE (entry_id, version))",
+            "CREATE INDEX IF NOT EXISTS cc_event_index_entry_time"
+            " ON {s}.cc_event_index (entry_id, recorded_at)",
+            "CREATE INDEX IF NOT EXISTS cc_event_index_address"
+            " ON {s}.cc_event_index (environment, area, key)",
+        ),
+    ),
+    Migration(
+        2,
+        "projections: positions, current, audit",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_projection_positions ("
+            " name text PRIMARY KEY, position bigint NOT NULL DEFAULT 0,"
+            " updated_at timestamptz NOT NULL DEFAULT now())",
+            "INSERT INTO {s}.cc_projection_positions (name) VALUES ('current'), ('audit')"
+            " ON CONFLICT DO NOTHING",
+            "CREATE TABLE IF NOT EXISTS {s}.cc_current ("
+            " entry_id uuid PRIMARY KEY, environment text NOT NULL, area text NOT NULL,"
+            " key text NOT NULL, value jsonb NOT NULL, stored jsonb NOT NULL,"
+            " version bigint NOT NULL, position bigint NOT NULL,"
+            " updated_at timestamptz NOT NULL, updated_by text NOT NULL,"
+            " deleted boolean NOT NULL)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS cc_current_address"
+            " ON {s}.cc_current (environment, area, key)",
+            "CREATE TABLE IF NOT EXISTS {s}.cc_audit ("
+            " position bigint PRIMARY KEY, environment text NOT NULL, area text NOT NULL,"
+            " key text NOT NULL, version bigint NOT NULL, event text NOT NULL,"
+            " actor text NOT NULL, reason text, source text NOT NULL,"
+            " correlation_id text NOT NULL, recorded_at timestamptz NOT NULL,"
+            " changes jsonb NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS cc_audit_env_position"
+            " ON {s}.cc_audit (environment, position DESC)",
+            "CREATE INDEX IF NOT EXISTS cc_audit_actor ON {s}.cc_audit (actor, position DESC)",
+        ),
+    ),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def _sql(statement: str, schema: str) -> Composed:
+    return SQL(statement).format(s=Identifier(schema))
+
+
+class Migrator:
+    """Applies and checks migrations in one schema. Raises :class:`StorageError`."""
+
+    def __init__(self, *, url: str, schema: str, connect_timeout: int) -> None:
+        self.url = url
+        self.schema = schema
+        self.connect_timeout = connect_timeout
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout)
+
+    def applied(self) -> list[int]:
+        """Versions already applied (empty for a new schema)."""
+        with self._connect() as conn:
+            exists = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", (f"{self.schema}.cc_schema_migrations",)
+            ).fetchone()
+            if not exists or not exists[0]:
+                return []
+            rows = conn.execute(
+                _sql("SELECT version FROM {s}.cc_schema_migrations ORDER BY version", self.schema)
+            ).fetchall()
+        return [int(str(r[0])) for r in rows]
+
+    def pending(self) -> list[Migration]:
+        """Migrations not applied yet; raises if the schema is newer than this release."""
+        done = self.applied()
+        if done and max(done) > LATEST:
+            raise StorageError(
+                f"database schema {self.schema!r} is at migration {max(done)}, newer than this "
+                f"release ({LATEST}); upgrade conduit-config"
+            )
+        return [m for m in MIGRATIONS if m.version not in done]
+
+    @contextmanager
+    def lock(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+        """Hold the schema's start-up lock: concurrent starts create tables one at a time."""
+        with self._connect() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"cc-start:{self.schema}",))
+            try:
+                yield conn
+            finally:
+                conn.execute(
+                    "SELECT pg_advisory_unlock(hashtext(%s))", (f"cc-start:{self.schema}",)
+                )
+
+    def apply(self) -> list[Migration]:
+        """Apply every pending migration, each in its own transaction; return those applied."""
+        applied = []
+        with self.lock() as conn:
+            conn.execute(_sql("CREATE SCHEMA IF NOT EXISTS {s}", self.schema))
+            conn.execute(
+                _sql(
+                    "CREATE TABLE IF NOT EXISTS {s}.cc_schema_migrations (version int PRIMARY KEY,"
+                    " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                    self.schema,
+                )
+            )
+            for migration in self.pending():
+                with conn.transaction():
+                    for statement in migration.statements:
+                        conn.execute(_sql(statement, self.schema))
+                    conn.execute(
+                        _sql(
+                            "INSERT INTO {s}.cc_schema_migrations (version, name) VALUES (%s, %s)",
+                            self.schema,
+                        ),
+                        (migration.version, migration.name),
+                    )
+                applied.append(migration)
+        return applied
+
+    def check(self) -> None:
+        """Raise :class:`StorageError` when migrations are pending."""
+        missing = self.pending()
+        if missing:
+            names = ", ".join(f"{m.version} ({m.name})" for m in missing)
+            raise StorageError(
+                f"schema {self.schema!r} needs migrations {names}: run `conduit-config migrate`"
+            )
