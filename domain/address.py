@@ -20,7 +20,7 @@ class InvalidAddressError(ConfigStoreError):
 
 def check_name(kind: str, name: str) -> str:
     """Return ``name`` if it is a valid environment or key name, else raise."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidAddressError(
             f"invalid {kind} {name!r}: use 1-100 letters, digits or _.:@- "
             "(starting with a letter or digit)"

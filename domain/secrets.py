@@ -86,9 +86,9 @@ def _previous_at(previous: Any, current: Any, path: Path) -> Any:
                 return None
             item = node_cur[part]
             name = item.get("name") if isinstance(item, dict) else None
-            matches = [p for p in node_prev if isinstance(p, dict) and p.get("name") == name]
-            if name is not None and matches:
-                node_prev = matches[0]
+            if name is not None:
+                matches = [p for p in node_prev if isinstance(p, dict) and p.get("name") == name]
+                node_prev = matches[0] if matches else None
             else:
                 node_prev = node_prev[part] if part < len(node_prev) else None
             node_cur = item
@@ -125,11 +125,21 @@ def seal_secrets(
         elif is_sealed(given):
             if given != old:
                 _require(codec).open(given)
-        elif isinstance(old, str) and is_sealed(old) and _require(codec).open(old) == given:
+        elif isinstance(old, str) and is_sealed(old) and _opens_to(codec, old, given):
             _set_path(sparse, path, old)
         else:
             _set_path(sparse, path, _require(codec).seal(given))
     return sparse
+
+
+def _opens_to(codec: SecretCodec | None, sealed: str, plaintext: str) -> bool:
+    # An old secret sealed with a rotated-away key must not block writing a new one.
+    try:
+        return _require(codec).open(sealed) == plaintext
+    except SecretKeyError:
+        if codec is None:
+            raise
+        return False
 
 
 def _require(codec: SecretCodec | None) -> SecretCodec:

@@ -47,7 +47,11 @@ from domain.values import (
             {"retry": {"max_retries": 4, "max_delay_s": None}},
             {"retry": {"max_retries": 4}, "timeout_seconds": 5},
         ),
-        ({"keys": [{"name": "a"}, {"name": "b"}]}, {"keys": [{"name": "c"}]}, {"keys": [{"name": "c"}]}),
+        (
+            {"keys": [{"name": "a"}, {"name": "b"}]},
+            {"keys": [{"name": "c"}]},
+            {"keys": [{"name": "c"}]},
+        ),
         ({"a": 1}, {"missing": None}, {"a": 1}),
     ],
 )
@@ -65,8 +69,11 @@ def test_merge_patch(target: Any, patch: Any, expected: Any) -> None:
     [
         (RouterConfig, {}, {}),
         (RouterConfig, {"max_retries": "3"}, {"max_retries": 3}),
-        (RouterConfig, {"max_retries": 7.0, "fallbacks_enabled": "true"},
-         {"max_retries": 7, "fallbacks_enabled": True}),
+        (
+            RouterConfig,
+            {"max_retries": 7.0, "fallbacks_enabled": "true"},
+            {"max_retries": 7, "fallbacks_enabled": True},
+        ),
         (HttpConfig, {"retry": {"max_retries": "5"}}, {"retry": {"max_retries": 5}}),
         (HttpConfig, {"retry": {"initial_delay_s": "2"}}, {"retry": {"initial_delay_s": 2.0}}),
         (HttpConfig, {"timeout_seconds": 100}, {"timeout_seconds": 100}),
@@ -133,7 +140,9 @@ def test_validate_non_object(value: Any) -> None:
 
 
 def test_validate_key_hook_reports_field_key() -> None:
-    assert validate(FallbackConfig, {"fallbacks": ["b", "c"]}, key="a").fallbacks == ["b", "c"]
+    instance = validate(FallbackConfig, {"fallbacks": ["b", "c"]}, key="a")
+    assert isinstance(instance, FallbackConfig)
+    assert instance.fallbacks == ["b", "c"]
     with pytest.raises(InvalidValueError) as info:
         validate(FallbackConfig, {"fallbacks": ["b", "a"]}, key="a")
     (error,) = info.value.errors
@@ -153,8 +162,9 @@ _scalars = (
 )
 _json = st.recursive(
     _scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
     max_leaves=12,
 )
 _objects = st.dictionaries(st.text(max_size=5), _json, max_size=5)
