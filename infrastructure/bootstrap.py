@@ -17,10 +17,13 @@ from infrastructure.crypto import AesGcmCodec, decode_key, load_or_create_key_fi
 from infrastructure.embedded import EmbeddedPostgres
 from infrastructure.persistence.application import ConfigApplication, postgres_env
 from infrastructure.persistence.migrations import Migrator
+from infrastructure.projection.runner import ProjectionRunner
+from infrastructure.projection.sinks import AuditSink, CurrentSink
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 from infrastructure.store.base import storage_errors
 from infrastructure.store.index import EventIndex
+from projections.current import registry_completer
 
 AREA_ENTRY_POINT_GROUP = "conduit_config.areas"
 
@@ -59,6 +62,20 @@ def secret_codec(settings: Settings, *, embedded: bool) -> AesGcmCodec | None:
     return None
 
 
+def build_runner(app: ConfigApplication, registry: AreaRegistry) -> ProjectionRunner:
+    """The projection runner with every projection of this release."""
+    schema = app.datastore.schema
+    return ProjectionRunner(
+        datastore=app.datastore,
+        mapper=app.mapper,
+        events_table=app.events_table,
+        sinks=[
+            CurrentSink(schema=schema, complete=registry_completer(registry)),
+            AuditSink(schema=schema),
+        ],
+    )
+
+
 def _start_application(url: str, env: dict[str, str], settings: Settings) -> ConfigApplication:
     """Migrate (or check) our tables, then let eventsourcing create its own, under one lock."""
     migrator = Migrator(
@@ -77,17 +94,27 @@ def _start_application(url: str, env: dict[str, str], settings: Settings) -> Con
 
 
 @contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured URL, or the embedded PostgreSQL's (started here, stopped after)."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(home=settings.home)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+@contextmanager
 def open_store(settings: Settings) -> Iterator[ConfigStore]:
     """A ready store; starts the embedded PostgreSQL when no database URL is set.
 
     Raises :class:`SettingsError` or :class:`StorageError`.
     """
-    embedded = EmbeddedPostgres(home=settings.home) if settings.database_url is None else None
-    try:
-        url = embedded.start() if embedded else settings.database_url
-        assert url is not None
+    with database_url(settings) as url:
         registry = load_registry(settings)
-        codec = secret_codec(settings, embedded=embedded is not None)
+        codec = secret_codec(settings, embedded=settings.database_url is None)
         env = postgres_env(
             url,
             schema=settings.database_schema,
@@ -96,14 +123,15 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             snapshot_interval=settings.snapshot_interval,
         )
         app = _start_application(url, env, settings)
-        datastore = app.factory.datastore  # type: ignore[attr-defined]
         store = ConfigStore(
-            app=app, registry=registry, codec=codec, index=EventIndex(datastore=datastore)
+            app=app,
+            registry=registry,
+            codec=codec,
+            index=EventIndex(datastore=app.datastore),
+            projections=build_runner(app, registry),
+            database_url=url,
         )
         try:
             yield store
         finally:
             store.close()
-    finally:
-        if embedded:
-            embedded.stop()

@@ -13,7 +13,7 @@ from domain.errors import (
     NotFoundError,
     VersionConflictError,
 )
-from infrastructure.cli import entries, history, meta
+from infrastructure.cli import entries, history, meta, readmodels
 from infrastructure.cli.state import CliState
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_CONFLICT, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
@@ -45,7 +45,7 @@ def cli(ctx: click.Context, environment: str, database_url: str | None, as_json:
     ctx.call_on_close(state.close)
 
 
-for command in (*meta.COMMANDS, *entries.COMMANDS, *history.COMMANDS):
+for command in (*meta.COMMANDS, *entries.COMMANDS, *history.COMMANDS, *readmodels.COMMANDS):
     cli.add_command(command)
 
 

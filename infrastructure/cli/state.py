@@ -14,7 +14,7 @@ import click
 from domain.address import DEFAULT_ENVIRONMENT, Address
 from domain.areas.base import SINGLETON_KEY
 from domain.entry import Provenance
-from infrastructure.bootstrap import open_store
+from infrastructure.bootstrap import database_url, open_store
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
 
@@ -44,6 +44,10 @@ class CliState:
         if self._store is None:
             self._store = self._stack.enter_context(open_store(self.settings))
         return self._store
+
+    def database_url_for_migrate(self) -> str:
+        """A database URL without opening the store (starts the embedded server if needed)."""
+        return self._stack.enter_context(database_url(self.settings))
 
     def close(self) -> None:
         """Close the store and stop the embedded server if this process started it."""

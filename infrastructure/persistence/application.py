@@ -8,6 +8,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import Environment, EnvType, get_topic
 from psycopg.conninfo import conninfo_to_dict
 
@@ -63,6 +64,19 @@ class ConfigApplication(Application[UUID]):
         interval = int(dict(env or {}).get("SNAPSHOT_INTERVAL", "50"))
         self.snapshotting_intervals = {ConfigEntry: interval}  # type: ignore[misc]
         super().__init__(env)
+
+    @property
+    def datastore(self) -> PostgresDatastore:
+        """The PostgreSQL datastore (pool) behind the recorders."""
+        datastore: PostgresDatastore = self.factory.datastore  # type: ignore[attr-defined]
+        return datastore
+
+    @property
+    def events_table(self) -> str:
+        """Name of the events table (also the NOTIFY channel)."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        return recorder.events_table_name
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         return Environment(name, dict(env or {}))

@@ -20,6 +20,7 @@ from domain.entry import ConfigEntry
 from domain.errors import NotFoundError, StorageError
 from domain.secrets import SecretCodec
 from infrastructure.persistence.application import ConfigApplication
+from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.store.index import EventIndex
 
 
@@ -51,11 +52,15 @@ class StoreBase:
         registry: AreaRegistry,
         codec: SecretCodec | None,
         index: EventIndex,
+        projections: ProjectionRunner,
+        database_url: str,
     ) -> None:
         self.app = app
         self.registry = registry
         self.codec = codec
         self.index = index
+        self.projections = projections
+        self.database_url = database_url
 
     def model_for(self, address: Address) -> type[AreaModel]:
         """The area schema of an address; singleton areas only accept key ``default``."""

@@ -31,6 +31,7 @@ class EventIndex:
 
     def __init__(self, *, datastore: PostgresDatastore) -> None:
         self._datastore = datastore
+        self.datastore = datastore
         self._table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
 
     def _fetch(self, query: Composed, params: tuple[Any, ...]) -> list[IndexRow]:

@@ -47,20 +47,6 @@ class StoreQueries(StoreBase):
             raise NotFoundError(f"{address} did not exist at {at.isoformat()}")
         return row.version
 
-    def list_entries(self, environment: str, area: str | None = None) -> list[EntryView]:
-        """Current live entries of an environment, sorted by area and key."""
-        if area is not None:
-            self.registry.get(area)
-        with storage_errors():
-            latest = self.index.latest(environment, area)
-        views = []
-        for row in latest:
-            if row.event_type == "Deleted":
-                continue
-            entry = self.require(Address(environment, row.area, row.key))
-            views.append(self._view(entry, row if row.version == entry.version else None))
-        return views
-
     def history(self, address: Address, *, limit: int | None = None) -> list[HistoryItem]:
         """Events of an entry, oldest first (the last ``limit`` when given)."""
         self.model_for(address)

@@ -7,10 +7,11 @@ from typing import Any
 from domain.secrets import redact, reveal
 from infrastructure.store.commands import StoreCommands
 from infrastructure.store.queries import StoreQueries
+from infrastructure.store.readmodels import StoreReadModels
 from infrastructure.store.verify import StoreVerifier
 
 
-class ConfigStore(StoreCommands, StoreQueries, StoreVerifier):
+class ConfigStore(StoreCommands, StoreQueries, StoreReadModels, StoreVerifier):
     """Commands and queries over the configuration event log.
 
     Values in results keep secrets sealed; pass them through :meth:`redacted`

@@ -1,0 +1,203 @@
+"""Batched, exactly-once projection runner.
+
+Each batch is one transaction: lock the projection's position row, read the next events
+after it, write the rows, move the position. Any process may run a batch (CLI reads
+catch up inline; ``projections run`` follows LISTEN/NOTIFY); the row lock serialises
+them, and a crash mid-batch rolls back rows and position together.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.postgres import PostgresDatastore
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from domain.entry import ConfigEntry
+from domain.errors import NotFoundError, StorageError
+from infrastructure.projection.sinks import Sink
+from projections.records import LogRecord
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    """Where a projection is, against the log head."""
+
+    name: str
+    position: int
+    head: int
+    lag: int
+
+
+class ProjectionRunner:
+    """Drives the sinks from the event log. Database errors propagate (eventsourcing's)."""
+
+    def __init__(
+        self,
+        *,
+        datastore: PostgresDatastore,
+        mapper: Mapper[UUID],
+        events_table: str,
+        sinks: Sequence[Sink],
+        batch_size: int = 1000,
+    ) -> None:
+        self._datastore = datastore
+        self._mapper = mapper
+        self._sinks = {sink.name: sink for sink in sinks}
+        self.batch_size = batch_size
+        self.channel = events_table.replace(".", "_")
+        schema = Identifier(datastore.schema)
+        self._positions = SQL("{}.cc_projection_positions").format(schema)
+        self._fetch = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state,"
+            " i.recorded_at, i.environment, i.area, i.key"
+            " FROM {}.{} e LEFT JOIN {}.cc_event_index i ON i.position = e.notification_id"
+            " WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s"
+        ).format(schema, Identifier(events_table), schema)
+        self._head = SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(
+            schema, Identifier(events_table)
+        )
+
+    @property
+    def names(self) -> list[str]:
+        """Projection names."""
+        return list(self._sinks)
+
+    def sink(self, name: str) -> Sink:
+        """A projection by name; raises :class:`NotFoundError`."""
+        try:
+            return self._sinks[name]
+        except KeyError:
+            known = ", ".join(self._sinks)
+            raise NotFoundError(f"unknown projection {name!r} (known: {known})") from None
+
+    def catch_up(self, names: Iterable[str] | None = None) -> int:
+        """Process every event up to the current head; returns how many were processed."""
+        total = 0
+        for name in names if names is not None else self.names:
+            sink = self.sink(name)
+            while (count := self._run_batch(sink)) > 0:
+                total += count
+        return total
+
+    def _run_batch(self, sink: Sink) -> int:
+        with (
+            self._datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as cur,
+        ):
+            cur.execute(
+                SQL("SELECT position FROM {} WHERE name = %s FOR UPDATE").format(self._positions),
+                (sink.name,),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise StorageError(f"projection {sink.name!r} is not migrated")
+            cur.execute(self._fetch, (row[0], self.batch_size))
+            rows = cur.fetchall()
+            if not rows:
+                return 0
+            records = [self._record(r) for r in rows if r[6] is not None]
+            if records:
+                sink.process(cur, records)
+            cur.execute(
+                SQL("UPDATE {} SET position = %s, updated_at = now() WHERE name = %s").format(
+                    self._positions
+                ),
+                (rows[-1][0], sink.name),
+            )
+            return len(rows)
+
+    def _record(self, row: tuple[Any, ...]) -> LogRecord:
+        event = self._mapper.to_domain_event(
+            StoredEvent(originator_id=row[1], originator_version=row[2], topic=row[3], state=row[4])
+        )
+        assert isinstance(event, ConfigEntry.Event)
+        return LogRecord(
+            position=row[0],
+            entry_id=row[1],
+            version=row[2],
+            recorded_at=row[5],
+            environment=row[6],
+            area=row[7],
+            key=row[8],
+            event=event,
+        )
+
+    def head(self) -> int:
+        """The log's last position."""
+        with self._datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(self._head)
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+
+    def status(self) -> list[ProjectionStatus]:
+        """Position, head and lag of every projection."""
+        head = self.head()
+        with self._datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(SQL("SELECT name, position FROM {} ORDER BY name").format(self._positions))
+            found = {str(name): int(pos) for name, pos in cur.fetchall()}
+        return [
+            ProjectionStatus(name, found.get(name, 0), head, max(0, head - found.get(name, 0)))
+            for name in self.names
+        ]
+
+    def rebuild(self, name: str) -> int:
+        """Empty one projection and replay the whole log into it; returns events replayed."""
+        sink = self.sink(name)
+        with (
+            self._datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as cur,
+        ):
+            cur.execute(
+                SQL("SELECT position FROM {} WHERE name = %s FOR UPDATE").format(self._positions),
+                (name,),
+            )
+            sink.reset(cur)
+            cur.execute(
+                SQL("UPDATE {} SET position = 0, updated_at = now() WHERE name = %s").format(
+                    self._positions
+                ),
+                (name,),
+            )
+        return self.catch_up([name])
+
+    def wait_for(self, position: int, *, names: Iterable[str], timeout: float) -> None:
+        """Catch up until every named projection has reached ``position``.
+
+        Raises :class:`StorageError` after ``timeout`` seconds (the position is not in the
+        log yet, e.g. it came from a write this database has not seen).
+        """
+        wanted = list(names)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.catch_up(wanted)
+            positions = {s.name: s.position for s in self.status()}
+            if all(positions[n] >= position for n in wanted):
+                return
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"projections {', '.join(wanted)} did not reach position {position} "
+                    f"within {timeout:g}s"
+                )
+            time.sleep(0.05)
+
+    def run(self, url: str, stop: threading.Event, *, on_batch: Any = None) -> None:
+        """Follow the log until ``stop`` is set: catch up, then wait for NOTIFY (or 1 s)."""
+        with psycopg.connect(url, autocommit=True) as listener:
+            listener.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
+            while not stop.is_set():
+                processed = self.catch_up()
+                if processed and on_batch is not None:
+                    on_batch(processed)
+                for _ in listener.notifies(timeout=1.0, stop_after=1):
+                    pass

@@ -1,0 +1,134 @@
+"""Reads served by projections (``current``, ``audit``), always caught up first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composed, Identifier
+
+from domain.address import Address
+from domain.values import value_hash
+from infrastructure.projection.runner import ProjectionRunner, ProjectionStatus
+from infrastructure.store.base import StoreBase, storage_errors
+from infrastructure.store.views import EntryView
+from projections.audit import AuditRow
+
+DEFAULT_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters of an audit read; ``before`` pages backwards by position."""
+
+    environment: str
+    area: str | None = None
+    key: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+class StoreReadModels(StoreBase):
+    """Entry lists and the audit trail from their projections."""
+
+    projections: ProjectionRunner
+
+    def fresh(self, names: list[str], min_position: int | None = None) -> None:
+        """Catch the projections up (and up to ``min_position``, waiting if needed)."""
+        with storage_errors():
+            if min_position is None:
+                self.projections.catch_up(names)
+            else:
+                self.projections.wait_for(min_position, names=names, timeout=DEFAULT_WAIT_SECONDS)
+
+    def _rows(self, query: Composed, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        datastore = self.index.datastore
+        with (
+            storage_errors(),
+            datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as cur,
+        ):
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def list_entries(
+        self, environment: str, area: str | None = None, *, min_position: int | None = None
+    ) -> list[EntryView]:
+        """Current live entries of an environment (optionally one area), by area and key."""
+        if area is not None:
+            self.registry.get(area)
+        self.fresh(["current"], min_position)
+        table = SQL("{}.cc_current").format(Identifier(self.index.datastore.schema))
+        rows = self._rows(
+            SQL(
+                "SELECT area, key, version, value, stored, updated_at, position, updated_by"
+                " FROM {} WHERE environment = %s AND NOT deleted"
+                " AND (%s::text IS NULL OR area = %s::text) ORDER BY area, key"
+            ).format(table),
+            (environment, area, area),
+        )
+        return [
+            EntryView(
+                address=Address(environment, r[0], r[1]),
+                version=r[2],
+                value=r[3],
+                stored=r[4],
+                deleted=False,
+                recorded_at=r[5],
+                position=r[6],
+                actor=r[7],
+                reason=None,
+                value_hash=value_hash(r[4]),
+            )
+            for r in rows
+        ]
+
+    def audit(self, query: AuditQuery, *, min_position: int | None = None) -> list[AuditRow]:
+        """Audit rows matching the filters, newest first."""
+        self.fresh(["audit"], min_position)
+        table = SQL("{}.cc_audit").format(Identifier(self.index.datastore.schema))
+        rows = self._rows(
+            SQL(
+                "SELECT position, environment, area, key, version, event, actor, reason, source,"
+                " correlation_id, recorded_at, changes FROM {} WHERE environment = %s"
+                " AND (%s::text IS NULL OR area = %s::text)"
+                " AND (%s::text IS NULL OR key = %s::text)"
+                " AND (%s::text IS NULL OR actor = %s::text)"
+                " AND (%s::timestamptz IS NULL OR recorded_at >= %s::timestamptz)"
+                " AND (%s::timestamptz IS NULL OR recorded_at <= %s::timestamptz)"
+                " AND (%s::bigint IS NULL OR position < %s::bigint)"
+                " ORDER BY position DESC LIMIT %s"
+            ).format(table),
+            (
+                query.environment,
+                query.area,
+                query.area,
+                query.key,
+                query.key,
+                query.actor,
+                query.actor,
+                query.since,
+                query.since,
+                query.until,
+                query.until,
+                query.before,
+                query.before,
+                query.limit,
+            ),
+        )
+        return [AuditRow(*row) for row in rows]
+
+    def projection_status(self) -> list[ProjectionStatus]:
+        """Position, head and lag of every projection (no catch-up: what the runner did)."""
+        with storage_errors():
+            return self.projections.status()
+
+    def rebuild_projection(self, name: str) -> int:
+        """Drop and replay one projection; returns the events replayed."""
+        with storage_errors():
+            return self.projections.rebuild(name)

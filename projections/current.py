@@ -1,0 +1,85 @@
+"""The ``current`` read model: one row per entry with its latest value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.areas.registry import AreaRegistry
+from domain.entry import ConfigEntry, value_after
+from domain.errors import ConfigStoreError
+from domain.values import complete
+from projections.records import LogRecord
+
+#: Fills schema defaults into a stored value: ``(area, key, stored) -> complete``.
+Completer = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CurrentRow:
+    """Latest state of one entry; values keep secrets sealed."""
+
+    entry_id: UUID
+    environment: str
+    area: str
+    key: str
+    value: dict[str, Any]
+    stored: dict[str, Any]
+    version: int
+    position: int
+    updated_at: datetime
+    updated_by: str
+    deleted: bool
+
+
+def next_current(row: CurrentRow | None, record: LogRecord, complete: Completer) -> CurrentRow:
+    """The row after ``record``'s event."""
+    event = record.event
+    stored = value_after(row.stored if row else {}, event)
+    deleted = row.deleted if row else False
+    if isinstance(event, ConfigEntry.Deleted):
+        deleted = True
+    elif not isinstance(event, ConfigEntry.ValueChanged):
+        deleted = False
+    base = row or CurrentRow(
+        entry_id=record.entry_id,
+        environment=record.environment,
+        area=record.area,
+        key=record.key,
+        value={},
+        stored={},
+        version=0,
+        position=0,
+        updated_at=record.recorded_at,
+        updated_by="",
+        deleted=False,
+    )
+    value = (
+        base.value if stored == base.stored and row else complete(record.area, record.key, stored)
+    )
+    return replace(
+        base,
+        value=value,
+        stored=stored,
+        version=record.version,
+        position=record.position,
+        updated_at=record.recorded_at,
+        updated_by=event.meta.actor,
+        deleted=deleted,
+    )
+
+
+def registry_completer(registry: AreaRegistry) -> Completer:
+    """Complete values with their area's defaults; a value that no longer validates
+    (unknown area, older schema) is kept as stored."""
+
+    def complete_value(area: str, key: str, stored: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return complete(registry.get(area), stored, key=key)
+        except ConfigStoreError:
+            return dict(stored)
+
+    return complete_value
