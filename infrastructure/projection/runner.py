@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -18,6 +19,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
+from psycopg import Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -88,7 +90,9 @@ class ProjectionRunner:
                 total += count
         return total
 
-    def _run_batch(self, sink: Sink) -> int:
+    @contextmanager
+    def _locked(self, name: str) -> Iterator[tuple[Cursor[tuple[Any, ...]], int]]:
+        """A transaction holding the projection's position row; yields it and the position."""
         with (
             self._datastore.get_connection() as conn,
             conn.transaction(),
@@ -96,12 +100,16 @@ class ProjectionRunner:
         ):
             cur.execute(
                 SQL("SELECT position FROM {} WHERE name = %s FOR UPDATE").format(self._positions),
-                (sink.name,),
+                (name,),
             )
             row = cur.fetchone()
             if row is None:
-                raise StorageError(f"projection {sink.name!r} is not migrated")
-            cur.execute(self._fetch, (row[0], self.batch_size))
+                raise StorageError(f"projection {name!r} is not migrated")
+            yield cur, int(row[0])
+
+    def _run_batch(self, sink: Sink) -> int:
+        with self._locked(sink.name) as (cur, position):
+            cur.execute(self._fetch, (position, self.batch_size))
             rows = cur.fetchall()
             if not rows:
                 return 0
@@ -153,15 +161,7 @@ class ProjectionRunner:
     def rebuild(self, name: str) -> int:
         """Empty one projection and replay the whole log into it; returns events replayed."""
         sink = self.sink(name)
-        with (
-            self._datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor(row_factory=tuple_row) as cur,
-        ):
-            cur.execute(
-                SQL("SELECT position FROM {} WHERE name = %s FOR UPDATE").format(self._positions),
-                (name,),
-            )
+        with self._locked(name) as (cur, _):
             sink.reset(cur)
             cur.execute(
                 SQL("UPDATE {} SET position = 0, updated_at = now() WHERE name = %s").format(
