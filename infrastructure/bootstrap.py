@@ -62,7 +62,9 @@ def secret_codec(settings: Settings, *, embedded: bool) -> AesGcmCodec | None:
     return None
 
 
-def build_runner(app: ConfigApplication, registry: AreaRegistry) -> ProjectionRunner:
+def build_runner(
+    app: ConfigApplication, registry: AreaRegistry, *, batch_size: int
+) -> ProjectionRunner:
     """The projection runner with every projection of this release."""
     schema = app.datastore.schema
     return ProjectionRunner(
@@ -73,6 +75,7 @@ def build_runner(app: ConfigApplication, registry: AreaRegistry) -> ProjectionRu
             CurrentSink(schema=schema, complete=registry_completer(registry)),
             AuditSink(schema=schema),
         ],
+        batch_size=batch_size,
     )
 
 
@@ -128,7 +131,7 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             registry=registry,
             codec=codec,
             index=EventIndex(datastore=app.datastore),
-            projections=build_runner(app, registry),
+            projections=build_runner(app, registry, batch_size=settings.projection_batch_size),
             database_url=url,
         )
         try:

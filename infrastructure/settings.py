@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         description="Comma-separated `module:Class` import paths of extra area schemas.",
     )
     pool_size: int = Field(default=4, ge=1, le=100, description="Database connections kept.")
+    projection_batch_size: int = Field(
+        default=1000, ge=1, le=100_000, description="Events per projection transaction."
+    )
     auto_migrate: bool = Field(
         default=True,
         description="Apply pending migrations at start-up (else refuse to start until migrated).",
