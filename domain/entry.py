@@ -247,16 +247,3 @@ def event_changes(event: ConfigEntry.Event) -> list[JsonObject]:
     if isinstance(event, ConfigEntry.ValueReplaced | ConfigEntry.RolledBack):
         return list(event.changes)
     return []
-
-
-EVENT_TYPES: dict[str, type[ConfigEntry.Event]] = {
-    cls.__name__: cls
-    for cls in (
-        ConfigEntry.Created,
-        ConfigEntry.ValueReplaced,
-        ConfigEntry.ValueChanged,
-        ConfigEntry.RolledBack,
-        ConfigEntry.Deleted,
-        ConfigEntry.Restored,
-    )
-}

@@ -7,21 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points
 
-import psycopg
-
 from domain.areas import builtin_registry
 from domain.areas.base import AreaModel
 from domain.areas.registry import AreaRegistry
-from domain.errors import ConfigStoreError, SettingsError, StorageError
+from domain.errors import ConfigStoreError, SettingsError
 from infrastructure.crypto import AesGcmCodec, decode_key, load_or_create_key_file
 from infrastructure.embedded import EmbeddedPostgres
 from infrastructure.persistence.application import ConfigApplication, postgres_env
+from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.migrations import Migrator
 from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.projection.sinks import AuditSink, CurrentSink
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
-from infrastructure.store.base import storage_errors
 from infrastructure.store.index import EventIndex
 from projections.current import registry_completer
 
@@ -84,16 +82,8 @@ def _start_application(url: str, env: dict[str, str], settings: Settings) -> Con
     migrator = Migrator(
         url=url, schema=settings.database_schema, connect_timeout=settings.connect_timeout
     )
-    try:
-        if settings.auto_migrate:
-            migrator.apply()
-        else:
-            migrator.check()
-        with migrator.lock(), storage_errors():
-            return ConfigApplication(env)
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"database unavailable: {first}") from None
+    with migrator.started(apply=settings.auto_migrate), storage_errors():
+        return ConfigApplication(env, snapshot_interval=settings.snapshot_interval)
 
 
 @contextmanager
@@ -123,7 +113,6 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             schema=settings.database_schema,
             pool_size=settings.pool_size,
             connect_timeout=settings.connect_timeout,
-            snapshot_interval=settings.snapshot_interval,
         )
         app = _start_application(url, env, settings)
         store = ConfigStore(

@@ -63,7 +63,8 @@ def _exit_code(exc: ConfigStoreError) -> int:
 
 def _report(exc: ConfigStoreError) -> None:
     if isinstance(exc, InvalidValueError):
-        click.echo(f"error: invalid {exc.area or ''} value:".replace("  ", " "), err=True)
+        what = f"{exc.area} value" if exc.area else "value"
+        click.echo(f"error: invalid {what}:", err=True)
         for problem in exc.errors:
             click.echo(f"  {problem}", err=True)
     else:

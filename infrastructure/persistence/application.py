@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import Mapper
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import Environment, EnvType, get_topic
@@ -20,9 +19,7 @@ from infrastructure.persistence.serialization import OrjsonTranscoder, PydanticM
 APPLICATION_NAME = "ConduitConfig"
 
 
-def postgres_env(
-    url: str, *, schema: str, pool_size: int, connect_timeout: int, snapshot_interval: int
-) -> dict[str, str]:
+def postgres_env(url: str, *, schema: str, pool_size: int, connect_timeout: int) -> dict[str, str]:
     """eventsourcing environment for a PostgreSQL URL.
 
     Raises :class:`SettingsError` naming ``CONDUIT_CONFIG_DATABASE_URL`` for a bad URL.
@@ -46,7 +43,6 @@ def postgres_env(
         # Off on purpose: see DESIGN.md (no table lock, no tracking rows, name clashes).
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "IS_SNAPSHOTTING_ENABLED": "y",
-        "SNAPSHOT_INTERVAL": str(snapshot_interval),
     }
 
 
@@ -58,12 +54,27 @@ class ConfigApplication(Application[UUID]):
     """
 
     name = APPLICATION_NAME
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {}
 
-    def __init__(self, env: EnvType | None = None) -> None:
-        interval = int(dict(env or {}).get("SNAPSHOT_INTERVAL", "50"))
-        self.snapshotting_intervals = {ConfigEntry: interval}  # type: ignore[misc]
+    def __init__(self, env: EnvType | None = None, *, snapshot_interval: int = 50) -> None:
+        self.snapshot_interval = snapshot_interval
         super().__init__(env)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The saved entry is in memory at its new version: snapshot it there instead of
+        # re-reading it from the database as the library's default does.
+        if self.snapshots is None:
+            return
+        taken = []
+        for event in processing_event.events:
+            entry = processing_event.aggregates.get(event.originator_id)
+            if (
+                isinstance(entry, ConfigEntry)
+                and event.originator_version % self.snapshot_interval == 0
+                and entry.version == event.originator_version
+            ):
+                taken.append(ConfigEntry.Snapshot.take(entry))
+        if taken:
+            self.snapshots.put(taken)
 
     @property
     def datastore(self) -> PostgresDatastore:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
@@ -46,11 +45,11 @@ class IndexingRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        addresses: Mapping[UUID, Address] = kwargs.get("addresses") or {}
+        addresses: Mapping[Any, Address] = kwargs.get("addresses") or {}
         if ids and addresses:
             columns: list[list[Any]] = [[], [], [], [], [], [], []]
             for position, event in zip(ids, stored_events, strict=True):
-                address = addresses.get(UUID(str(event.originator_id)))
+                address = addresses.get(event.originator_id)
                 if address is None:
                     continue
                 row = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -191,7 +191,9 @@ class ProjectionRunner:
                 )
             time.sleep(0.05)
 
-    def run(self, url: str, stop: threading.Event, *, on_batch: Any = None) -> None:
+    def run(
+        self, url: str, stop: threading.Event, *, on_batch: Callable[[int], None] | None = None
+    ) -> None:
         """Follow the log until ``stop`` is set: catch up, then wait for NOTIFY (or 1 s)."""
         with psycopg.connect(url, autocommit=True) as listener:
             listener.execute(SQL("LISTEN {}").format(Identifier(self.channel)))

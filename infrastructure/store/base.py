@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import (
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    PersistenceError,
-)
 
 from domain.address import Address, InvalidAddressError
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
 from domain.entry import ConfigEntry
-from domain.errors import NotFoundError, StorageError
+from domain.errors import NotFoundError
 from domain.secrets import SecretCodec
 from infrastructure.persistence.application import ConfigApplication
+from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.store.index import EventIndex
+from projections.current import registry_completer
 
-
-@contextmanager
-def storage_errors() -> Iterator[None]:
-    """Map database failures into :class:`StorageError` (the driver detail is noise)."""
-    try:
-        yield
-    except IntegrityError:
-        raise
-    except (OperationalError, InterfaceError) as exc:
-        raise StorageError(f"database unavailable: {_first_line(exc)}") from None
-    except PersistenceError as exc:
-        raise StorageError(f"database error: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+__all__ = ["StoreBase", "storage_errors"]
 
 
 class StoreBase:
@@ -57,6 +34,7 @@ class StoreBase:
     ) -> None:
         self.app = app
         self.registry = registry
+        self.complete = registry_completer(registry)
         self.codec = codec
         self.index = index
         self.projections = projections

@@ -184,8 +184,8 @@ class StoreCommands(StoreBase):
 
     def _unchanged(self, address: Address, entry: ConfigEntry) -> WriteResult:
         with storage_errors():
-            row = self.index.rows(entry.id, gt=entry.version - 1, lte=entry.version)
-        position = row[entry.version].position if entry.version in row else 0
+            row = self.index.row(entry.id, entry.version)
+        position = row.position if row else 0
         return WriteResult(address, entry.version, position, changed=False)
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from domain.address import Address
 from domain.entry import ConfigEntry, event_changes
-from domain.errors import InvalidValueError, NotFoundError
-from domain.values import complete, json_diff
+from domain.errors import NotFoundError
+from domain.values import json_diff
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.index import IndexRow
 from infrastructure.store.views import EntryView, HistoryItem
@@ -36,8 +36,8 @@ class StoreQueries(StoreBase):
             where = f" at version {version}" if version else ""
             raise NotFoundError(f"{address} is deleted{where} (undelete restores it)")
         with storage_errors():
-            rows = self.index.rows(entry.id, gt=entry.version - 1, lte=entry.version)
-        return self._view(entry, rows.get(entry.version))
+            row = self.index.row(entry.id, entry.version)
+        return self._view(entry, row)
 
     def version_at(self, address: Address, at: datetime) -> int:
         """The version of an entry current at time ``at``."""
@@ -50,11 +50,14 @@ class StoreQueries(StoreBase):
     def history(self, address: Address, *, limit: int | None = None) -> list[HistoryItem]:
         """Events of an entry, oldest first (the last ``limit`` when given)."""
         self.model_for(address)
-        current = self.require(address)
-        first = 1 if limit is None else max(1, current.version - limit + 1)
+        entry_id = address.entry_id
         with storage_errors():
-            rows = self.index.rows(current.id, gt=first - 1)
-            events = list(self.app.events.get(current.id, gt=first - 1))
+            latest = self.index.latest_version(entry_id)
+            if latest is None:
+                raise NotFoundError(f"{address} not found in environment {address.environment!r}")
+            first = 1 if limit is None else max(1, latest - limit + 1)
+            rows = self.index.rows(entry_id, gt=first - 1)
+            events = list(self.app.events.get(entry_id, gt=first - 1))
         items = []
         for event in events:
             assert isinstance(event, ConfigEntry.Event)
@@ -73,17 +76,11 @@ class StoreQueries(StoreBase):
         return json_diff(values[0], values[1])
 
     def _view(self, entry: ConfigEntry, row: IndexRow | None) -> EntryView:
-        model = self.registry.get(entry.area)
-        try:
-            value = complete(model, entry.value, key=entry.key)
-        except InvalidValueError:
-            # A value stored under an older schema still reads; only writes must validate.
-            value = dict(entry.value)
         meta = entry.last_meta
         return EntryView(
             address=entry.address,
             version=entry.version,
-            value=value,
+            value=self.complete(entry.area, entry.key, entry.value),
             stored=dict(entry.value),
             deleted=entry.deleted,
             recorded_at=row.recorded_at if row else None,

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.values import value_hash
-from infrastructure.projection.runner import ProjectionRunner, ProjectionStatus
+from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.views import EntryView
 from projections.audit import AuditRow
@@ -36,8 +36,6 @@ class AuditQuery:
 class StoreReadModels(StoreBase):
     """Entry lists and the audit trail from their projections."""
 
-    projections: ProjectionRunner
-
     def fresh(self, names: list[str], min_position: int | None = None) -> None:
         """Catch the projections up (and up to ``min_position``, waiting if needed)."""
         with storage_errors():
@@ -46,14 +44,18 @@ class StoreReadModels(StoreBase):
             else:
                 self.projections.wait_for(min_position, names=names, timeout=DEFAULT_WAIT_SECONDS)
 
-    def _rows(self, query: Composed, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def _select(self, table: str, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Run ``query`` with ``{}`` standing for one of our tables."""
         datastore = self.index.datastore
+        statement = SQL(query).format(
+            SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table))
+        )
         with (
             storage_errors(),
             datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row) as cur,
         ):
-            cur.execute(query, params)
+            cur.execute(statement, params)
             return cur.fetchall()
 
     def list_entries(
@@ -63,13 +65,13 @@ class StoreReadModels(StoreBase):
         if area is not None:
             self.registry.get(area)
         self.fresh(["current"], min_position)
-        table = SQL("{}.cc_current").format(Identifier(self.index.datastore.schema))
-        rows = self._rows(
-            SQL(
+        rows = self._select(
+            "cc_current",
+            (
                 "SELECT area, key, version, value, stored, updated_at, position, updated_by"
                 " FROM {} WHERE environment = %s AND NOT deleted"
                 " AND (%s::text IS NULL OR area = %s::text) ORDER BY area, key"
-            ).format(table),
+            ),
             (environment, area, area),
         )
         return [
@@ -91,9 +93,9 @@ class StoreReadModels(StoreBase):
     def audit(self, query: AuditQuery, *, min_position: int | None = None) -> list[AuditRow]:
         """Audit rows matching the filters, newest first."""
         self.fresh(["audit"], min_position)
-        table = SQL("{}.cc_audit").format(Identifier(self.index.datastore.schema))
-        rows = self._rows(
-            SQL(
+        rows = self._select(
+            "cc_audit",
+            (
                 "SELECT position, environment, area, key, version, event, actor, reason, source,"
                 " correlation_id, recorded_at, changes FROM {} WHERE environment = %s"
                 " AND (%s::text IS NULL OR area = %s::text)"
@@ -103,7 +105,7 @@ class StoreReadModels(StoreBase):
                 " AND (%s::timestamptz IS NULL OR recorded_at <= %s::timestamptz)"
                 " AND (%s::bigint IS NULL OR position < %s::bigint)"
                 " ORDER BY position DESC LIMIT %s"
-            ).format(table),
+            ),
             (
                 query.environment,
                 query.area,

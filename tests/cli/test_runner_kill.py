@@ -43,7 +43,7 @@ def test_kill_9_mid_stream_then_resume_exactly_once(
             {"rollout_percent": i % 101},
             provenance=who,
         )
-    head = store.index.head()
+    head = store.projections.head()
     env = clean_env(
         CONDUIT_CONFIG_DATABASE_URL=database_url,
         CONDUIT_CONFIG_DATABASE_SCHEMA=schema,

@@ -33,7 +33,7 @@ def _table(db: psycopg.Connection[Any], schema: str, table: str, order: str) -> 
 def _mixed_history(store: ConfigStore, events: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     flags = [Address(rng.choice(["default", "prod"]), "feature_flag", f"f{i}") for i in range(40)]
-    while store.index.head() < events:
+    while store.projections.head() < events:
         address = rng.choice(flags)
         try:
             match rng.randrange(6):
@@ -72,9 +72,9 @@ def test_rebuild_equals_live_after_thousands_of_events(
     store.projections.catch_up()
     live_current = _table(db, schema, "cc_current", "entry_id")
     live_audit = _table(db, schema, "cc_audit", "position")
-    assert len(live_audit) == store.index.head()
-    assert store.rebuild_projection("current") == store.index.head()
-    assert store.rebuild_projection("audit") == store.index.head()
+    assert len(live_audit) == store.projections.head()
+    assert store.rebuild_projection("current") == store.projections.head()
+    assert store.rebuild_projection("audit") == store.projections.head()
     assert _table(db, schema, "cc_current", "entry_id") == live_current
     assert _table(db, schema, "cc_audit", "position") == live_audit
     for view in store.list_entries("prod"):
@@ -93,7 +93,7 @@ def test_concurrent_catch_ups_process_each_event_once(
         thread.join()
     positions = [row[0] for row in _table(db, schema, "cc_audit", "position")]
     assert positions == sorted(set(positions))
-    assert len(positions) == store.index.head()
+    assert len(positions) == store.projections.head()
 
 
 def test_audit_filters_and_paging(store: ConfigStore) -> None:

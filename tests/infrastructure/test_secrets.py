@@ -72,7 +72,7 @@ def test_secret_without_key_is_a_clear_error(open_test_store: StoreOpener) -> No
         assert keyless.codec is None
         with pytest.raises(SecretKeyError, match="CONDUIT_CONFIG_SECRET_KEY"):
             keyless.set(OPENAI, provider(PLAIN), provenance=WHO)
-        assert keyless.index.head() == 0
+        assert keyless.projections.head() == 0
 
 
 def test_sealed_value_from_another_key_is_refused(

@@ -61,7 +61,7 @@ def test_invalid_value_names_fields_and_appends_nothing(store: ConfigStore) -> N
     assert store.get(ROUTER).version == 1
     with pytest.raises(InvalidValueError):
         store.set(ROUTER, {"default_strategy": "fastest"}, provenance=WHO)
-    assert store.index.head() == 1
+    assert store.projections.head() == 1
 
 
 def test_cross_field_rule_on_complete_value(store: ConfigStore) -> None:

@@ -1,0 +1,35 @@
+"""Map database failures into the store's error tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+)
+
+from domain.errors import StorageError
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn eventsourcing's and psycopg's errors into :class:`StorageError` (the driver
+    detail is noise). ``IntegrityError`` passes through: writers treat it as a race."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (OperationalError, InterfaceError, psycopg.OperationalError) as exc:
+        raise StorageError(f"database unavailable: {_first_line(exc)}") from None
+    except (PersistenceError, psycopg.Error) as exc:
+        raise StorageError(f"database error: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
