@@ -146,6 +146,36 @@ class ConfigEntry(BaseAggregate[UUID]):
                 setattr(aggregate, name, _DATETIME.validate_python(getattr(aggregate, name)))
             return aggregate
 
+    @classmethod
+    def resume(
+        cls,
+        address: Address,
+        *,
+        version: int,
+        value: JsonObject,
+        deleted: bool,
+        modified_on: datetime,
+    ) -> ConfigEntry:
+        """The entry at a state already known from the log (bulk commands replay a whole
+        environment at once instead of loading entries one by one). Saving its new events
+        still fails if the entry moved past ``version``."""
+        entry = object.__new__(cls)
+        # The same attributes eventsourcing's snapshot restore sets.
+        vars(entry).update(
+            _id=address.entry_id,
+            _version=version,
+            _created_on=modified_on,
+            _modified_on=modified_on,
+            _pending_events=[],
+            environment=address.environment,
+            area=address.area,
+            key=address.key,
+            value=value,
+            deleted=deleted,
+            last_meta={},
+        )
+        return entry
+
     @property
     def address(self) -> Address:
         """Where this entry lives."""
@@ -236,6 +266,15 @@ def value_after(value: JsonObject, event: ConfigEntry.Event) -> JsonObject:
         return result
     new_value = getattr(event, "value", None)
     return new_value if isinstance(new_value, dict) else value
+
+
+def deleted_after(deleted: bool, event: ConfigEntry.Event) -> bool:
+    """Whether the entry is deleted after ``event``, given whether it was before."""
+    if isinstance(event, ConfigEntry.Deleted):
+        return True
+    if isinstance(event, ConfigEntry.ValueChanged):
+        return deleted
+    return False
 
 
 def event_changes(event: ConfigEntry.Event) -> list[JsonObject]:

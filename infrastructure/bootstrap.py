@@ -16,6 +16,7 @@ from infrastructure.embedded import EmbeddedPostgres
 from infrastructure.persistence.application import ConfigApplication, postgres_env
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.migrations import Migrator
+from infrastructure.projection.checkpoints import Checkpoints, CheckpointSink
 from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.projection.sinks import AuditSink, CurrentSink
 from infrastructure.settings import Settings
@@ -61,7 +62,11 @@ def secret_codec(settings: Settings, *, embedded: bool) -> AesGcmCodec | None:
 
 
 def build_runner(
-    app: ConfigApplication, registry: AreaRegistry, *, batch_size: int
+    app: ConfigApplication,
+    registry: AreaRegistry,
+    checkpoints: Checkpoints,
+    *,
+    settings: Settings,
 ) -> ProjectionRunner:
     """The projection runner with every projection of this release."""
     schema = app.datastore.schema
@@ -72,8 +77,9 @@ def build_runner(
         sinks=[
             CurrentSink(schema=schema, complete=registry_completer(registry)),
             AuditSink(schema=schema),
+            CheckpointSink(checkpoints=checkpoints, interval=settings.checkpoint_interval),
         ],
-        batch_size=batch_size,
+        batch_size=settings.projection_batch_size,
     )
 
 
@@ -115,12 +121,16 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             connect_timeout=settings.connect_timeout,
         )
         app = _start_application(url, env, settings)
+        checkpoints = Checkpoints(
+            schema=app.datastore.schema, events_table=app.events_table, mapper=app.mapper
+        )
         store = ConfigStore(
             app=app,
             registry=registry,
             codec=codec,
             index=EventIndex(datastore=app.datastore),
-            projections=build_runner(app, registry, batch_size=settings.projection_batch_size),
+            projections=build_runner(app, registry, checkpoints, settings=settings),
+            checkpoints=checkpoints,
             database_url=url,
         )
         try:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     projection_batch_size: int = Field(
         default=1000, ge=1, le=100_000, description="Events per projection transaction."
     )
+    checkpoint_interval: int = Field(
+        default=1000,
+        ge=10,
+        le=1_000_000,
+        description="Environment checkpoint every N events of that environment.",
+    )
     auto_migrate: bool = Field(
         default=True,
         description="Apply pending migrations at start-up (else refuse to start until migrated).",

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.areas.registry import AreaRegistry
-from domain.entry import ConfigEntry, value_after
+from domain.entry import deleted_after, value_after
 from domain.errors import ConfigStoreError
 from domain.values import complete
 from projections.records import LogRecord
@@ -39,11 +39,7 @@ def next_current(row: CurrentRow | None, record: LogRecord, complete: Completer)
     """The row after ``record``'s event."""
     event = record.event
     stored = value_after(row.stored if row else {}, event)
-    deleted = row.deleted if row else False
-    if isinstance(event, ConfigEntry.Deleted):
-        deleted = True
-    elif not isinstance(event, ConfigEntry.ValueChanged):
-        deleted = False
+    deleted = deleted_after(row.deleted if row else False, event)
     base = row or CurrentRow(
         entry_id=record.entry_id,
         environment=record.environment,

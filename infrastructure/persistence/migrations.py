@@ -69,6 +69,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX IF NOT EXISTS cc_audit_actor ON {s}.cc_audit (actor, position DESC)",
         ),
     ),
+    Migration(
+        3,
+        "environment checkpoints and named snapshots",
+        (
+            "CREATE INDEX IF NOT EXISTS cc_event_index_env_position"
+            " ON {s}.cc_event_index (environment, position)",
+            "CREATE INDEX IF NOT EXISTS cc_event_index_recorded_at"
+            " ON {s}.cc_event_index (recorded_at, position)",
+            "CREATE TABLE IF NOT EXISTS {s}.cc_checkpoints ("
+            " id bigserial PRIMARY KEY, environment text NOT NULL, name text,"
+            " position bigint NOT NULL, recorded_at timestamptz,"
+            " created_at timestamptz NOT NULL DEFAULT now(), created_by text, reason text,"
+            " entry_count integer NOT NULL, state jsonb NOT NULL,"
+            " UNIQUE (environment, name))",
+            "CREATE INDEX IF NOT EXISTS cc_checkpoints_env_position"
+            " ON {s}.cc_checkpoints (environment, position DESC)",
+            "INSERT INTO {s}.cc_projection_positions (name) VALUES ('checkpoints')"
+            " ON CONFLICT DO NOTHING",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

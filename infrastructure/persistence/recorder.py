@@ -21,8 +21,23 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
+from domain.errors import VersionConflictError
 
 INDEX_TABLE = "cc_event_index"
+
+
+class EnvironmentMovedError(VersionConflictError):
+    """A guarded multi-entry write found newer events of its environment."""
+
+    def __init__(self, environment: str, position: int) -> None:
+        super().__init__(
+            f"environment {environment!r}",
+            expected=None,
+            current=None,
+            detail=f"environment {environment!r} changed after position {position}",
+        )
+        self.environment = environment
+        self.position = position
 
 
 class IndexingRecorder(PostgresApplicationRecorder):
@@ -37,6 +52,24 @@ class IndexingRecorder(PostgresApplicationRecorder):
             "%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[],"
             " %s::text[]) AS u(p, e, v, en, ar, k, t)"
         ).format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
+        self._moved = SQL(
+            "SELECT EXISTS (SELECT 1 FROM {}.{} WHERE environment = %s AND position > %s)"
+        ).format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """With ``guard=(environment, position)``: take the table lock first, then refuse
+        (rolling back) if the environment has events after ``position``."""
+        super()._insert_events(curs, stored_events, **kwargs)
+        guard: tuple[str, int] | None = kwargs.get("guard")
+        if guard is None:
+            return
+        self._lock_table(curs)
+        curs.execute(self._moved, guard)
+        row = curs.fetchone()
+        if row is not None and next(iter(row.values())):
+            raise EnvironmentMovedError(*guard)
 
     def _fetch_ids_after_insert_events(
         self,

@@ -17,16 +17,15 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from domain.entry import ConfigEntry
 from domain.errors import NotFoundError, StorageError
+from infrastructure.projection.log import decode, log_query
 from infrastructure.projection.sinks import Sink
-from projections.records import LogRecord
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,11 @@ class ProjectionRunner:
         self.channel = events_table.replace(".", "_")
         schema = Identifier(datastore.schema)
         self._positions = SQL("{}.cc_projection_positions").format(schema)
-        self._fetch = SQL(
-            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state,"
-            " i.recorded_at, i.environment, i.area, i.key"
-            " FROM {}.{} e LEFT JOIN {}.cc_event_index i ON i.position = e.notification_id"
-            " WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s"
-        ).format(schema, Identifier(events_table), schema)
+        self._fetch = log_query(
+            datastore.schema,
+            events_table,
+            "e.notification_id > %s ORDER BY e.notification_id LIMIT %s",
+        )
         self._head = SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(
             schema, Identifier(events_table)
         )
@@ -113,7 +111,7 @@ class ProjectionRunner:
             rows = cur.fetchall()
             if not rows:
                 return 0
-            records = [self._record(r) for r in rows if r[6] is not None]
+            records = [decode(self._mapper, r) for r in rows if r[6] is not None]
             if records:
                 sink.process(cur, records)
             cur.execute(
@@ -123,22 +121,6 @@ class ProjectionRunner:
                 (rows[-1][0], sink.name),
             )
             return len(rows)
-
-    def _record(self, row: tuple[Any, ...]) -> LogRecord:
-        event = self._mapper.to_domain_event(
-            StoredEvent(originator_id=row[1], originator_version=row[2], topic=row[3], state=row[4])
-        )
-        assert isinstance(event, ConfigEntry.Event)
-        return LogRecord(
-            position=row[0],
-            entry_id=row[1],
-            version=row[2],
-            recorded_at=row[5],
-            environment=row[6],
-            area=row[7],
-            key=row[8],
-            event=event,
-        )
 
     def head(self) -> int:
         """The log's last position."""

@@ -12,11 +12,14 @@ from domain.errors import NotFoundError
 from domain.secrets import SecretCodec
 from infrastructure.persistence.application import ConfigApplication
 from infrastructure.persistence.errors import storage_errors
+from infrastructure.projection.checkpoints import Checkpoints
 from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.store.index import EventIndex
 from projections.current import registry_completer
 
 __all__ = ["StoreBase", "storage_errors"]
+
+DEFAULT_WAIT_SECONDS = 10.0
 
 
 class StoreBase:
@@ -30,6 +33,7 @@ class StoreBase:
         codec: SecretCodec | None,
         index: EventIndex,
         projections: ProjectionRunner,
+        checkpoints: Checkpoints,
         database_url: str,
     ) -> None:
         self.app = app
@@ -38,6 +42,7 @@ class StoreBase:
         self.codec = codec
         self.index = index
         self.projections = projections
+        self.checkpoints = checkpoints
         self.database_url = database_url
 
     def model_for(self, address: Address) -> type[AreaModel]:
@@ -66,3 +71,11 @@ class StoreBase:
         if version is not None and entry.version != version:
             raise NotFoundError(f"{address} has no version {version} (latest is {entry.version})")
         return entry
+
+    def fresh(self, names: list[str], min_position: int | None = None) -> None:
+        """Catch the projections up (and up to ``min_position``, waiting if needed)."""
+        with storage_errors():
+            if min_position is None:
+                self.projections.catch_up(names)
+            else:
+                self.projections.wait_for(min_position, names=names, timeout=DEFAULT_WAIT_SECONDS)

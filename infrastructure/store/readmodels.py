@@ -16,8 +16,6 @@ from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.views import EntryView
 from projections.audit import AuditRow
 
-DEFAULT_WAIT_SECONDS = 10.0
-
 
 @dataclass(frozen=True)
 class AuditQuery:
@@ -35,14 +33,6 @@ class AuditQuery:
 
 class StoreReadModels(StoreBase):
     """Entry lists and the audit trail from their projections."""
-
-    def fresh(self, names: list[str], min_position: int | None = None) -> None:
-        """Catch the projections up (and up to ``min_position``, waiting if needed)."""
-        with storage_errors():
-            if min_position is None:
-                self.projections.catch_up(names)
-            else:
-                self.projections.wait_for(min_position, names=names, timeout=DEFAULT_WAIT_SECONDS)
 
     def _select(self, table: str, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """Run ``query`` with ``{}`` standing for one of our tables."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from domain.secrets import redact, reveal
+from infrastructure.store.bulk import StoreBulk
 from infrastructure.store.commands import StoreCommands
 from infrastructure.store.queries import StoreQueries
 from infrastructure.store.readmodels import StoreReadModels
 from infrastructure.store.verify import StoreVerifier
 
 
-class ConfigStore(StoreCommands, StoreQueries, StoreReadModels, StoreVerifier):
+class ConfigStore(StoreCommands, StoreQueries, StoreReadModels, StoreVerifier, StoreBulk):
     """Commands and queries over the configuration event log.
 
     Values in results keep secrets sealed; pass them through :meth:`redacted`

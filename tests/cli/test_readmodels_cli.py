@@ -41,7 +41,7 @@ def test_audit_status_rebuild_migrate(cli: Runner) -> None:
     rebuilt = ok(cli("--json", "projections", "rebuild", "current"))
     assert rebuilt["events"] == 2
     fails(cli("projections", "rebuild", "nope"), 5)
-    assert ok(cli("--json", "migrate")) == {"applied": [], "latest": 2}
+    assert ok(cli("--json", "migrate")) == {"applied": [], "latest": 3}
     assert ok(cli("--json", "migrate", "--check")) == {"pending": []}
     fails(cli("audit", "--since", "soon"), 2)
 
@@ -65,10 +65,10 @@ def test_projections_run_follows_the_log(
         while time.monotonic() < deadline:
             status = json.loads(cli("--json", "projections", "status").stdout)
             lags = {s["name"]: s["lag"] for s in status}
-            if lags == {"current": 0, "audit": 0} and status[0]["head"] == 2:
+            if lags == {"current": 0, "audit": 0, "checkpoints": 0} and status[0]["head"] == 2:
                 break
             time.sleep(0.2)
-        assert lags == {"current": 0, "audit": 0}
+        assert lags == {"current": 0, "audit": 0, "checkpoints": 0}
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=20)

@@ -1,0 +1,199 @@
+"""Multi-entry commands: plan/apply a document, restore an environment, promote.
+
+Each computes its steps from the environment's state at the log head, turns them into
+events on entries resumed at that state, and saves them all in one transaction guarded
+by that head position: if anything in the environment moved meanwhile, nothing is
+written and the command starts again (or, with an expected position, fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.address import Address
+from domain.document import EnvDocument, prepare_values
+from domain.entry import ConfigEntry, Provenance
+from domain.environment import Change, EntryState, apply_plan, live, restore_plan
+from domain.errors import VersionConflictError
+from infrastructure.persistence.recorder import EnvironmentMovedError
+from infrastructure.store.base import storage_errors
+from infrastructure.store.environment import (
+    EnvironmentView,
+    PointRef,
+    StoreEnvironment,
+    redact_changes,
+)
+
+MAX_ATTEMPTS = 20
+Planner = Callable[[EnvironmentView], list[Change]]
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a multi-entry command did (or, ``applied=False``, would do).
+
+    ``base_position``: the log position the steps were planned at; ``position``: the
+    position of the last event written (``base_position`` when nothing was written).
+    """
+
+    environment: str
+    base_position: int
+    position: int
+    applied: bool
+    steps: list[Change] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[Change]:
+        """Steps that change something."""
+        return [s for s in self.steps if s.action != "unchanged"]
+
+
+class StoreBulk(StoreEnvironment):
+    """Atomic multi-entry commands. Raise :class:`InvalidValueError` (every bad field of
+    every entry), :class:`VersionConflictError`, :class:`NotFoundError`,
+    :class:`SecretKeyError` or :class:`StorageError`; on any error nothing is appended."""
+
+    def apply_document(
+        self,
+        document: EnvDocument,
+        *,
+        environment: str,
+        provenance: Provenance,
+        prune: bool = False,
+        expected_position: int | None = None,
+        dry_run: bool = False,
+    ) -> BulkResult:
+        """Make the environment hold the document's entries (``prune``: and no others).
+        Idempotent: applying the same document again appends nothing."""
+
+        def planner(view: EnvironmentView) -> list[Change]:
+            wanted = prepare_values(
+                document, registry=self.registry, codec=self.codec, current=view.state
+            )
+            return apply_plan(view.state, wanted, prune=prune)
+
+        return self._run(environment, planner, provenance, expected_position, dry_run)
+
+    def restore(
+        self, environment: str, point: PointRef, *, provenance: Provenance, dry_run: bool = False
+    ) -> BulkResult:
+        """Append the compensating events that make the environment equal to an earlier
+        point (position, time or snapshot name); history is never rewritten."""
+        target = self.environment_at(environment, point)
+
+        def planner(view: EnvironmentView) -> list[Change]:
+            return restore_plan(view.state, target.state)
+
+        return self._run(environment, planner, provenance, None, dry_run)
+
+    def promote(
+        self,
+        source: str,
+        target: str,
+        *,
+        provenance: Provenance,
+        prune: bool = False,
+        dry_run: bool = False,
+    ) -> BulkResult:
+        """Apply the source environment's current entries to the target environment."""
+        view = self.environment_at(source)
+        document = EnvDocument(environment=source, entries=live(view.state))
+        return self.apply_document(
+            document, environment=target, provenance=provenance, prune=prune, dry_run=dry_run
+        )
+
+    def _run(
+        self,
+        environment: str,
+        planner: Planner,
+        provenance: Provenance,
+        expected_position: int | None,
+        dry_run: bool,
+    ) -> BulkResult:
+        for _ in range(MAX_ATTEMPTS):
+            view = self.environment_at(environment)
+            if expected_position is not None and view.last_change > expected_position:
+                raise _moved(environment, expected_position, view.last_change)
+            steps = planner(view)
+            result = BulkResult(environment, view.position, view.position, False, steps)
+            if dry_run or not result.changes:
+                return _shown(result)
+            try:
+                position = self._save(view, result.changes, provenance)
+            except (IntegrityError, EnvironmentMovedError):
+                if expected_position is not None:
+                    raise _moved(environment, expected_position, None) from None
+                continue
+            return _shown(BulkResult(environment, view.position, position, True, steps))
+        raise VersionConflictError(
+            f"environment {environment!r}",
+            expected=None,
+            current=None,
+            detail=f"environment {environment!r} kept changing during {MAX_ATTEMPTS} attempts;"
+            " retry",
+        )
+
+    def _save(self, view: EnvironmentView, steps: list[Change], provenance: Provenance) -> int:
+        entries = [self._entry(view, step, provenance) for step in steps]
+        with storage_errors():
+            recordings = self.app.save(
+                *entries,
+                addresses={e.id: e.address for e in entries},
+                guard=(view.environment, view.position),
+            )
+        return recordings[-1].notification.id
+
+    def _entry(self, view: EnvironmentView, step: Change, provenance: Provenance) -> ConfigEntry:
+        address = Address(view.environment, step.area, step.key)
+        schema_version = self.model_for(address).schema_version
+        if step.action == "create":
+            assert step.value is not None
+            return ConfigEntry.create(address, step.value, provenance, schema_version)
+        now = view.state[step.area, step.key]
+        entry = _resume(address, now, view.recorded_at)
+        if step.action == "delete":
+            entry.delete(provenance, schema_version)
+        elif step.action == "rollback":
+            assert step.value is not None and step.target_version is not None
+            entry.roll_back(step.target_version, step.value, provenance, schema_version)
+        elif step.action == "undelete" and step.value == now.stored:
+            entry.restore(provenance, schema_version)
+        else:
+            assert step.value is not None
+            entry.replace(step.value, provenance, schema_version)
+        return entry
+
+
+def _resume(address: Address, now: EntryState, when: datetime | None) -> ConfigEntry:
+    return ConfigEntry.resume(
+        address,
+        version=now.version,
+        value=now.stored,
+        deleted=now.deleted,
+        modified_on=when or datetime.now(UTC),
+    )
+
+
+def _shown(result: BulkResult) -> BulkResult:
+    """The result with secrets redacted from its steps."""
+    return BulkResult(
+        result.environment,
+        result.base_position,
+        result.position,
+        result.applied,
+        redact_changes(result.steps),
+    )
+
+
+def _moved(environment: str, expected: int, current: int | None) -> VersionConflictError:
+    now = f" (its latest change is at position {current})" if current is not None else ""
+    return VersionConflictError(
+        f"environment {environment!r}",
+        expected=expected,
+        current=current,
+        detail=f"environment {environment!r} changed after position {expected}{now}",
+    )
