@@ -13,7 +13,7 @@ from domain.errors import (
     NotFoundError,
     VersionConflictError,
 )
-from infrastructure.cli import entries, history, meta, readmodels
+from infrastructure.cli import bulk, entries, environment, history, meta, readmodels
 from infrastructure.cli.state import CliState
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_CONFLICT, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
@@ -38,6 +38,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_CONFLICT, EXIT_NOT_FOUND = 0
 def cli(ctx: click.Context, environment: str, database_url: str | None, as_json: bool) -> None:
     """Conduit Config: an event-sourced configuration store."""
     state = ctx.ensure_object(CliState)
+    if ctx.get_parameter_source("environment") is not click.core.ParameterSource.DEFAULT:
+        state.environment_given = True
     if state.environment == DEFAULT_ENVIRONMENT:
         state.environment = environment
     state.database_url = database_url
@@ -45,7 +47,14 @@ def cli(ctx: click.Context, environment: str, database_url: str | None, as_json:
     ctx.call_on_close(state.close)
 
 
-for command in (*meta.COMMANDS, *entries.COMMANDS, *history.COMMANDS, *readmodels.COMMANDS):
+for command in (
+    *meta.COMMANDS,
+    *entries.COMMANDS,
+    *history.COMMANDS,
+    *readmodels.COMMANDS,
+    *environment.COMMANDS,
+    *bulk.COMMANDS,
+):
     cli.add_command(command)
 
 

@@ -24,7 +24,9 @@ def _set_json(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
 
 def _set_env(ctx: click.Context, _: click.Parameter, value: str | None) -> str | None:
     if value is not None:
-        ctx.ensure_object(CliState).environment = value
+        state = ctx.ensure_object(CliState)
+        state.environment = value
+        state.environment_given = True
     return value
 
 
@@ -51,19 +53,24 @@ def common(func: F) -> F:
     return env_option(func)
 
 
+def authored(func: F) -> F:
+    """``--actor`` and ``--reason`` (plus the common options) of every change."""
+    func = click.option(
+        "--actor", help="Who makes the change (default: $CONDUIT_CONFIG_ACTOR or OS user)."
+    )(func)
+    func = click.option("--reason", help="Why; recorded in history and audit.")(func)
+    return common(func)
+
+
 def writer(func: F) -> F:
-    """Options of every write command."""
+    """Options of every single-entry write command."""
     func = click.option(
         "--expected-version",
         type=click.IntRange(min=0),
         default=None,
         help="Fail with exit code 4 unless the entry is at this version (0: must not exist).",
     )(func)
-    func = click.option(
-        "--actor", help="Who makes the change (default: $CONDUIT_CONFIG_ACTOR or OS user)."
-    )(func)
-    func = click.option("--reason", help="Why; recorded in history and audit.")(func)
-    return common(func)
+    return authored(func)
 
 
 def read_json_value(text: str, *, field: str = "value") -> Any:

@@ -24,6 +24,7 @@ class CliState:
     """What the global options said, plus resources to close at exit."""
 
     environment: str = DEFAULT_ENVIRONMENT
+    environment_given: bool = False
     database_url: str | None = None
     as_json: bool = False
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -57,11 +58,13 @@ class CliState:
         """Parse ``AREA/KEY``; a bare singleton area name means ``AREA/default``."""
         return Address.parse(text, environment=self.environment, default_key=SINGLETON_KEY)
 
-    def provenance(self, actor: str | None, reason: str | None) -> Provenance:
+    def provenance(
+        self, actor: str | None, reason: str | None, *, source: str = "cli"
+    ) -> Provenance:
         """Who is changing what, for the event metadata."""
         name = actor or self.settings.actor or _os_user()
         return Provenance(
-            actor=name, reason=reason, source="cli", correlation_id=self.correlation_id
+            actor=name, reason=reason, source=source, correlation_id=self.correlation_id
         )
 
 
@@ -95,6 +98,17 @@ def parse_ref(text: str, *, name: str) -> int | datetime:
     if text.isdigit():
         return int(text)
     return parse_time(text, name=name)
+
+
+def parse_point(text: str, *, name: str) -> int | datetime | str | None:
+    """A point of the log: ``now``, a position, an ISO-8601 timestamp or a snapshot name."""
+    if text == "now":
+        return None
+    if text.isdigit():
+        return int(text)
+    if text[:1].isdigit():
+        return parse_time(text, name=name)
+    return text
 
 
 def json_ready(value: Any) -> Any:
