@@ -89,3 +89,14 @@ def test_p9_atomic_restore_of_1000_entries(
 
     changed = benchmark.pedantic(restore, rounds=6, iterations=1)
     assert changed == ENTRIES
+
+
+@pytest.mark.parametrize("projection", ["current", "audit", "checkpoints"])
+def test_p7_rebuild_from_the_log(
+    benchmark: Any, history: tuple[ConfigStore, list[datetime]], projection: str
+) -> None:
+    store, _ = history
+    replayed = benchmark.pedantic(store.rebuild_projection, args=(projection,), rounds=1)
+    assert replayed == store.projections.head()
+    seconds = benchmark.stats.stats.mean
+    benchmark.extra_info["events_per_second"] = round(replayed / seconds)
