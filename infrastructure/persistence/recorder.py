@@ -1,8 +1,9 @@
 """Application recorder that also writes the event index in the same transaction.
 
 The index row ``(position, entry, version, recorded_at, address, event type)`` is inserted
-after the table lock is taken, with the database clock, so ``recorded_at`` grows with
-``position`` and an ``--as-of`` read sees exactly the events committed by then.
+after the table lock is taken, with one database-clock instant per transaction, so
+``recorded_at`` grows with ``position`` and an ``--as-of`` read sees exactly the
+transactions committed by then (all of a multi-entry write or none of it).
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ class IndexingRecorder(PostgresApplicationRecorder):
         self._insert_index = SQL(
             "INSERT INTO {}.{} (position, entry_id, version, recorded_at,"
             " environment, area, key, event_type)"
-            " SELECT p, e, v, clock_timestamp(), en, ar, k, t FROM unnest("
+            " SELECT p, e, v, now.ts, en, ar, k, t FROM unnest("
             "%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[]) AS u(p, e, v, en, ar, k, t)"
+            " %s::text[]) AS u(p, e, v, en, ar, k, t),"
+            # One instant per transaction: an as-of read sees all of it or none of it.
+            " (SELECT clock_timestamp() AS ts) AS now"
         ).format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
         self._moved = SQL(
             "SELECT EXISTS (SELECT 1 FROM {}.{} WHERE environment = %s AND position > %s)"

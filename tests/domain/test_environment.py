@@ -210,7 +210,7 @@ def test_apply_plan_creates_updates_undeletes_and_lists_unchanged() -> None:
         entry("feature_flag", "extra", {"enabled": True}),
         entry("feature_flag", "extra_dead", {}, deleted=True),
     )
-    wanted = {
+    wanted: dict[tuple[str, str], dict[str, Any]] = {
         ("feature_flag", "same"): {"enabled": True},
         ("feature_flag", "edit"): {"rollout_percent": 3},
         ("feature_flag", "back"): {"enabled": True},

@@ -14,6 +14,7 @@ from domain.errors import InvalidValueError, VersionConflictError
 from domain.secrets import REDACTED, is_sealed
 from infrastructure.store import ConfigStore, WriteResult
 from tests.conftest import dump_schema
+from tests.infrastructure.test_environment_history import _restore_fixture
 from tests.infrastructure.test_projections import who
 
 PLAINTEXT = "sk-live-PLAINTEXT-4711"
@@ -40,7 +41,7 @@ def _seed(store: ConfigStore) -> None:
     store.set(flag("extra"), {"description": "not in the document"}, provenance=who())
 
 
-WANTED = {
+WANTED: dict[str, dict[str, dict[str, Any]]] = {
     "feature_flag": {
         "kept": {"enabled": True},
         "edited": {"rollout_percent": 20},
@@ -126,8 +127,9 @@ def test_stale_expected_position_is_a_conflict(store: ConfigStore) -> None:
     assert store.get(flag("kept")).stored == {"enabled": True}
 
 
+@pytest.mark.parametrize("intruded", ["kept", "edited"])  # unchanged by / part of the plan
 def test_a_write_between_plan_and_save_fails_an_expected_position(
-    store: ConfigStore, monkeypatch: pytest.MonkeyPatch
+    store: ConfigStore, monkeypatch: pytest.MonkeyPatch, intruded: str
 ) -> None:
     _seed(store)
     seen = store.projections.head()
@@ -137,8 +139,8 @@ def test_a_write_between_plan_and_save_fails_an_expected_position(
     def view_then_concurrent_write(environment: str, at: Any = None) -> Any:
         view = original(environment, at)
         if not landed:
-            value = {"rollout_percent": store.get(flag("kept")).version}  # a new value each time
-            landed.append(store.set(flag("kept"), value, provenance=who()))
+            value = {"rollout_percent": store.get(flag(intruded)).version}  # new each time
+            landed.append(store.set(flag(intruded), value, provenance=who()))
         return view
 
     monkeypatch.setattr(store, "environment_at", view_then_concurrent_write)
@@ -151,8 +153,35 @@ def test_a_write_between_plan_and_save_fails_an_expected_position(
     landed.clear()
     done = store.apply_document(doc(WANTED), environment="prod", provenance=who())
     assert done.base_position == landed[0].position  # replanned after the intruder
-    assert store.get(flag("kept")).stored == {"enabled": True}
+    assert store.get(flag(intruded)).stored == WANTED["feature_flag"][intruded]
     assert store.projections.head() == done.position == landed[0].position + len(done.changes)
+
+
+def test_restore_replans_when_a_write_lands_between_plan_and_save(
+    store: ConfigStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point = _restore_fixture(store)["snapshot"]
+    target = store.export("prod", point).entries
+    intruder = Address("prod", "feature_flag", "f1")
+    original = store.environment_at
+    landed: list[WriteResult] = []
+
+    def view_then_concurrent_write(environment: str, at: Any = None) -> Any:
+        view = original(environment, at)
+        if at is None and not landed:
+            landed.append(store.set(intruder, {"rollout_percent": 77}, provenance=who("other")))
+        return view
+
+    monkeypatch.setattr(store, "environment_at", view_then_concurrent_write)
+    head = store.projections.head()
+    done = store.restore("prod", point, provenance=who("ops"))
+    monkeypatch.undo()
+    (write,) = landed
+    assert write.position == head + 1
+    assert done.base_position == write.position  # the first plan was thrown away
+    assert store.projections.head() == done.position == write.position + len(done.changes)
+    assert store.export("prod").entries == target
+    assert store.get(intruder, version=write.version).stored == {"rollout_percent": 77}
 
 
 def test_redacted_export_applied_to_its_environment_keeps_secrets(store: ConfigStore) -> None:

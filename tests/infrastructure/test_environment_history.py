@@ -14,9 +14,11 @@ import pytest
 from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
-from domain.errors import ConfigStoreError, InvalidValueError, NotFoundError, VersionConflictError
+from domain.document import parse_document
+from domain.errors import ConfigStoreError, NotFoundError, VersionConflictError
 from infrastructure.store import ConfigStore, WriteResult
 from infrastructure.store.bulk import BulkResult
+from infrastructure.store.readmodels import AuditQuery
 from tests.conftest import StoreOpener
 from tests.infrastructure.test_projections import who
 
@@ -64,7 +66,7 @@ def _mixed_env_history(store: ConfigStore, events: int, instants: list[datetime]
                     store.rollback(address, to_version=rng.randrange(1, 5), provenance=who())
                 case _ if rng.random() < 0.1 and len(instants) > 2:
                     point = rng.choice(instants[1:])
-                    store.restore(address.environment, point, provenance=who("ops"))
+                    store.restore(address.environment, point, provenance=who("bulk"))
         except ConfigStoreError:
             continue
         if rng.random() < 0.1:
@@ -123,8 +125,14 @@ def test_as_of_exports_equal_per_entry_reads(
     open_test_store: StoreOpener, db: psycopg.Connection[Any], schema: str
 ) -> None:
     instants: list[datetime] = []
-    with open_test_store(checkpoint_interval=10) as store:
+    # Per-entry snapshots every 3 versions: some are taken of entries a restore resumed.
+    with open_test_store(checkpoint_interval=10, snapshot_interval=3) as store:
         _mixed_env_history(store, 300, instants)
+        report = store.verify()
+        assert (report.findings, report.events) == ([], store.projections.head())
+        restored = [store.audit(AuditQuery(environment=env, actor="bulk")) for env in ENVS]
+        assert all(len(rows) >= 3 for rows in restored)  # whole-environment restores ran
+        assert report.snapshots > 20
         store.create_snapshot("prod", "named", actor="t")
         head = store.projections.head()
         rng = random.Random(3)
@@ -214,84 +222,12 @@ def test_restore_then_export_equals_the_earlier_export(store: ConfigStore, kind:
     assert store.projections.head() == done.position
 
 
-def test_restore_replans_when_a_write_lands_between_plan_and_save(
-    store: ConfigStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    point = _restore_fixture(store)["snapshot"]
-    target = store.export("prod", point).entries
-    intruder = Address("prod", "feature_flag", "f1")
-    original = store.environment_at
-    landed: list[WriteResult] = []
-
-    def view_then_concurrent_write(environment: str, at: Any = None) -> Any:
-        view = original(environment, at)
-        if at is None and not landed:
-            landed.append(store.set(intruder, {"rollout_percent": 77}, provenance=who("other")))
-        return view
-
-    monkeypatch.setattr(store, "environment_at", view_then_concurrent_write)
-    head = store.projections.head()
-    done = store.restore("prod", point, provenance=who("ops"))
-    monkeypatch.undo()
-    (write,) = landed
-    assert write.position == head + 1
-    assert done.base_position == write.position  # the first plan was thrown away
-    assert store.projections.head() == done.position == write.position + len(done.changes)
-    assert store.export("prod").entries == target
-    assert store.get(intruder, version=write.version).stored == {"rollout_percent": 77}
-
-
-def test_named_snapshots(store: ConfigStore, db: psycopg.Connection[Any], schema: str) -> None:
-    flag = Address("prod", "feature_flag", "a")
-    store.set(flag, {"enabled": True}, provenance=who())
-    store.set(Address("prod", "feature_flag", "b"), {}, provenance=who())
-    first = store.create_snapshot("prod", "v1.0", actor="alice", reason="release")
-    assert (first.environment, first.name, first.created_by, first.reason) == (
-        "prod",
-        "v1.0",
-        "alice",
-        "release",
-    )
-    assert (first.position, first.entry_count) == (store.projections.head(), 2)
-    assert first.recorded_at == store.get(Address("prod", "feature_flag", "b")).recorded_at
-    store.delete(flag, provenance=who())
-    second = store.create_snapshot("prod", "after_delete", actor="bob")
-    assert second.entry_count == 1
-    store.create_snapshot("default", "v1.0", actor="alice")  # names are per environment
-    assert store.snapshot("prod", "v1.0") == first
-    assert [s.name for s in store.snapshots("prod")] == ["after_delete", "v1.0"]
-    with pytest.raises(InvalidValueError) as caught:
-        store.create_snapshot("prod", "v1.0", actor="alice")
-    assert [e.field for e in caught.value.errors] == ["name"]
-    for bad in ("", "1st", "a b", "x" * 101, "é", "-a"):
-        with pytest.raises(InvalidValueError):
-            store.create_snapshot("prod", bad, actor="alice")
-    for call in (
-        lambda: store.snapshot("prod", "nope"),
-        lambda: store.delete_snapshot("prod", "nope"),
-        lambda: store.export("prod", "nope"),
-        lambda: store.restore("prod", "nope", provenance=who()),
-        lambda: store.snapshot("staging", "v1.0"),
-    ):
-        with pytest.raises(NotFoundError, match="nope|v1.0"):
-            call()
-    live = _checkpoint_rows(db, schema)
-    assert store.rebuild_projection("checkpoints") == store.projections.head()
-    assert _checkpoint_rows(db, schema) == live
-    assert store.snapshot("prod", "v1.0") == first
-    assert store.export("prod", "v1.0").entries == {"feature_flag": {"a": {"enabled": True}, "b": {}}}
-    store.delete_snapshot("prod", "v1.0")
-    assert [s.name for s in store.snapshots("prod")] == ["after_delete"]
-    with pytest.raises(NotFoundError):
-        store.snapshot("prod", "v1.0")
-    assert store.snapshot("default", "v1.0").environment == "default"
-
-
 def test_restore_racing_single_writes_loses_neither(
     store: ConfigStore, db: psycopg.Connection[Any], schema: str
 ) -> None:
     for i in range(6):
-        store.set(Address("race", "feature_flag", f"b{i}"), {"rollout_percent": i}, provenance=who())
+        address = Address("race", "feature_flag", f"b{i}")
+        store.set(address, {"rollout_percent": i}, provenance=who())
     store.create_snapshot("race", "base", actor="t")
     target = store.export("race", "base").entries
     start = store.projections.head()
@@ -339,6 +275,19 @@ def test_restore_racing_single_writes_loses_neither(
             assert not {p for p in written if done.base_position < p <= done.position}
             assert store.export("race", done.position).entries == target
     assert store.export("race").entries == target
-    count = SQL("SELECT count(*) FROM {}.cc_event_index WHERE environment = 'race' AND position > %s")
-    (events,) = db.execute(count.format(Identifier(schema)), (start,)).fetchone() or (0,)
+    count = SQL("SELECT count(*) FROM {}.cc_event_index WHERE environment = %s AND position > %s")
+    (events,) = db.execute(count.format(Identifier(schema)), ("race", start)).fetchone() or (0,)
     assert events == len(writes) + sum(len(r.changes) for r in restores if r.applied)
+
+
+def test_as_of_inside_a_bulk_write_sees_all_or_nothing_of_it(store: ConfigStore) -> None:
+    flags = {f"f{i}": {"rollout_percent": i} for i in range(100)}
+    done = store.apply_document(
+        parse_document({"entries": {"feature_flag": flags}}), environment="bulk", provenance=who()
+    )
+    assert len(done.changes) == 100
+    recorded = {store.get(Address("bulk", "feature_flag", k)).recorded_at for k in flags}
+    times = sorted(t for t in recorded if t is not None)
+    assert len(times) == len(recorded)
+    seen = {len(store.export("bulk", t).entries.get("feature_flag", {})) for t in times}
+    assert seen == {100}
