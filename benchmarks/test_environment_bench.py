@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.history_figures import environment_history, flag_value
 from domain.document import EnvDocument
 from domain.entry import Provenance
 from infrastructure.bootstrap import open_store
@@ -26,23 +27,6 @@ ENTRIES = 1_000
 EVENTS = 100_000
 
 
-def _flag(number: int, i: int) -> dict[str, Any]:
-    return {"rollout_percent": (number + i) % 101, "description": f"r{number}"}
-
-
-def _round(store: ConfigStore, number: int) -> datetime:
-    """One atomic apply changing every entry; returns when it was recorded."""
-    document = EnvDocument(
-        environment="default",
-        entries={"feature_flag": {f"flag-{i:04d}": _flag(number, i) for i in range(ENTRIES)}},
-    )
-    result = store.apply_document(document, environment="default", provenance=WHO)
-    assert len(result.changes) == ENTRIES
-    view = store.environment_at("default", result.position)
-    assert view.recorded_at is not None
-    return view.recorded_at
-
-
 @pytest.fixture(scope="module")
 def history(database_url: str) -> Iterator[tuple[ConfigStore, list[datetime]]]:
     """One big history shared by the module's benchmarks (it takes a minute to write)."""
@@ -52,7 +36,7 @@ def history(database_url: str) -> Iterator[tuple[ConfigStore, list[datetime]]]:
         secret_key=TEST_SECRET_KEY,
     )
     with open_store(settings) as store:
-        times = [_round(store, n) for n in range(EVENTS // ENTRIES)]
+        times = environment_history(store, entries=ENTRIES, events=EVENTS)
         store.projections.catch_up()
         yield store, times
 
@@ -60,12 +44,9 @@ def history(database_url: str) -> Iterator[tuple[ConfigStore, list[datetime]]]:
 def test_p6_environment_as_of_a_timestamp(
     benchmark: Any, history: tuple[ConfigStore, list[datetime]]
 ) -> None:
-    store, _ = history
-    number = random.Random(6).randrange(10, EVENTS // ENTRIES - 1)
-    # Checkpoints fall every 1,000 events; the instant of the event just before the next
-    # one is the worst case: 999 events replayed after the nearest checkpoint.
-    instant = store.environment_at("default", (number + 1) * ENTRIES - 1).recorded_at
-    assert instant is not None
+    store, times = history
+    number = random.Random(6).randrange(10, len(times) - 1)
+    instant = times[number]  # 999 events after the nearest checkpoint: the worst case
 
     def read() -> EnvDocument:
         return store.export("default", instant, include_secrets=True)
@@ -73,8 +54,11 @@ def test_p6_environment_as_of_a_timestamp(
     document = benchmark(read)
     flags = document.entries["feature_flag"]
     assert len(flags) == ENTRIES
-    assert flags["flag-0007"] == _flag(number, 7)
-    assert flags["flag-0999"]["description"] == f"r{number - 1}"  # not replayed yet
+    assert flags["flag-00007"] == flag_value(number, 7)
+    assert flags["flag-00999"] == flag_value(number, 999)
+    view = store.environment_at("default", instant)
+    assert len(view.state) == ENTRIES + 1  # and the router
+    assert view.position % ENTRIES == ENTRIES - 1  # one event short of a checkpoint
 
 
 def test_p9_atomic_restore_of_1000_entries(

@@ -6,10 +6,8 @@ By default an embedded PostgreSQL (pgserver) is started in a temporary directory
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -17,51 +15,23 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.sql import SQL, Identifier
 
 from infrastructure.bootstrap import open_store
 from infrastructure.crypto import generate_key
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
+from tests.support import scratch_database
 
 TEST_SECRET_KEY = generate_key()
 StoreOpener = Callable[..., AbstractContextManager[ConfigStore]]
 
 
-def _server_url() -> Iterator[str]:
-    given = os.environ.get("CONDUIT_CONFIG_TEST_DATABASE_URL")
-    if given:
-        yield given
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver  # noqa: PLC0415 - warns at import time
-
-        with tempfile.TemporaryDirectory(prefix="conduit-test-pg-") as tmp:
-            server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
-            try:
-                yield server.get_uri()
-            finally:
-                server.cleanup()
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """URL of a database created for this test run and dropped after it."""
-    for server_url in _server_url():
-        name = f"conduit_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(SQL("CREATE DATABASE {}").format(Identifier(name)))
-        params = conninfo_to_dict(server_url)
-        params["dbname"] = name
-        try:
-            yield make_conninfo(**{k: str(v) for k, v in params.items()})
-        finally:
-            with psycopg.connect(server_url, autocommit=True) as conn:
-                conn.execute(
-                    SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(Identifier(name))
-                )
+    with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture
