@@ -47,8 +47,11 @@ def parse_document(data: Any) -> EnvDocument:
         raise InvalidValueError.single("document", "must be an object with `entries`")
     errors = [FieldError(name, "unknown field") for name in sorted(set(data) - _TOP_LEVEL)]
     environment = data.get("environment")
-    if environment is not None and not isinstance(environment, str):
-        errors.append(FieldError("environment", "must be a string"))
+    try:
+        if environment is not None:
+            check_name("environment", environment if isinstance(environment, str) else "")
+    except InvalidAddressError as exc:
+        errors.append(FieldError("environment", str(exc)))
         environment = None
     entries = data.get("entries")
     if not isinstance(entries, Mapping):
@@ -67,6 +70,11 @@ def parse_document(data: Any) -> EnvDocument:
     if errors:
         raise InvalidValueError(errors)
     return EnvDocument(environment=environment, entries=checked)
+
+
+def entry_errors(area: str, key: str, exc: InvalidValueError) -> list[FieldError]:
+    """An entry's field errors, named as in a document: ``entries.AREA.KEY.FIELD``."""
+    return [FieldError(f"entries.{area}.{key}.{e.field}", e.message) for e in exc.errors]
 
 
 def prepare_values(
@@ -89,7 +97,7 @@ def prepare_values(
                     registry, codec, current, area=area, key=key, value=value
                 )
             except InvalidValueError as exc:
-                errors.extend(FieldError(f"{where}.{e.field}", e.message) for e in exc.errors)
+                errors.extend(entry_errors(area, key, exc))
             except (InvalidAddressError, AreaNotFoundError) as exc:
                 errors.append(FieldError(where, str(exc)))
             except SecretKeyError:

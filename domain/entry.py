@@ -160,7 +160,9 @@ class ConfigEntry(BaseAggregate[UUID]):
         environment at once instead of loading entries one by one). Saving its new events
         still fails if the entry moved past ``version``."""
         entry = object.__new__(cls)
-        # The same attributes eventsourcing's snapshot restore sets.
+        # The same attributes eventsourcing's snapshot restore sets. The creation time is
+        # not part of an environment's state, so ``modified_on`` stands in for it (only
+        # per-entry snapshots keep it; no read uses it).
         vars(entry).update(
             _id=address.entry_id,
             _version=version,

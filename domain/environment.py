@@ -106,6 +106,10 @@ def _is_live(entry: EntryState | None) -> bool:
     return entry is not None and not entry.deleted
 
 
+def _deletion(now: EntryState) -> Change:
+    return Change(now.area, now.key, "delete", now.version, json_diff(now.stored, {}), None)
+
+
 def diff_states(before: EnvState, after: EnvState) -> list[Change]:
     """Live entries added, removed (deleted) or changed from ``before`` to ``after``."""
     changes = []
@@ -134,9 +138,7 @@ def restore_plan(current: EnvState, target: EnvState) -> list[Change]:
             continue  # not in the log up to now: cannot have existed at the target either
         if not _is_live(then):
             if not now.deleted:
-                steps.append(
-                    Change(area, key, "delete", now.version, json_diff(now.stored, {}), None)
-                )
+                steps.append(_deletion(now))
             continue
         assert then is not None
         if not now.deleted and now.stored == then.stored:
@@ -160,9 +162,7 @@ def apply_plan(
         now, value = current.get((area, key)), wanted.get((area, key))
         if value is None:
             if prune and now is not None and not now.deleted:
-                steps.append(
-                    Change(area, key, "delete", now.version, json_diff(now.stored, {}), None)
-                )
+                steps.append(_deletion(now))
             continue
         if now is None:
             steps.append(Change(area, key, "create", 0, json_diff({}, value), value))

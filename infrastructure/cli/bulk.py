@@ -9,7 +9,7 @@ from domain.document import EnvDocument, parse_document
 from infrastructure.cli.documents import FORMATS, load_document
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.plans import emit_result
-from infrastructure.cli.state import CliState, get_state, parse_time
+from infrastructure.cli.state import CliState, get_state, one_point
 from infrastructure.store.environment import PointRef
 
 _FILE = click.argument("file", metavar="FILE")
@@ -84,23 +84,13 @@ def apply_cmd(
     emit_result(result, as_json=state.as_json, verb="applied")
 
 
-def _restore_point(
+def _required_point(
     to_time: str | None, to_position: int | None, to_snapshot: str | None
 ) -> PointRef:
-    given = [
-        (name, value)
-        for name, value in (
-            ("--to-time", to_time),
-            ("--to-position", to_position),
-            ("--to-snapshot", to_snapshot),
-        )
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise click.UsageError("give exactly one of --to-time, --to-position, --to-snapshot")
-    if to_time is not None:
-        return parse_time(to_time, name="--to-time")
-    return given[0][1]
+    options = {"--to-time": to_time, "--to-position": to_position, "--to-snapshot": to_snapshot}
+    point = one_point(options, required=True)
+    assert point is not None
+    return point
 
 
 @click.command("restore")
@@ -123,7 +113,7 @@ def restore_cmd(
     state = get_state()
     result = state.store.restore(
         state.environment,
-        _restore_point(to_time, to_position, to_snapshot),
+        _required_point(to_time, to_position, to_snapshot),
         provenance=state.provenance(actor, reason, source="restore"),
         dry_run=dry_run,
     )
@@ -146,6 +136,8 @@ def promote_cmd(
 ) -> None:
     """Apply one environment's current entries to another, atomically."""
     state = get_state()
+    if source == target:
+        raise click.UsageError("--from and --to name the same environment")
     result = state.store.promote(
         check_name("environment", source),
         check_name("environment", target),

@@ -8,25 +8,11 @@ from typing import Any
 import click
 
 from infrastructure.cli.documents import FORMATS, dump_document
-from infrastructure.cli.options import common
+from infrastructure.cli.options import authored, common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, short
 from infrastructure.cli.plans import emit_changes
-from infrastructure.cli.state import get_state, json_ready, parse_point, parse_time
+from infrastructure.cli.state import get_state, json_ready, one_point, parse_point
 from infrastructure.projection.checkpoints import CheckpointInfo
-from infrastructure.store.environment import PointRef
-
-
-def _export_point(as_of: str | None, position: int | None, snapshot: str | None) -> PointRef | None:
-    given = [
-        o
-        for o, v in (("--as-of", as_of), ("--position", position), ("--snapshot", snapshot))
-        if v is not None
-    ]
-    if len(given) > 1:
-        raise click.UsageError(f"give at most one of {', '.join(given)}")
-    if as_of is not None:
-        return parse_time(as_of, name="--as-of")
-    return position if position is not None else snapshot
 
 
 @click.command("export")
@@ -55,7 +41,9 @@ def export_cmd(
 ) -> None:
     """The whole environment as one document of stored values (secrets redacted)."""
     state = get_state()
-    point = _export_point(as_of, position, snapshot)
+    point = one_point(
+        {"--as-of": as_of, "--position": position, "--snapshot": snapshot}, required=False
+    )
     document = state.store.export(state.environment, point, include_secrets=include_secrets)
     text = dump_document(document.to_json(), fmt=fmt, path=output)
     if output is None:
@@ -120,9 +108,7 @@ def _emit_infos(infos: list[CheckpointInfo]) -> None:
 
 @snapshot_group.command("create")
 @click.argument("name")
-@click.option("--reason", help="Why; kept with the snapshot.")
-@click.option("--actor", help="Who (default: $CONDUIT_CONFIG_ACTOR or OS user).")
-@common
+@authored
 def snapshot_create_cmd(name: str, reason: str | None, actor: str | None) -> None:
     """Name the environment's current state."""
     state = get_state()

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from domain.address import DEFAULT_ENVIRONMENT, InvalidAddressError
+from domain.address import DEFAULT_ENVIRONMENT, InvalidAddressError, check_name
 from domain.errors import (
     ConfigStoreError,
     InvalidValueError,
@@ -41,7 +41,7 @@ def cli(ctx: click.Context, environment: str, database_url: str | None, as_json:
     if ctx.get_parameter_source("environment") is not click.core.ParameterSource.DEFAULT:
         state.environment_given = True
     if state.environment == DEFAULT_ENVIRONMENT:
-        state.environment = environment
+        state.environment = check_name("environment", environment)
     state.database_url = database_url
     state.as_json = state.as_json or as_json
     ctx.call_on_close(state.close)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from domain.address import check_name
 from domain.errors import InvalidValueError
 from infrastructure.cli.state import CliState
 
@@ -25,7 +26,7 @@ def _set_json(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
 def _set_env(ctx: click.Context, _: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         state = ctx.ensure_object(CliState)
-        state.environment = value
+        state.environment = check_name("environment", value)
         state.environment_given = True
     return value
 

@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from domain.address import DEFAULT_ENVIRONMENT, Address
 from domain.areas.base import SINGLETON_KEY
 from domain.entry import Provenance
+from domain.errors import FieldError, InvalidValueError
+from domain.values import field_errors
 from infrastructure.bootstrap import database_url, open_store
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
@@ -63,9 +66,14 @@ class CliState:
     ) -> Provenance:
         """Who is changing what, for the event metadata."""
         name = actor or self.settings.actor or _os_user()
-        return Provenance(
-            actor=name, reason=reason, source=source, correlation_id=self.correlation_id
-        )
+        try:
+            return Provenance(
+                actor=name, reason=reason, source=source, correlation_id=self.correlation_id
+            )
+        except ValidationError as exc:
+            raise InvalidValueError(
+                [FieldError(f"--{e.field}", e.message) for e in field_errors(exc)]
+            ) from None
 
 
 def _os_user() -> str:
@@ -109,6 +117,21 @@ def parse_point(text: str, *, name: str) -> int | datetime | str | None:
     if text[:1].isdigit():
         return parse_time(text, name=name)
     return text
+
+
+def one_point(options: dict[str, Any], *, required: bool) -> int | datetime | str | None:
+    """The one point-in-time option given (``--as-of``/``--to-time`` values are parsed as
+    timestamps); a usage error if several (or, when ``required``, none) are given."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if len(given) > 1 or (required and not given):
+        quantity = "exactly one" if required else "at most one"
+        raise click.UsageError(f"give {quantity} of {', '.join(options)}")
+    for name, value in given.items():
+        return parse_time(value, name=name) if name in _TIME_OPTIONS else value
+    return None
+
+
+_TIME_OPTIONS = ("--as-of", "--to-time")
 
 
 def json_ready(value: Any) -> Any:

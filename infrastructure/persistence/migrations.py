@@ -85,6 +85,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             " UNIQUE (environment, name))",
             "CREATE INDEX IF NOT EXISTS cc_checkpoints_env_position"
             " ON {s}.cc_checkpoints (environment, position DESC)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS cc_checkpoints_automatic"
+            " ON {s}.cc_checkpoints (environment, position) WHERE name IS NULL",
             "INSERT INTO {s}.cc_projection_positions (name) VALUES ('checkpoints')"
             " ON CONFLICT DO NOTHING",
         ),

@@ -46,14 +46,16 @@ class IndexingRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        # One instant per transaction (an as-of read sees all of a multi-entry write or
+        # none of it), never before an earlier transaction's even if the clock steps back.
         self._insert_index = SQL(
-            "INSERT INTO {}.{} (position, entry_id, version, recorded_at,"
+            "WITH now AS MATERIALIZED (SELECT GREATEST(clock_timestamp(),"
+            " (SELECT MAX(recorded_at) FROM {0}.{1})) AS ts)"
+            " INSERT INTO {0}.{1} (position, entry_id, version, recorded_at,"
             " environment, area, key, event_type)"
             " SELECT p, e, v, now.ts, en, ar, k, t FROM unnest("
             "%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[]) AS u(p, e, v, en, ar, k, t),"
-            # One instant per transaction: an as-of read sees all of it or none of it.
-            " (SELECT clock_timestamp() AS ts) AS now"
+            " %s::text[]) AS u(p, e, v, en, ar, k, t), now"
         ).format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
         self._moved = SQL(
             "SELECT EXISTS (SELECT 1 FROM {}.{} WHERE environment = %s AND position > %s)"

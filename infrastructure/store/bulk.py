@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from eventsourcing.persistence import IntegrityError
 
 from domain.address import Address
-from domain.document import EnvDocument, prepare_values
+from domain.document import EnvDocument, entry_errors, prepare_values
 from domain.entry import ConfigEntry, Provenance
 from domain.environment import Change, EntryState, apply_plan, live, restore_plan
-from domain.errors import VersionConflictError
+from domain.errors import FieldError, InvalidValueError, NotFoundError, VersionConflictError
+from domain.values import validate
 from infrastructure.persistence.recorder import EnvironmentMovedError
 from infrastructure.store.base import storage_errors
 from infrastructure.store.environment import (
@@ -86,7 +87,9 @@ class StoreBulk(StoreEnvironment):
         target = self.environment_at(environment, point)
 
         def planner(view: EnvironmentView) -> list[Change]:
-            return restore_plan(view.state, target.state)
+            steps = restore_plan(view.state, target.state)
+            self._check_restorable(environment, steps)
+            return steps
 
         return self._run(environment, planner, provenance, None, dry_run)
 
@@ -99,8 +102,13 @@ class StoreBulk(StoreEnvironment):
         prune: bool = False,
         dry_run: bool = False,
     ) -> BulkResult:
-        """Apply the source environment's current entries to the target environment."""
+        """Apply the source environment's current entries to the target environment.
+        Raises :class:`NotFoundError` if the source has never had an entry."""
+        if source == target:
+            raise InvalidValueError.single("to", "must differ from the source environment")
         view = self.environment_at(source)
+        if not view.state:
+            raise NotFoundError(f"environment {source!r} has no entries")
         document = EnvDocument(environment=source, entries=live(view.state))
         return self.apply_document(
             document, environment=target, provenance=provenance, prune=prune, dry_run=dry_run
@@ -117,7 +125,7 @@ class StoreBulk(StoreEnvironment):
         for _ in range(MAX_ATTEMPTS):
             view = self.environment_at(environment)
             if expected_position is not None and view.last_change > expected_position:
-                raise _moved(environment, expected_position, view.last_change)
+                raise EnvironmentMovedError(environment, expected_position)
             steps = planner(view)
             result = BulkResult(environment, view.position, view.position, False, steps)
             if dry_run or not result.changes:
@@ -126,7 +134,7 @@ class StoreBulk(StoreEnvironment):
                 position = self._save(view, result.changes, provenance)
             except (IntegrityError, EnvironmentMovedError):
                 if expected_position is not None:
-                    raise _moved(environment, expected_position, None) from None
+                    raise EnvironmentMovedError(environment, expected_position) from None
                 continue
             return _shown(BulkResult(environment, view.position, position, True, steps))
         raise VersionConflictError(
@@ -136,6 +144,21 @@ class StoreBulk(StoreEnvironment):
             detail=f"environment {environment!r} kept changing during {MAX_ATTEMPTS} attempts;"
             " retry",
         )
+
+    def _check_restorable(self, environment: str, steps: list[Change]) -> None:
+        """Earlier values must still pass today's schema (as a single rollback must);
+        raises one :class:`InvalidValueError` listing every field that does not."""
+        errors: list[FieldError] = []
+        for step in steps:
+            if step.value is None:
+                continue
+            model = self.model_for(Address(environment, step.area, step.key))
+            try:
+                validate(model, step.value, key=step.key)
+            except InvalidValueError as exc:
+                errors.extend(entry_errors(step.area, step.key, exc))
+        if errors:
+            raise InvalidValueError(errors)
 
     def _save(self, view: EnvironmentView, steps: list[Change], provenance: Provenance) -> int:
         entries = [self._entry(view, step, provenance) for step in steps]
@@ -186,14 +209,4 @@ def _shown(result: BulkResult) -> BulkResult:
         result.position,
         result.applied,
         redact_changes(result.steps),
-    )
-
-
-def _moved(environment: str, expected: int, current: int | None) -> VersionConflictError:
-    now = f" (its latest change is at position {current})" if current is not None else ""
-    return VersionConflictError(
-        f"environment {environment!r}",
-        expected=expected,
-        current=current,
-        detail=f"environment {environment!r} changed after position {expected}{now}",
     )

@@ -16,7 +16,7 @@ from psycopg.sql import SQL, Identifier
 
 from domain.document import EnvDocument
 from domain.environment import Change, EnvState, diff_states, live
-from domain.errors import InvalidValueError, NotFoundError
+from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
 from domain.secrets import redact
 from infrastructure.persistence.recorder import INDEX_TABLE
 from infrastructure.projection.checkpoints import CheckpointInfo
@@ -25,6 +25,11 @@ from infrastructure.store.base import StoreBase, storage_errors
 #: A point of the log: a position, a time, or a named snapshot.
 PointRef = int | datetime | str
 SNAPSHOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
+RESERVED_NAMES = frozenset({"now"})  # a point, not a snapshot
+
+
+def _no_snapshot(environment: str, name: str) -> NotFoundError:
+    return NotFoundError(f"no snapshot named {name!r} in environment {environment!r}")
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,13 @@ class StoreEnvironment(StoreBase):
         row = cur.fetchone()
         return row[0] if row else None
 
-    def environment_at(self, environment: str, point: PointRef | None = None) -> EnvironmentView:
-        """The environment now, or at a position, a time or a named snapshot."""
-        self.fresh(["checkpoints"])
+    def environment_at(
+        self, environment: str, point: PointRef | None = None, *, catch_up: bool = True
+    ) -> EnvironmentView:
+        """The environment now, or at a position, a time or a named snapshot. A position
+        inside a multi-entry write means the end of that write (never half of it)."""
+        if catch_up:
+            self.fresh(["checkpoints"])
         with self._cursor() as cur:
             position = self._resolve(cur, environment, point)
             state = self.checkpoints.state_at(cur, environment, position)
@@ -95,10 +104,16 @@ class StoreEnvironment(StoreBase):
         if isinstance(point, int):
             if point < 0 or point > head:
                 raise NotFoundError(f"position {point} is not in the log (head is {head})")
-            return point
+            end = self._scalar(
+                cur,
+                "SELECT MAX(position) FROM {0} WHERE recorded_at ="
+                " (SELECT recorded_at FROM {0} WHERE position = %s)",
+                (point,),
+            )
+            return int(end or point)
         snapshot = self.checkpoints.find(cur, environment, point)
         if snapshot is None:
-            raise NotFoundError(f"no snapshot named {point!r} in environment {environment!r}")
+            raise _no_snapshot(environment, point)
         return snapshot.position
 
     def export(
@@ -121,17 +136,17 @@ class StoreEnvironment(StoreBase):
         """Entries added (``create``), removed (``delete``) or changed (``update``) between
         two points (``None``: now); secrets redacted."""
         old = self.environment_at(environment, before)
-        new = self.environment_at(environment, after)
+        new = self.environment_at(environment, after, catch_up=False)
         return redact_changes(diff_states(old.state, new.state))
 
     def create_snapshot(
         self, environment: str, name: str, *, actor: str, reason: str | None = None
     ) -> CheckpointInfo:
         """Name the environment's state now. Raises :class:`InvalidValueError` for a bad
-        or taken name."""
-        if not SNAPSHOT_NAME.fullmatch(name):
+        name, :class:`VersionConflictError` for a taken one."""
+        if not SNAPSHOT_NAME.fullmatch(name) or name in RESERVED_NAMES:
             raise InvalidValueError.single(
-                "name", "use 1-100 letters, digits or _.- starting with a letter"
+                "name", "use 1-100 letters, digits or _.- starting with a letter (not `now`)"
             )
         view = self.environment_at(environment)
         try:
@@ -146,8 +161,11 @@ class StoreEnvironment(StoreBase):
                     reason=reason,
                 )
         except IntegrityError:
-            raise InvalidValueError.single(
-                "name", f"a snapshot named {name!r} already exists in {environment!r}"
+            raise VersionConflictError(
+                f"snapshot {name}",
+                expected=None,
+                current=None,
+                detail=f"a snapshot named {name!r} already exists in {environment!r}",
             ) from None
         return self.snapshot(environment, name)
 
@@ -156,7 +174,7 @@ class StoreEnvironment(StoreBase):
         with self._cursor() as cur:
             found = self.checkpoints.find(cur, environment, name)
         if found is None:
-            raise NotFoundError(f"no snapshot named {name!r} in environment {environment!r}")
+            raise _no_snapshot(environment, name)
         return found
 
     def snapshots(self, environment: str, *, automatic: bool = False) -> list[CheckpointInfo]:
@@ -169,4 +187,4 @@ class StoreEnvironment(StoreBase):
         """Forget a named snapshot (the log is untouched); raises :class:`NotFoundError`."""
         with self._cursor() as cur:
             if not self.checkpoints.delete(cur, environment, name):
-                raise NotFoundError(f"no snapshot named {name!r} in environment {environment!r}")
+                raise _no_snapshot(environment, name)

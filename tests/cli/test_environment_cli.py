@@ -48,7 +48,7 @@ def test_snapshots_diff_env_and_restore(cli: Runner) -> None:
     _seed(cli)
     made = ok(cli("--json", "snapshot", "create", "v1", "--reason", "baseline"))
     assert (made["name"], made["position"], made["entry_count"]) == ("v1", 3, 3)
-    fails(cli("snapshot", "create", "v1"), 3)
+    fails(cli("snapshot", "create", "v1"), 4)
     fails(cli("snapshot", "create", "1bad"), 3)
     ok(cli("patch", "router", '{"max_retries": 5}'))
     ok(cli("delete", "feature_flag/beta"))
@@ -148,3 +148,16 @@ def test_promote_copies_secrets_and_prunes(cli: Runner) -> None:
     revealed = ok(cli("--json", "--env", "prod", "get", "provider/openai", "--reveal"))
     assert revealed["value"]["keys"][0]["api_key"] == "sk-cli-secret"
     fails(cli("promote", "--from", "default", "--to", "bad env"), 2)
+
+
+def test_bad_names_and_arguments_are_usage_or_value_errors(cli: Runner, tmp_path: Path) -> None:
+    ok(cli("set", "feature_flag/x", "{}"))
+    fails(cli("--env", "bad env!", "export"), 2)
+    fails(cli("snapshot", "create", "x", "--env", "bad env!"), 2)
+    assert "--reason" in fails(cli("snapshot", "create", "x", "--reason", "r" * 2001), 3)
+    assert "--actor" in fails(cli("restore", "--to-position", "1", "--actor", "a" * 201), 3)
+    fails(cli("promote", "--from", "default", "--to", "default"), 2)
+    assert "typo" in fails(cli("promote", "--from", "typo", "--to", "default", "--prune"), 5)
+    bad_env = _write(tmp_path / "e.json", {"environment": "no way", "entries": {}})
+    assert "environment" in fails(cli("apply", bad_env), 3)
+    assert ok(cli("--json", "export"))["entries"] == {"feature_flag": {"x": {}}}
