@@ -21,6 +21,7 @@ from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.projection.sinks import AuditSink, CurrentSink
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
+from infrastructure.store.cache import EntryCache
 from infrastructure.store.index import EventIndex
 from projections.current import registry_completer
 
@@ -132,6 +133,7 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             projections=build_runner(app, registry, checkpoints, settings=settings),
             checkpoints=checkpoints,
             database_url=url,
+            entries=EntryCache(maxsize=settings.entry_cache_size),
         )
         try:
             yield store

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Environment checkpoint every N events of that environment.",
     )
+    entry_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        le=10_000_000,
+        description="Entries whose last saved state writers keep in memory (0: none).",
+    )
     auto_migrate: bool = Field(
         default=True,
         description="Apply pending migrations at start-up (else refuse to start until migrated).",

@@ -15,6 +15,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
+from infrastructure.persistence.recorder import APPEND_FUNCTION
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON CONFLICT DO NOTHING",
         ),
     ),
+    Migration(4, "single-round-trip append", (APPEND_FUNCTION,)),
 )
 LATEST = MIGRATIONS[-1].version
 

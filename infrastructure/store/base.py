@@ -14,6 +14,7 @@ from infrastructure.persistence.application import ConfigApplication
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.checkpoints import Checkpoints
 from infrastructure.projection.runner import ProjectionRunner
+from infrastructure.store.cache import EntryCache
 from infrastructure.store.index import EventIndex
 from projections.current import registry_completer
 
@@ -35,6 +36,7 @@ class StoreBase:
         projections: ProjectionRunner,
         checkpoints: Checkpoints,
         database_url: str,
+        entries: EntryCache | None = None,
     ) -> None:
         self.app = app
         self.registry = registry
@@ -43,6 +45,7 @@ class StoreBase:
         self.index = index
         self.projections = projections
         self.checkpoints = checkpoints
+        self.entries = entries or EntryCache(maxsize=0)
         self.database_url = database_url
 
     def model_for(self, address: Address) -> type[AreaModel]:

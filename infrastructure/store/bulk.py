@@ -168,6 +168,8 @@ class StoreBulk(StoreEnvironment):
                 addresses={e.id: e.address for e in entries},
                 guard=(view.environment, view.position),
             )
+        for entry in entries:
+            self.entries.put(entry)
         return recordings[-1].notification.id
 
     def _entry(self, view: EnvironmentView, step: Change, provenance: Provenance) -> ConfigEntry:

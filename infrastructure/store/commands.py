@@ -155,7 +155,7 @@ class StoreCommands(StoreBase):
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * min(attempt, 10)))  # noqa: S311
-            entry = self.load(address)
+            entry = self._current(address, expected)
             if entry is None and expected not in (None, 0):
                 raise VersionConflictError(str(address), expected=expected, current=0)
             if entry is not None:
@@ -167,12 +167,14 @@ class StoreCommands(StoreBase):
                 with storage_errors():
                     recordings = self.app.save(entry, addresses={entry.id: address})
             except IntegrityError:
+                self.entries.drop(address.entry_id)
                 if expected is not None:
                     current = self.load(address)
                     raise VersionConflictError(
                         str(address), expected=expected, current=current.version if current else 0
                     ) from None
                 continue
+            self.entries.put(entry)
             position = recordings[-1].notification.id
             return WriteResult(address, entry.version, position, changed=True)
         raise VersionConflictError(
@@ -181,6 +183,17 @@ class StoreCommands(StoreBase):
             current=None,
             detail=f"{address}: other writers kept winning after {MAX_ATTEMPTS} attempts; retry",
         )
+
+    def _current(self, address: Address, expected: int | None) -> ConfigEntry | None:
+        """The entry to decide on: the cached state when it can be trusted, else the
+        database's (a cached state that disagrees with ``expected`` may be stale)."""
+        cached = self.entries.get(address)
+        if cached is not None and (expected is None or expected == cached.version):
+            return cached
+        entry = self.load(address)
+        if entry is not None:
+            self.entries.put(entry)
+        return entry
 
     def _unchanged(self, address: Address, entry: ConfigEntry) -> WriteResult:
         with storage_errors():
