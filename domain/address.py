@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 
 from domain.errors import ConfigStoreError
 
@@ -41,7 +42,7 @@ class Address:
         check_name("area", self.area)
         check_name("key", self.key)
 
-    @property
+    @cached_property
     def entry_id(self) -> uuid.UUID:
         """UUIDv5 of the address: one aggregate per address by construction."""
         return uuid.uuid5(ADDRESS_NAMESPACE, f"{self.environment}\x1f{self.area}\x1f{self.key}")

@@ -6,6 +6,7 @@ schema. Reads fill the rest from the schema's defaults.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -95,9 +96,38 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_diff(before: Any, after: Any) -> list[JsonObject]:
-    """RFC 6902 operations turning ``before`` into ``after``."""
-    ops: list[JsonObject] = jsonpatch.make_patch(before, after).patch
+    """RFC 6902 operations turning ``before`` into ``after``: objects are compared member
+    by member (removals first, then additions and replacements in ``after``'s order),
+    lists of the same length item by item; any other changed value is replaced whole."""
+    ops: list[JsonObject] = []
+    _diff(before, after, "", ops)
     return ops
+
+
+def _diff(before: Any, after: Any, path: str, ops: list[JsonObject]) -> None:
+    if before == after and type(before) is type(after):
+        return
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            _diff(old, new, f"{path}/{index}", ops)
+        return
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        ops.append({"op": "replace", "path": path, "value": copy.deepcopy(after)})
+        return
+    for name in before:
+        if name not in after:
+            ops.append({"op": "remove", "path": f"{path}/{_escape(name)}"})
+    for name, value in after.items():
+        member = f"{path}/{_escape(name)}"
+        if name in before:
+            _diff(before[name], value, member, ops)
+        else:
+            ops.append({"op": "add", "path": member, "value": copy.deepcopy(value)})
+
+
+def _escape(name: str) -> str:
+    """RFC 6901 escaping of one JSON-pointer segment."""
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def apply_json_patch(document: Any, ops: list[JsonObject]) -> Any:

@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.entry import ConfigEntry
 from domain.errors import SettingsError
-from infrastructure.persistence.recorder import ConduitPostgresFactory
+from infrastructure.persistence.recorder import ConduitPostgresFactory, IndexingRecorder
 from infrastructure.persistence.serialization import OrjsonTranscoder, PydanticMapper
 
 APPLICATION_NAME = "ConduitConfig"
@@ -75,6 +75,12 @@ class ConfigApplication(Application[UUID]):
                 taken.append(ConfigEntry.Snapshot.take(entry))
         if taken:
             self.snapshots.put(taken)
+
+    def close(self) -> None:
+        recorder = self.recorder
+        if isinstance(recorder, IndexingRecorder):
+            recorder.release()
+        super().close()
 
     @property
     def datastore(self) -> PostgresDatastore:

@@ -12,33 +12,42 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
 )
 from eventsourcing.utils import retry
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.errors import VersionConflictError
+from infrastructure.persistence.group import AppendRequest, GroupCommitter
 
 INDEX_TABLE = "cc_event_index"
 #: The events table of the ``ConduitConfig`` application (eventsourcing names it).
 EVENTS_TABLE = "conduitconfig_events"
 GUARD_MESSAGE = "cc_append: environment moved"
 
-#: One round trip per append. Holds what eventsourcing's own recorder guarantees: the
-#: EXCLUSIVE table lock (positions gap-free in commit order), the NOTIFY, and our index
-#: rows in the same transaction; named per schema, so applications never share it.
-#: One instant per transaction (an as-of read sees all of a multi-entry write or none of
-#: it), never before an earlier transaction's even if the clock steps back.
+#: One round trip per append of a group of requests. Holds what eventsourcing's own
+#: recorder guarantees: the EXCLUSIVE table lock (positions gap-free in commit order),
+#: the NOTIFY, and our index rows in the same transaction; named per schema, so
+#: applications never share it. A request whose versions are taken (in the table or by
+#: an earlier request of the group) is left out alone. One instant per transaction (an
+#: as-of read sees all of a multi-entry write or none of it), never before an earlier
+#: transaction's even if the clock steps back.
 APPEND_FUNCTION = (
     "CREATE OR REPLACE FUNCTION {s}.cc_append("
-    " p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[],"
+    " p_reqs int[], p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[],"
     " p_envs text[], p_areas text[], p_keys text[], p_types text[],"
-    " p_guard_env text, p_guard_position bigint) RETURNS SETOF bigint"
+    " p_guard_env text, p_guard_position bigint) RETURNS TABLE (o_req int, o_position bigint)"
     " LANGUAGE plpgsql AS $fn$"
     " DECLARE v_now timestamptz;"
     " BEGIN"
@@ -50,20 +59,27 @@ APPEND_FUNCTION = (
     "  END IF;"
     "  v_now := GREATEST(clock_timestamp(), (SELECT MAX(recorded_at) FROM {s}.cc_event_index));"
     "  PERFORM pg_notify('conduitconfig_events', '');"
-    "  RETURN QUERY WITH ins AS ("
+    "  RETURN QUERY WITH ev AS ("
+    "   SELECT * FROM unnest(p_reqs, p_ids, p_versions, p_topics, p_states, p_envs, p_areas,"
+    "    p_keys, p_types) WITH ORDINALITY AS u(r, i, v, t, st, en, ar, k, ty, n)"
+    "  ), bad AS ("
+    "   SELECT ev.r FROM ev JOIN {s}.conduitconfig_events e"
+    "    ON e.originator_id = ev.i AND e.originator_version = ev.v"
+    "   UNION SELECT b.r FROM ev a JOIN ev b ON a.i = b.i AND a.v = b.v AND a.r < b.r"
+    "  ), good AS (SELECT * FROM ev WHERE ev.r NOT IN (SELECT bad.r FROM bad)), ins AS ("
     "   INSERT INTO {s}.conduitconfig_events (originator_id, originator_version, topic, state)"
-    "   SELECT u.i, u.v, u.t, u.st"
-    "   FROM unnest(p_ids, p_versions, p_topics, p_states) WITH ORDINALITY AS u(i, v, t, st, n)"
-    "   ORDER BY u.n RETURNING notification_id, originator_id, originator_version"
+    "   SELECT good.i, good.v, good.t, good.st FROM good ORDER BY good.n"
+    "   RETURNING notification_id, originator_id, originator_version"
     "  ), idx AS ("
     "   INSERT INTO {s}.cc_event_index (position, entry_id, version, recorded_at,"
     "    environment, area, key, event_type)"
     "   SELECT ins.notification_id, ins.originator_id, ins.originator_version, v_now,"
-    "    a.en, a.ar, a.k, a.ty"
-    "   FROM ins JOIN unnest(p_ids, p_versions, p_envs, p_areas, p_keys, p_types)"
-    "    AS a(i, v, en, ar, k, ty) ON a.i = ins.originator_id AND a.v = ins.originator_version"
-    "   WHERE a.en IS NOT NULL"
-    "  ) SELECT ins.notification_id FROM ins ORDER BY ins.notification_id;"
+    "    good.en, good.ar, good.k, good.ty"
+    "   FROM ins JOIN good ON good.i = ins.originator_id AND good.v = ins.originator_version"
+    "   WHERE good.en IS NOT NULL"
+    "  ) SELECT good.r, ins.notification_id FROM ins"
+    "   JOIN good ON good.i = ins.originator_id AND good.v = ins.originator_version"
+    "   ORDER BY ins.notification_id;"
     " END $fn$"
 )
 
@@ -97,38 +113,89 @@ class IndexingRecorder(PostgresApplicationRecorder):
         if events_table_name != EVENTS_TABLE:
             raise ValueError(f"cc_append writes {EVENTS_TABLE}, not {events_table_name}")
         self._append = SQL(
-            "SELECT t.id FROM {}.cc_append(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[],"
-            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text, %s::bigint) AS t(id)"
+            "SELECT t.r, t.p FROM {}.cc_append(%s::int[], %s::uuid[], %s::bigint[], %s::text[],"
+            " %s::bytea[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text, %s::bigint)"
+            " AS t(r, p)"
         ).format(Identifier(datastore.schema))
+        self._group = GroupCommitter(self._lead_group)
+        self._leader_conn: psycopg.Connection[DictRow] | None = None
+
+    def _lead_group(self, group: list[AppendRequest]) -> None:
+        """Append a group on the leaders' own connection: leaders take turns, so one
+        connection is enough, and appends skip the pool's check-out and check-in."""
+        conn = self._leader_conn
+        if conn is None or conn.closed or conn.broken:
+            conn = self._leader_conn = self.datastore.pool.getconn()
+        try:
+            self._append_group(group, conn)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self.release()
+            raise OperationalError(str(exc)) from exc
+
+    def release(self) -> None:
+        """Give the leaders' connection back to the pool (before the pool closes)."""
+        conn, self._leader_conn = self._leader_conn, None
+        if conn is not None:
+            self.datastore.pool.putconn(conn)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """Append (with concurrent callers' appends when there are any); raises
+        eventsourcing's ``IntegrityError`` if a version is taken."""
         if not stored_events:
             return []
         addresses: Mapping[Any, Address] = kwargs.get("addresses") or {}
-        guard: tuple[str, int] | None = kwargs.get("guard")
         located = [addresses.get(e.originator_id) for e in stored_events]
+        request = AppendRequest(
+            stored_events,
+            [(a.environment, a.area, a.key) if a else (None, None, None) for a in located],
+        )
+        guard: tuple[str, int] | None = kwargs.get("guard")
+        if guard is None:
+            self._group.submit(request)
+        else:
+            with self.datastore.get_connection() as conn:
+                self._append_group([request], conn, guard)
+        if request.error is not None:
+            raise request.error
+        if request.positions is None:
+            raise IntegrityError("version already taken: another writer appended first")
+        return request.positions
+
+    def _append_group(
+        self,
+        group: list[AppendRequest],
+        conn: psycopg.Connection[DictRow],
+        guard: tuple[str, int] | None = None,
+    ) -> None:
+        events = [(number, e) for number, r in enumerate(group) for e in r.events]
+        rows = [row for r in group for row in r.rows]
         params = (
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-            [a.environment if a else None for a in located],
-            [a.area if a else None for a in located],
-            [a.key if a else None for a in located],
-            [e.topic.rpartition(".")[2] for e in stored_events],
+            [number for number, _ in events],
+            [e.originator_id for _, e in events],
+            [e.originator_version for _, e in events],
+            [e.topic for _, e in events],
+            [e.state for _, e in events],
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[2] for row in rows],
+            [e.topic.rpartition(".")[2] for _, e in events],
             *(guard or (None, None)),
         )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with conn.cursor() as curs:
             try:
                 curs.execute(self._append, params, prepare=True)
             except psycopg.errors.RaiseException as exc:
                 if guard is not None and GUARD_MESSAGE in str(exc):
                     raise EnvironmentMovedError(*guard) from None
                 raise
-            return [row["id"] for row in curs.fetchall()]
+            for member in group:
+                member.positions = None
+            for row in curs.fetchall():
+                member = group[row["r"]]
+                member.positions = [*(member.positions or []), row["p"]]
 
 
 class ConduitPostgresFactory(PostgresFactory):
