@@ -48,7 +48,10 @@ APPEND_FUNCTION = (
     " p_reqs int[], p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[],"
     " p_envs text[], p_areas text[], p_keys text[], p_types text[],"
     " p_guard_env text, p_guard_position bigint) RETURNS TABLE (o_req int, o_position bigint)"
-    " LANGUAGE plpgsql AS $fn$"
+    # The plan cached for the session may be made while the tables are small: the lateral
+    # lookup and sequential scans off keep it probing the primary key per event instead
+    # of scanning (or hashing) a table that has grown since.
+    " LANGUAGE plpgsql SET enable_seqscan = off AS $fn$"
     " DECLARE v_now timestamptz;"
     " BEGIN"
     "  PERFORM set_config('lock_timeout', '10s', true);"
@@ -63,8 +66,8 @@ APPEND_FUNCTION = (
     "   SELECT * FROM unnest(p_reqs, p_ids, p_versions, p_topics, p_states, p_envs, p_areas,"
     "    p_keys, p_types) WITH ORDINALITY AS u(r, i, v, t, st, en, ar, k, ty, n)"
     "  ), bad AS ("
-    "   SELECT ev.r FROM ev JOIN {s}.conduitconfig_events e"
-    "    ON e.originator_id = ev.i AND e.originator_version = ev.v"
+    "   SELECT ev.r FROM ev CROSS JOIN LATERAL (SELECT 1 FROM {s}.conduitconfig_events e"
+    "    WHERE e.originator_id = ev.i AND e.originator_version = ev.v LIMIT 1) AS taken"
     "   UNION SELECT b.r FROM ev a JOIN ev b ON a.i = b.i AND a.v = b.v AND a.r < b.r"
     "  ), good AS (SELECT * FROM ev WHERE ev.r NOT IN (SELECT bad.r FROM bad)), ins AS ("
     "   INSERT INTO {s}.conduitconfig_events (originator_id, originator_version, topic, state)"
