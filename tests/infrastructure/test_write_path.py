@@ -45,10 +45,7 @@ def test_a_tailing_reader_never_skips_an_event_under_concurrent_writers(
     def tail() -> None:
         while True:
             finished = done.is_set()
-            batch = _ids(db, schema, seen[-1] if seen else 0)
-            # Gap-free in commit order: each batch continues exactly where the last ended.
-            assert batch == list(range(len(seen) + 1, len(seen) + 1 + len(batch)))
-            seen.extend(batch)
+            seen.extend(_ids(db, schema, seen[-1] if seen else 0))
             if finished:
                 return
 
@@ -61,7 +58,10 @@ def test_a_tailing_reader_never_skips_an_event_under_concurrent_writers(
         thread.join()
     done.set()
     reader.join()
-    assert seen == list(range(1, writers * per_writer + 1))
+    # Positions are issued in commit order: a reader that only ever asks for positions
+    # after the last one it saw has still seen every event.
+    assert seen == _ids(db, schema, 0)
+    assert len(seen) == writers * per_writer
 
 
 def test_every_event_has_its_index_row_in_the_same_transaction(
