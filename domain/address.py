@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from domain.errors import ConfigStoreError
 
@@ -29,6 +29,12 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=65_536)
+def _entry_id(environment: str, area: str, key: str) -> uuid.UUID:
+    # Writes hash the same few addresses over and over; the digest is worth keeping.
+    return uuid.uuid5(ADDRESS_NAMESPACE, f"{environment}\x1f{area}\x1f{key}")
+
+
 @dataclass(frozen=True, order=True)
 class Address:
     """Where an entry lives. ``str()`` gives ``area/key``."""
@@ -45,7 +51,7 @@ class Address:
     @cached_property
     def entry_id(self) -> uuid.UUID:
         """UUIDv5 of the address: one aggregate per address by construction."""
-        return uuid.uuid5(ADDRESS_NAMESPACE, f"{self.environment}\x1f{self.area}\x1f{self.key}")
+        return _entry_id(self.environment, self.area, self.key)
 
     @classmethod
     def parse(cls, text: str, *, environment: str, default_key: str | None = None) -> Address:
