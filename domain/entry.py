@@ -256,8 +256,9 @@ class ConfigEntry(BaseAggregate[UUID]):
 
 
 def _meta(provenance: Provenance, schema_version: int, value: JsonObject) -> EventMeta:
-    return EventMeta(
-        **provenance.model_dump(), schema_version=schema_version, value_hash=value_hash(value)
+    # Every part is already valid (a validated provenance, our own hash): skip validation.
+    return EventMeta.model_construct(
+        **dict(provenance), schema_version=schema_version, value_hash=value_hash(value)
     )
 
 

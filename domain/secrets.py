@@ -7,7 +7,8 @@ The cipher itself lives in infrastructure; the domain sees it through
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, get_args
 
 from pydantic import BaseModel, SecretStr
 
@@ -39,8 +40,24 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(SECRET_PREFIX)
 
 
+@cache
+def has_secrets(model: type[BaseModel]) -> bool:
+    """Whether a model's fields can hold a ``SecretStr`` anywhere inside them."""
+    return any(_mentions_secret(f.annotation) for f in model.model_fields.values())
+
+
+def _mentions_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return has_secrets(annotation)
+    return any(_mentions_secret(arg) for arg in get_args(annotation))
+
+
 def secret_paths(instance: BaseModel, prefix: Path = ()) -> Iterator[Path]:
     """Paths of every ``SecretStr`` inside a validated value."""
+    if not prefix and not has_secrets(type(instance)):
+        return
     for name in type(instance).model_fields:
         yield from _walk(getattr(instance, name), (*prefix, name))
 
