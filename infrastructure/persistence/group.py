@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, StoredEvent
 
 
 @dataclass
@@ -48,28 +48,49 @@ class GroupCommitter:
             request.leads = not self._leading
             self._leading = True
         if not request.leads:
-            request.done.wait()  # appended by a leader, or made the next leader
+            try:
+                request.done.wait()  # appended by a leader, or made the next leader
+            except BaseException:
+                self._abandon(request)
+                raise
         if request.leads:
             self._lead()
         return request
 
+    def _abandon(self, request: AppendRequest) -> None:
+        """An interrupted waiter leaves the queue; if it was to lead, the next one does."""
+        with self._lock:
+            if request in self._waiting:
+                self._waiting.remove(request)
+                if request.leads:
+                    self._hand_off_locked()
+
     def _lead(self) -> None:
-        group = self._take()
+        group: list[AppendRequest] = []
         try:
+            group = self._take()
             self._append(group)
-        except BaseException as exc:  # every member learns why its append failed
+        except Exception as exc:  # every member learns why its append failed
             for member in group:
                 member.error = exc
-        for member in group:
-            member.leads = False
-            member.done.set()
-        with self._lock:
-            if self._waiting:
-                successor = self._waiting[0]
-                successor.leads = True
-                successor.done.set()
-            else:
-                self._leading = False
+        except BaseException:
+            for member in group:
+                member.error = OperationalError("the appending thread was interrupted")
+            raise
+        finally:
+            for member in group:
+                member.leads = False
+                member.done.set()
+            with self._lock:
+                self._hand_off_locked()
+
+    def _hand_off_locked(self) -> None:
+        if self._waiting:
+            successor = self._waiting[0]
+            successor.leads = True
+            successor.done.set()
+        else:
+            self._leading = False
 
     def _take(self) -> list[AppendRequest]:
         with self._lock:

@@ -92,6 +92,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON CONFLICT DO NOTHING",
         ),
     ),
+    # An applied migration never changes: a new cc_append body is a new migration that
+    # creates cc_append_v2, so builds of both versions can write during an upgrade.
     Migration(4, "single-round-trip append", (APPEND_FUNCTION,)),
 )
 LATEST = MIGRATIONS[-1].version

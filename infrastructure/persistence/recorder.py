@@ -8,6 +8,8 @@ transactions committed by then (all of a multi-entry write or none of it).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +18,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
@@ -23,7 +26,6 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import retry
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
@@ -32,6 +34,8 @@ from domain.errors import VersionConflictError
 from infrastructure.persistence.group import AppendRequest, GroupCommitter
 
 INDEX_TABLE = "cc_event_index"
+APPEND_ATTEMPTS = 10  # while the database is unreachable, as eventsourcing's recorder
+APPEND_RETRY_SECONDS = 0.2
 #: The events table of the ``ConduitConfig`` application (eventsourcing names it).
 EVENTS_TABLE = "conduitconfig_events"
 GUARD_MESSAGE = "cc_append: environment moved"
@@ -45,7 +49,7 @@ GUARD_MESSAGE = "cc_append: environment moved"
 #: (in the table, or by an earlier request of the group), that attempt is rolled back and
 #: the requests with taken versions are left out, each failing alone.
 APPEND_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION {s}.cc_append("
+    "CREATE OR REPLACE FUNCTION {s}.cc_append_v1("
     " p_reqs int[], p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[],"
     " p_envs text[], p_areas text[], p_keys text[], p_types text[],"
     " p_guard_env text, p_guard_position bigint) RETURNS TABLE (o_req int, o_position bigint)"
@@ -87,7 +91,8 @@ APPEND_FUNCTION = (
     "   ), bad AS ("
     "    SELECT ev.r FROM ev CROSS JOIN LATERAL (SELECT 1 FROM {s}.conduitconfig_events e"
     "     WHERE e.originator_id = ev.i AND e.originator_version = ev.v LIMIT 1) AS taken"
-    "    UNION SELECT b.r FROM ev a JOIN ev b ON a.i = b.i AND a.v = b.v AND a.r < b.r"
+    "    UNION SELECT b.r FROM ev a JOIN ev b ON a.i = b.i AND a.v = b.v"
+    "     AND (a.r < b.r OR (a.r = b.r AND a.n < b.n))"
     "   ), good AS (SELECT * FROM ev WHERE ev.r NOT IN (SELECT bad.r FROM bad)), ins AS ("
     "    INSERT INTO {s}.conduitconfig_events (originator_id, originator_version, topic, state)"
     "    SELECT good.i, good.v, good.t, good.st FROM good ORDER BY good.n"
@@ -136,39 +141,69 @@ class IndexingRecorder(PostgresApplicationRecorder):
         if events_table_name != EVENTS_TABLE:
             raise ValueError(f"cc_append writes {EVENTS_TABLE}, not {events_table_name}")
         self._append = SQL(
-            "SELECT t.r, t.p FROM {}.cc_append(%s::int[], %s::uuid[], %s::bigint[], %s::text[],"
+            "SELECT t.r, t.p FROM {}.cc_append_v1(%s::int[], %s::uuid[], %s::bigint[], %s::text[],"
             " %s::bytea[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text, %s::bigint)"
             " AS t(r, p)"
         ).format(Identifier(datastore.schema))
         self._group = GroupCommitter(self._lead_group)
         self._leader_conn: psycopg.Connection[DictRow] | None = None
+        self._leader_lock = threading.Lock()
+        self._stored = SQL(
+            "SELECT notification_id, originator_id, originator_version, state FROM {}.{}"
+            " WHERE (originator_id, originator_version) IN"
+            " (SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
+        ).format(Identifier(datastore.schema), Identifier(EVENTS_TABLE))
 
     def _lead_group(self, group: list[AppendRequest]) -> None:
         """Append a group on the leaders' own connection: leaders take turns, so one
         connection is enough, and appends skip the pool's check-out and check-in."""
-        conn = self._leader_conn
-        if conn is None or conn.closed or conn.broken:
-            conn = self._leader_conn = self.datastore.pool.getconn()
-        try:
-            self._append_group(group, conn)
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            self.release()
-            raise OperationalError(str(exc)) from exc
+        with self._leader_lock:
+            try:
+                conn = self._leader_conn
+                if conn is not None and (conn.closed or conn.broken):
+                    self._release_locked()
+                    conn = None
+                if conn is None:
+                    conn = self._leader_conn = self.datastore.pool.getconn()
+                self._append_group(group, conn)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self._release_locked()  # the pool discards a broken connection
+                raise OperationalError(str(exc)) from exc
 
     def release(self) -> None:
         """Give the leaders' connection back to the pool (before the pool closes)."""
+        with self._leader_lock:
+            self._release_locked()
+
+    def _release_locked(self) -> None:
         conn, self._leader_conn = self._leader_conn, None
         if conn is not None:
             self.datastore.pool.putconn(conn)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Append (with concurrent callers' appends when there are any); raises
-        eventsourcing's ``IntegrityError`` if a version is taken."""
+        """Append (with concurrent callers' appends when there are any), retrying while
+        the database is unreachable; raises eventsourcing's ``IntegrityError`` if a
+        version is taken."""
+        if kwargs.get("tracking") is not None:
+            raise ProgrammingError("cc_append does not record tracking positions")
         if not stored_events:
             return []
+        for attempt in range(APPEND_ATTEMPTS - 1):
+            try:
+                return self._insert(stored_events, kwargs, after_failure=attempt > 0)
+            except (InterfaceError, OperationalError):
+                time.sleep(APPEND_RETRY_SECONDS)
+        return self._insert(stored_events, kwargs, after_failure=True)
+
+    def _insert(
+        self,
+        stored_events: Sequence[StoredEvent],
+        kwargs: Mapping[str, Any],
+        *,
+        after_failure: bool,
+    ) -> Sequence[int]:
         addresses: Mapping[Any, Address] = kwargs.get("addresses") or {}
         located = [addresses.get(e.originator_id) for e in stored_events]
         request = AppendRequest(
@@ -176,16 +211,43 @@ class IndexingRecorder(PostgresApplicationRecorder):
             [(a.environment, a.area, a.key) if a else (None, None, None) for a in located],
         )
         guard: tuple[str, int] | None = kwargs.get("guard")
-        if guard is None:
-            self._group.submit(request)
-        else:
-            with self.datastore.get_connection() as conn:
-                self._append_group([request], conn, guard)
+        try:
+            if guard is None:
+                self._group.submit(request)
+            else:
+                with self.datastore.get_connection() as conn:
+                    self._append_group([request], conn, guard)
+        except EnvironmentMovedError:
+            if after_failure and (found := self._already_stored(stored_events)) is not None:
+                return found
+            raise
         if request.error is not None:
             raise request.error
         if request.positions is None:
+            if after_failure and (found := self._already_stored(stored_events)) is not None:
+                return found
             raise IntegrityError("version already taken: another writer appended first")
         return request.positions
+
+    def _already_stored(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
+        """Positions of exactly these events if an attempt whose acknowledgement was lost
+        with its connection stored them after all; else ``None``."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self._stored,
+                (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                ),
+            )
+            found = {(r["originator_id"], r["originator_version"]): r for r in curs.fetchall()}
+        positions = []
+        for event in stored_events:
+            row = found.get((event.originator_id, event.originator_version))
+            if row is None or bytes(row["state"]) != event.state:
+                return None
+            positions.append(int(row["notification_id"]))
+        return positions
 
     def _append_group(
         self,

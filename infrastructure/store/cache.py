@@ -57,6 +57,9 @@ class EntryCache:
             return
         item = _Cached(entry.address, entry.version, entry.value, entry.deleted, entry.modified_on)
         with self._lock:
+            known = self._items.get(entry.id)
+            if known is not None and known.version > entry.version:
+                return  # a slower reader must not replace a newer write
             self._items[entry.id] = item
             self._items.move_to_end(entry.id)
             while len(self._items) > self.maxsize:

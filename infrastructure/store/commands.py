@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.address import Address
 from domain.entry import ConfigEntry, Provenance
 from domain.errors import (
+    ConfigStoreError,
     EntryStateError,
     InvalidValueError,
     NotFoundError,
@@ -152,16 +153,25 @@ class StoreCommands(StoreBase):
         return row.version
 
     def _write(self, address: Address, expected: int | None, decide: Decision) -> WriteResult:
+        trust_cache = True
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * min(attempt, 10)))  # noqa: S311
-            entry = self._current(address, expected)
-            if entry is None and expected not in (None, 0):
-                raise VersionConflictError(str(address), expected=expected, current=0)
-            if entry is not None:
-                entry.check_version(expected)
-            entry = decide(entry)
+            entry, cached = self._current(address, expected, trust_cache=trust_cache)
+            try:
+                entry = self._decide(address, entry, expected, decide)
+            except ConfigStoreError:
+                if not cached:
+                    raise
+                # Only an append proves a cached state current; a refusal must not rest
+                # on one another process may have outdated.
+                trust_cache = False
+                self.entries.drop(address.entry_id)
+                continue
             if not entry.pending_events:
+                if cached:
+                    trust_cache = False  # "unchanged" too, for the same reason
+                    continue
                 return self._unchanged(address, entry)
             try:
                 with storage_errors():
@@ -184,16 +194,29 @@ class StoreCommands(StoreBase):
             detail=f"{address}: other writers kept winning after {MAX_ATTEMPTS} attempts; retry",
         )
 
-    def _current(self, address: Address, expected: int | None) -> ConfigEntry | None:
-        """The entry to decide on: the cached state when it can be trusted, else the
-        database's (a cached state that disagrees with ``expected`` may be stale)."""
-        cached = self.entries.get(address)
+    @staticmethod
+    def _decide(
+        address: Address, entry: ConfigEntry | None, expected: int | None, decide: Decision
+    ) -> ConfigEntry:
+        if entry is None and expected not in (None, 0):
+            raise VersionConflictError(str(address), expected=expected, current=0)
+        if entry is not None:
+            entry.check_version(expected)
+        return decide(entry)
+
+    def _current(
+        self, address: Address, expected: int | None, *, trust_cache: bool
+    ) -> tuple[ConfigEntry | None, bool]:
+        """The entry to decide on, and whether it came from the cache: the cached state
+        when it can be trusted, else the database's (a cached state that disagrees with
+        ``expected`` may be stale)."""
+        cached = self.entries.get(address) if trust_cache else None
         if cached is not None and (expected is None or expected == cached.version):
-            return cached
+            return cached, True
         entry = self.load(address)
         if entry is not None:
             self.entries.put(entry)
-        return entry
+        return entry, False
 
     def _unchanged(self, address: Address, entry: ConfigEntry) -> WriteResult:
         with storage_errors():

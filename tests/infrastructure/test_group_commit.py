@@ -95,3 +95,39 @@ def test_a_failed_group_append_reaches_every_member() -> None:
     committer = GroupCommitter(append)
     done = committer.submit(AppendRequest([], []))
     assert isinstance(done.error, RuntimeError) and done.positions is None
+
+
+def test_an_interrupted_next_leader_does_not_stall_later_writers() -> None:
+    def append(group: list[AppendRequest]) -> None:
+        for member in group:
+            member.positions = [1]
+
+    committer = GroupCommitter(append)
+    stuck = AppendRequest([], [])
+    # As if `stuck` had been made the next leader and was interrupted before leading.
+    with committer._lock:
+        committer._waiting.append(stuck)
+        committer._leading = stuck.leads = True
+    committer._abandon(stuck)
+    finished: list[AppendRequest] = []
+    later = threading.Thread(
+        target=lambda: finished.append(committer.submit(AppendRequest([], [])))
+    )
+    later.start()
+    later.join(timeout=5)
+    assert [r.positions for r in finished] == [[1]]
+
+
+def test_a_request_repeating_a_version_fails_alone(store: ConfigStore) -> None:
+    a, b = Address("default", "feature_flag", "a"), Address("default", "feature_flag", "b")
+    store.set(a, {}, provenance=WHO)
+    store.set(b, {}, provenance=WHO)
+    good = _request(store, _changed(store, a, 1))
+    twice = _request(store, _changed(store, b, 2))
+    twice.events = [*twice.events, *twice.events]
+    twice.rows = [*twice.rows, *twice.rows]
+    recorder = store.app.recorder
+    assert isinstance(recorder, IndexingRecorder)
+    recorder._lead_group([good, twice])
+    assert good.positions is not None and twice.positions is None
+    assert store.get(a).version == 2 and store.get(b).version == 1

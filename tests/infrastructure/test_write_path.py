@@ -8,15 +8,18 @@ in the same transaction, and no clash between applications sharing a schema.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 import pytest
+from eventsourcing.persistence import IntegrityError
 from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.entry import Provenance
-from infrastructure.persistence.recorder import EVENTS_TABLE
+from domain.errors import VersionConflictError
+from infrastructure.persistence.recorder import EVENTS_TABLE, IndexingRecorder
 from infrastructure.store import ConfigStore
 from infrastructure.store.cache import EntryCache
 from tests.conftest import StoreOpener
@@ -139,3 +142,55 @@ def test_writes_are_the_same_with_and_without_the_cache(
         store.rollback(address, to_version=2, provenance=WHO)
         assert [h.version for h in store.history(address)] == [1, 2, 3, 4, 5, 6]
         assert store.get(address).stored == {"max_retries": 2}
+
+
+def test_a_cached_state_is_never_the_reason_for_unchanged_or_a_refusal(
+    open_test_store: StoreOpener,
+) -> None:
+    x, y = Address("default", "feature_flag", "x"), Address("default", "feature_flag", "y")
+    with open_test_store() as one, open_test_store() as two:
+        one.set(x, {"rollout_percent": 10}, provenance=WHO)
+        one.set(y, {}, provenance=WHO)
+        one.delete(y, provenance=WHO)
+        two.set(x, {"rollout_percent": 20}, provenance=WHO)
+        two.undelete(y, provenance=WHO)
+        # `one` still remembers x at 10 and y deleted; both are stale.
+        again = one.set(x, {"rollout_percent": 10}, provenance=WHO)
+        assert (again.changed, again.version) == (True, 3)
+        assert two.get(x).stored == {"rollout_percent": 10}
+        assert one.patch(y, {"enabled": True}, provenance=WHO).version == 4
+        two.set(x, {"rollout_percent": 30}, provenance=WHO)
+        with pytest.raises(VersionConflictError):
+            one.set(x, {"rollout_percent": 10}, provenance=WHO, expected_version=3)
+        assert one.get(x).stored == {"rollout_percent": 30}
+
+
+def test_an_append_whose_acknowledgement_was_lost_is_recognised(store: ConfigStore) -> None:
+    address = Address("default", "feature_flag", "ack")
+    store.set(address, {}, provenance=WHO)
+    entry = store.load(address)
+    assert entry is not None
+    entry.replace({"rollout_percent": 1}, WHO, 1)
+    stored = [store.app.mapper.to_stored_event(e) for e in entry.collect_events()]
+    recorder = store.app.recorder
+    assert isinstance(recorder, IndexingRecorder)
+    positions = recorder.insert_events(stored, addresses={entry.id: address})
+    assert recorder._already_stored(stored) == positions
+    other = [replace(stored[0], state=stored[0].state + b" ")]
+    assert recorder._already_stored(other) is None
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(stored, addresses={entry.id: address})
+
+
+def test_writes_go_on_after_the_leaders_connection_breaks(store: ConfigStore) -> None:
+    address = Address("default", "feature_flag", "conn")
+    store.set(address, {}, provenance=WHO)
+    recorder = store.app.recorder
+    assert isinstance(recorder, IndexingRecorder)
+    leader = recorder._leader_conn
+    assert leader is not None
+    with psycopg.connect(store.database_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (leader.info.backend_pid,))
+    assert store.set(address, {"enabled": True}, provenance=WHO).version == 2
+    assert recorder._leader_conn is not None and recorder._leader_conn is not leader
+    assert store.get(address).stored == {"enabled": True}
