@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from eventsourcing.persistence import OperationalError, StoredEvent
 
 
-@dataclass
+@dataclass(eq=False)  # the queue tells requests apart by identity
 class AppendRequest:
     """One caller's events and where their entries live; filled in by the leader."""
 
