@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from domain.address import DEFAULT_ENVIRONMENT, check_name
-from domain.document import EnvDocument, parse_document
+from domain.document import parse_document
 from infrastructure.cli.documents import FORMATS, load_document
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.plans import emit_result
 from infrastructure.cli.state import CliState, get_state, one_point
+from infrastructure.store.bulk import BulkResult
 from infrastructure.store.environment import PointRef
 
 _FILE = click.argument("file", metavar="FILE")
@@ -20,12 +21,33 @@ _FORMAT = click.option(
 _DRY_RUN = click.option("--dry-run", is_flag=True, help="Only show the plan; write nothing.")
 
 
-def _document(state: CliState, file: str, fmt: str | None) -> tuple[EnvDocument, str]:
-    """The parsed document and its target: --env if given, else the document's environment."""
+def _apply_file(
+    state: CliState,
+    file: str,
+    fmt: str | None,
+    *,
+    prune: bool,
+    dry_run: bool,
+    expected_position: int | None = None,
+    actor: str | None = None,
+    reason: str | None = None,
+) -> BulkResult:
+    """Apply (or plan) a document file; its target is --env if given, else the
+    document's environment."""
     document = parse_document(load_document(file, fmt=fmt))
-    if state.environment_given:
-        return document, state.environment
-    return document, check_name("environment", document.environment or DEFAULT_ENVIRONMENT)
+    environment = (
+        state.environment
+        if state.environment_given
+        else check_name("environment", document.environment or DEFAULT_ENVIRONMENT)
+    )
+    return state.store.apply_document(
+        document,
+        environment=environment,
+        provenance=state.provenance(actor, reason, source="import"),
+        prune=prune,
+        expected_position=expected_position,
+        dry_run=dry_run,
+    )
 
 
 @click.command("plan")
@@ -36,14 +58,7 @@ def _document(state: CliState, file: str, fmt: str | None) -> tuple[EnvDocument,
 def plan_cmd(file: str, prune: bool, fmt: str | None) -> None:
     """What applying FILE (an `export` document; `-` reads stdin) would change."""
     state = get_state()
-    document, environment = _document(state, file, fmt)
-    result = state.store.apply_document(
-        document,
-        environment=environment,
-        provenance=state.provenance(None, None, source="import"),
-        prune=prune,
-        dry_run=True,
-    )
+    result = _apply_file(state, file, fmt, prune=prune, dry_run=True)
     emit_result(result, as_json=state.as_json, verb="would apply")
     if result.changes and not state.as_json:
         click.echo(f"apply it with: --expected-position {result.base_position}", err=True)
@@ -72,14 +87,15 @@ def apply_cmd(
     """Make the environment hold FILE's entries, atomically; applying it again changes
     nothing. Any invalid entry: exit 3, every bad field listed, nothing written."""
     state = get_state()
-    document, environment = _document(state, file, fmt)
-    result = state.store.apply_document(
-        document,
-        environment=environment,
-        provenance=state.provenance(actor, reason, source="import"),
+    result = _apply_file(
+        state,
+        file,
+        fmt,
         prune=prune,
-        expected_position=expected_position,
         dry_run=dry_run,
+        expected_position=expected_position,
+        actor=actor,
+        reason=reason,
     )
     emit_result(result, as_json=state.as_json, verb="applied")
 

@@ -12,13 +12,11 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 from psycopg import Cursor
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
 
 from domain.document import EnvDocument
 from domain.environment import Change, EnvState, diff_states, live
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
 from domain.secrets import redact
-from infrastructure.persistence.recorder import INDEX_TABLE
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.base import StoreBase, storage_errors
 
@@ -68,12 +66,6 @@ class StoreEnvironment(StoreBase):
         ):
             yield cur
 
-    def _scalar(self, cur: Cursor[Any], query: str, params: tuple[Any, ...]) -> Any:
-        table = SQL("{}.{}").format(Identifier(self.app.datastore.schema), Identifier(INDEX_TABLE))
-        cur.execute(SQL(query).format(table), params, prepare=True)
-        row = cur.fetchone()
-        return row[0] if row else None
-
     def environment_at(
         self, environment: str, point: PointRef | None = None, *, catch_up: bool = True
     ) -> EnvironmentView:
@@ -81,40 +73,28 @@ class StoreEnvironment(StoreBase):
         inside a multi-entry write means the end of that write (never half of it)."""
         if catch_up:
             self.fresh(["checkpoints"])
+        with storage_errors():
+            position = self._resolve(environment, point)
+            row = self.index.at_position(position)
         with self._cursor() as cur:
-            position = self._resolve(cur, environment, point)
             state = self.checkpoints.state_at(cur, environment, position)
-            recorded_at = self._scalar(
-                cur, "SELECT recorded_at FROM {} WHERE position = %s", (position,)
-            )
-        return EnvironmentView(environment, position, recorded_at, state)
+        return EnvironmentView(environment, position, row.recorded_at if row else None, state)
 
-    def _resolve(self, cur: Cursor[Any], environment: str, point: PointRef | None) -> int:
-        head = int(self._scalar(cur, "SELECT COALESCE(MAX(position), 0) FROM {}", ()))
+    def _resolve(self, environment: str, point: PointRef | None) -> int:
         if point is None:
-            return head
+            return self.index.head()
         if isinstance(point, datetime):
-            found = self._scalar(
-                cur,
-                "SELECT position FROM {} WHERE recorded_at <= %s"
-                " ORDER BY recorded_at DESC, position DESC LIMIT 1",
-                (point,),
-            )
-            return int(found or 0)
+            row = self.index.last_at(point)
+            return row.position if row else 0
         if isinstance(point, int):
-            if point < 0 or point > head:
+            end = self.index.transaction_end(point) if point > 0 else None
+            if end is not None:
+                return end
+            head = self.index.head()
+            if not 0 <= point <= head:
                 raise NotFoundError(f"position {point} is not in the log (head is {head})")
-            end = self._scalar(
-                cur,
-                "SELECT MAX(position) FROM {0} WHERE recorded_at ="
-                " (SELECT recorded_at FROM {0} WHERE position = %s)",
-                (point,),
-            )
-            return int(end or point)
-        snapshot = self.checkpoints.find(cur, environment, point)
-        if snapshot is None:
-            raise _no_snapshot(environment, point)
-        return snapshot.position
+            return point
+        return self.snapshot(environment, point).position
 
     def export(
         self, environment: str, point: PointRef | None = None, *, include_secrets: bool = False

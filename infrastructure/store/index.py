@@ -60,6 +60,48 @@ class EventIndex:
         )
         return rows[0] if rows else None
 
+    def _value(self, query: Composed, params: tuple[Any, ...]) -> Any:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, params, prepare=True)
+            row = curs.fetchone()
+            return next(iter(row.values())) if row else None
+
+    def head(self) -> int:
+        """The last position in the index (0 for an empty log)."""
+        return int(
+            self._value(SQL("SELECT COALESCE(MAX(position), 0) FROM {}").format(self._table), ())
+        )
+
+    def at_position(self, position: int) -> IndexRow | None:
+        """The index row of one log position."""
+        rows = self._fetch(
+            SQL("SELECT * FROM {} WHERE position = %s").format(self._table), (position,)
+        )
+        return rows[0] if rows else None
+
+    def last_at(self, moment: datetime) -> IndexRow | None:
+        """The last row recorded at or before ``moment``."""
+        rows = self._fetch(
+            SQL(
+                "SELECT * FROM {} WHERE recorded_at <= %s"
+                " ORDER BY recorded_at DESC, position DESC LIMIT 1"
+            ).format(self._table),
+            (moment,),
+        )
+        return rows[0] if rows else None
+
+    def transaction_end(self, position: int) -> int | None:
+        """The last position written by the transaction that wrote ``position`` (its
+        rows share one ``recorded_at``); ``None`` if ``position`` is not in the index."""
+        end = self._value(
+            SQL(
+                "SELECT MAX(position) FROM {0} WHERE recorded_at ="
+                " (SELECT recorded_at FROM {0} WHERE position = %s)"
+            ).format(self._table),
+            (position,),
+        )
+        return int(end) if end is not None else None
+
     def row(self, entry_id: UUID, version: int) -> IndexRow | None:
         """The index row of one version."""
         return self.rows(entry_id, gt=version - 1, lte=version).get(version)
