@@ -136,7 +136,7 @@ def snapshot_show_cmd(name: str) -> None:
     """One snapshot and the entries it holds (secrets redacted)."""
     state = get_state()
     info = state.store.snapshot(state.environment, name)
-    document = state.store.export(state.environment, name)
+    document = state.store.export(state.environment, info.position)
     if state.as_json:
         emit_json({**_info_json(info), "entries": document.entries})
         return
