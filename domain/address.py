@@ -12,6 +12,9 @@ from domain.errors import ConfigStoreError
 # Fixed forever: changing it would orphan every stored entry.
 ADDRESS_NAMESPACE = uuid.UUID("6f1c3a52-5d1e-4f0b-9a57-0c9d7e1b2a44")
 DEFAULT_ENVIRONMENT = "default"
+#: Holds the store's own entries (API tokens). Its leading underscore makes it an
+#: invalid name for users, so no command that takes an environment name can reach it.
+SYSTEM_ENVIRONMENT = "_system"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$")
 
 
@@ -44,7 +47,8 @@ class Address:
     key: str
 
     def __post_init__(self) -> None:
-        check_name("environment", self.environment)
+        if self.environment != SYSTEM_ENVIRONMENT:
+            check_name("environment", self.environment)
         check_name("area", self.area)
         check_name("key", self.key)
 

@@ -77,3 +77,11 @@ class StorageError(ConfigStoreError):
 
 class IntegrityViolationError(ConfigStoreError):
     """Stored history does not replay to the values its events claim (tampering)."""
+
+
+class AuthenticationError(ConfigStoreError):
+    """No credentials, or credentials that are unknown, revoked or expired."""
+
+
+class PermissionDeniedError(ConfigStoreError):
+    """The caller is known but its role or scope does not allow the request."""

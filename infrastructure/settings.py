@@ -68,6 +68,24 @@ class Settings(BaseSettings):
         default=10, ge=1, le=300, description="Seconds to wait for a database connection."
     )
 
+    token_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=300,
+        description="Seconds a server trusts a checked token before reading it again.",
+    )
+    http_require_if_match: bool = Field(
+        default=False, description="HTTP writes must send If-Match (else 428)."
+    )
+    http_max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, le=100_000_000, description="Largest HTTP request body."
+    )
+    ready_max_lag: int = Field(
+        default=10_000,
+        ge=0,
+        description="/readyz answers 503 when a projection is more events behind than this.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, url: str | None) -> str | None:

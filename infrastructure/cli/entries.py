@@ -9,8 +9,8 @@ import click
 from domain.areas.virtual_key import generate_virtual_key, hash_virtual_key
 from infrastructure.cli.options import common, read_json_value, writer
 from infrastructure.cli.output import emit_json, emit_table, emit_write, fmt_time
-from infrastructure.cli.state import get_state, json_ready, parse_time
-from infrastructure.store.views import EntryView
+from infrastructure.cli.state import get_state, parse_time
+from infrastructure.presenters import entry_json
 
 
 @click.command("set")
@@ -99,7 +99,7 @@ def get_cmd(
     value = view.stored if stored else view.value
     shown = state.store.revealed(value) if reveal else state.store.redacted(value)
     if state.as_json:
-        emit_json(_entry_json(view, shown))
+        emit_json(entry_json(view, shown))
         return
     click.echo(
         click.style(f"{view.address}", bold=True)
@@ -107,21 +107,6 @@ def get_cmd(
         + f" recorded_at={fmt_time(view.recorded_at)} actor={view.actor}"
     )
     emit_json(shown)
-
-
-def _entry_json(view: EntryView, value: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json_ready(
-        {
-            "environment": view.address.environment,
-            "area": view.address.area,
-            "key": view.address.key,
-            "version": view.version,
-            "value": value,
-            "recorded_at": view.recorded_at,
-            "actor": view.actor,
-        }
-    )
-    return data
 
 
 @click.command("list")
@@ -132,7 +117,7 @@ def list_cmd(area: str | None) -> None:
     state = get_state()
     views = state.store.list_entries(state.environment, area)
     if state.as_json:
-        emit_json([_entry_json(v, state.store.redacted(v.value)) for v in views])
+        emit_json([entry_json(v, state.store.redacted(v.value)) for v in views])
         return
     rows = [
         (v.address.area, v.address.key, v.version, fmt_time(v.recorded_at), v.actor) for v in views

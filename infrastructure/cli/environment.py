@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -11,7 +10,8 @@ from infrastructure.cli.documents import FORMATS, dump_document
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, short
 from infrastructure.cli.plans import emit_changes
-from infrastructure.cli.state import get_state, json_ready, one_point, parse_point
+from infrastructure.cli.state import get_state, one_point, parse_point
+from infrastructure.presenters import snapshot_json
 from infrastructure.projection.checkpoints import CheckpointInfo
 
 
@@ -79,15 +79,10 @@ def snapshot_group() -> None:
     """Named snapshots: an environment's state at a log position, kept by name."""
 
 
-def _info_json(info: CheckpointInfo) -> dict[str, Any]:
-    data: dict[str, Any] = json_ready(vars(info))
-    return data
-
-
 def _emit_infos(infos: list[CheckpointInfo]) -> None:
     state = get_state()
     if state.as_json:
-        emit_json([_info_json(i) for i in infos])
+        emit_json([snapshot_json(i) for i in infos])
         return
     emit_table(
         ("NAME", "POSITION", "RECORDED_AT", "ENTRIES", "CREATED_AT", "BY", "REASON"),
@@ -115,7 +110,7 @@ def snapshot_create_cmd(name: str, reason: str | None, actor: str | None) -> Non
     who = state.provenance(actor, reason).actor
     info = state.store.create_snapshot(state.environment, name, actor=who, reason=reason)
     if state.as_json:
-        emit_json(_info_json(info))
+        emit_json(snapshot_json(info))
     else:
         click.echo(f"snapshot {name}: {info.entry_count} entries at position {info.position}")
 
@@ -138,7 +133,7 @@ def snapshot_show_cmd(name: str) -> None:
     info = state.store.snapshot(state.environment, name)
     document = state.store.export(state.environment, info.position)
     if state.as_json:
-        emit_json({**_info_json(info), "entries": document.entries})
+        emit_json({**snapshot_json(info), "entries": document.entries})
         return
     _emit_infos([info])
     click.echo()

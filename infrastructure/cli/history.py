@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from infrastructure.cli.options import common, writer
@@ -15,8 +13,8 @@ from infrastructure.cli.output import (
     fmt_time,
     summarize_ops,
 )
-from infrastructure.cli.state import get_state, json_ready, parse_ref, parse_time
-from infrastructure.store.views import HistoryItem
+from infrastructure.cli.state import get_state, parse_ref, parse_time
+from infrastructure.presenters import history_json
 
 
 @click.command("history")
@@ -29,7 +27,7 @@ def history_cmd(address: str, limit: int | None) -> None:
     items = state.store.history(state.address(address), limit=limit)
     redact = state.store.redacted
     if state.as_json:
-        emit_json([_item_json(item, redact(item.changes)) for item in items])
+        emit_json([history_json(item, redact(item.changes)) for item in items])
         return
     rows = [
         (
@@ -44,24 +42,6 @@ def history_cmd(address: str, limit: int | None) -> None:
         for i in items
     ]
     emit_table(("VERSION", "EVENT", "ACTOR", "RECORDED_AT", "POSITION", "REASON", "CHANGES"), rows)
-
-
-def _item_json(item: HistoryItem, changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "version": item.version,
-        "event": item.event,
-        "actor": item.actor,
-        "reason": item.reason,
-        "source": item.source,
-        "recorded_at": item.recorded_at,
-        "position": item.position,
-        "changes": changes,
-        "correlation_id": item.correlation_id,
-        "value_hash": item.value_hash,
-    }
-    if item.target_version is not None:
-        data["target_version"] = item.target_version
-    return dict(json_ready(data))
 
 
 @click.command("diff")

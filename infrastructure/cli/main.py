@@ -13,7 +13,7 @@ from domain.errors import (
     NotFoundError,
     VersionConflictError,
 )
-from infrastructure.cli import bulk, entries, environment, history, meta, readmodels
+from infrastructure.cli import bulk, entries, environment, history, meta, readmodels, serve, tokens
 from infrastructure.cli.state import CliState
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_CONFLICT, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
@@ -54,6 +54,8 @@ for command in (
     *readmodels.COMMANDS,
     *environment.COMMANDS,
     *bulk.COMMANDS,
+    *tokens.COMMANDS,
+    *serve.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import orjson
 
+from infrastructure.presenters import write_json
 from infrastructure.store.views import WriteResult
 
 
@@ -76,17 +77,6 @@ def emit_ops(ops: Sequence[dict[str, Any]]) -> None:
         if "from" in op:
             text += f" (from {op['from']})"
         click.echo(click.style(text, fg=colour))
-
-
-def write_json(result: WriteResult) -> dict[str, Any]:
-    """The ``--json`` shape of every write."""
-    return {
-        "environment": result.address.environment,
-        "area": result.address.area,
-        "key": result.address.key,
-        "version": result.version,
-        "position": result.position,
-    }
 
 
 def emit_write(result: WriteResult, *, as_json: bool, extra: dict[str, Any] | None = None) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from domain.environment import Change
 from infrastructure.cli.output import emit_json, emit_table, summarize_ops
+from infrastructure.presenters import bulk_json
 from infrastructure.store.bulk import BulkResult
 
 
@@ -24,22 +23,10 @@ def emit_changes(changes: list[Change], *, empty: str) -> None:
     emit_table(("ACTION", "ENTRY", "VERSION", "CHANGES"), rows)
 
 
-def result_json(result: BulkResult) -> dict[str, Any]:
-    """The ``--json`` shape of plan, apply, restore and promote."""
-    return {
-        "environment": result.environment,
-        "base_position": result.base_position,
-        "position": result.position,
-        "applied": result.applied,
-        "changes": [c.to_json() for c in result.changes],
-        "unchanged": sum(1 for s in result.steps if s.action == "unchanged"),
-    }
-
-
 def emit_result(result: BulkResult, *, as_json: bool, verb: str) -> None:
     """Report a multi-entry command; ``verb`` says what it did (or would do)."""
     if as_json:
-        emit_json(result_json(result))
+        emit_json(bulk_json(result))
         return
     count = len(result.changes)
     emit_changes(result.changes, empty=f"{result.environment}: nothing to change")

@@ -11,9 +11,11 @@ import click
 
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, summarize_ops
-from infrastructure.cli.state import get_state, json_ready, parse_time
+from infrastructure.cli.state import get_state, parse_time
 from infrastructure.persistence.migrations import Migrator
+from infrastructure.presenters import audit_json
 from infrastructure.store.readmodels import AuditQuery
+from projections.audit import AuditRow
 
 
 @click.command("audit")
@@ -49,8 +51,15 @@ def audit_cmd(
         limit=limit,
     )
     rows = state.store.audit(query, min_position=min_position)
-    if state.as_json:
-        emit_json([json_ready(vars(row)) for row in rows])
+    emit_audit(rows, as_json=state.as_json)
+    if not state.as_json and len(rows) == limit:
+        click.echo(f"(more: --before {rows[-1].position})", err=True)
+
+
+def emit_audit(rows: list[AuditRow], *, as_json: bool) -> None:
+    """Audit rows as JSON or a table."""
+    if as_json:
+        emit_json([audit_json(row) for row in rows])
         return
     table = [
         (
@@ -78,8 +87,6 @@ def audit_cmd(
         "CHANGES",
     )
     emit_table(headers, table)
-    if len(rows) == limit:
-        click.echo(f"(more: --before {rows[-1].position})", err=True)
 
 
 @click.group("projections")

@@ -132,14 +132,3 @@ def one_point(options: dict[str, Any], *, required: bool) -> int | datetime | st
 
 
 _TIME_OPTIONS = ("--as-of", "--to-time")
-
-
-def json_ready(value: Any) -> Any:
-    """Datetimes as ISO strings, recursively."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_ready(v) for v in value]
-    return value

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.address import Address, InvalidAddressError
+from domain.address import SYSTEM_ENVIRONMENT, Address, InvalidAddressError
+from domain.areas.access_token import AccessToken
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
 from domain.entry import ConfigEntry
@@ -47,10 +48,19 @@ class StoreBase:
         self.checkpoints = checkpoints
         self.entries = entries or EntryCache(maxsize=0)
         self.database_url = database_url
+        self.system_registry = AreaRegistry()
+        self.system_registry.register(AccessToken)
+
+    def area_model(self, environment: str, area: str) -> type[AreaModel]:
+        """The schema of ``area`` in ``environment``: the system environment has its own
+        areas. Raises :class:`AreaNotFoundError`."""
+        if environment == SYSTEM_ENVIRONMENT:
+            return self.system_registry.get(area)
+        return self.registry.get(area)
 
     def model_for(self, address: Address) -> type[AreaModel]:
         """The area schema of an address; singleton areas only accept key ``default``."""
-        model = self.registry.get(address.area)
+        model = self.area_model(address.environment, address.area)
         if model.singleton and address.key != SINGLETON_KEY:
             raise InvalidAddressError(
                 f"area {address.area!r} is a singleton: use {address.area}/{SINGLETON_KEY}"

@@ -53,7 +53,7 @@ class StoreReadModels(StoreBase):
     ) -> list[EntryView]:
         """Current live entries of an environment (optionally one area), by area and key."""
         if area is not None:
-            self.registry.get(area)
+            self.area_model(environment, area)
         self.fresh(["current"], min_position)
         rows = self._select(
             "cc_current",
@@ -112,6 +112,29 @@ class StoreReadModels(StoreBase):
                 query.before,
                 query.limit,
             ),
+        )
+        return [AuditRow(*row) for row in rows]
+
+    def changes_after(
+        self,
+        position: int,
+        *,
+        environment: str | None = None,
+        area: str | None = None,
+        limit: int = 500,
+    ) -> list[AuditRow]:
+        """Audit rows after ``position``, oldest first: the change stream. Reads what the
+        audit projection has written (no catch-up: the stream's follower does that)."""
+        rows = self._select(
+            "cc_audit",
+            (
+                "SELECT position, environment, area, key, version, event, actor, reason, source,"
+                " correlation_id, recorded_at, changes FROM {} WHERE position > %s"
+                " AND (%s::text IS NULL OR environment = %s::text)"
+                " AND (%s::text IS NULL OR area = %s::text)"
+                " ORDER BY position LIMIT %s"
+            ),
+            (position, environment, environment, area, area, limit),
         )
         return [AuditRow(*row) for row in rows]
 

@@ -43,9 +43,20 @@ def test_set_get_patch_json_shapes(cli: Runner, tmp_path: Path) -> None:
         "key": "default",
         "version": 1,
         "position": written["position"],
+        "changed": True,
     }
     got = ok(cli("get", "router/default", "--json"))
-    assert set(got) == {"environment", "area", "key", "version", "value", "recorded_at", "actor"}
+    assert set(got) == {
+        "environment",
+        "area",
+        "key",
+        "version",
+        "value",
+        "recorded_at",
+        "position",
+        "actor",
+    }
+    assert got["position"] == written["position"]
     assert got["value"]["max_retries"] == 5
     assert got["value"]["retry_max_delay_ms"] == 10000
     assert got["actor"] == "tester"

@@ -1,0 +1,123 @@
+"""Who may do what: roles ordered by power, scopes by environment and area.
+
+A scope string is ``ENV`` (every area of one environment) or ``ENV:AREA[,AREA...]``;
+``*`` as ENV means every environment. A grant without scopes reaches everything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+from domain.address import SYSTEM_ENVIRONMENT
+from domain.errors import PermissionDeniedError
+
+_SCOPE = re.compile(
+    r"^(?P<env>\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}?)(?::(?P<areas>[a-z][a-z0-9_]{0,49}"
+    r"(?:,[a-z][a-z0-9_]{0,49})*))?$"
+)
+
+
+class Role(IntEnum):
+    """Each role can do everything the roles below it can."""
+
+    READER = 1
+    WRITER = 2
+    ADMIN = 3
+
+    @classmethod
+    def named(cls, name: str) -> Role:
+        """The role called ``name`` (reader, writer, admin); raises ``ValueError``."""
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(f"unknown role {name!r} (known: reader, writer, admin)") from None
+
+    @property
+    def label(self) -> str:
+        """The lowercase name used in tokens and messages."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One environment (or ``*``) and, optionally, the only areas allowed in it."""
+
+    environment: str
+    areas: frozenset[str] | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        """Parse ``ENV`` or ``ENV:AREA,AREA``; raises ``ValueError`` naming the problem."""
+        match = _SCOPE.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"invalid scope {text!r}: use ENV or ENV:AREA[,AREA] (ENV may be *)")
+        areas = match.group("areas")
+        return cls(match.group("env"), frozenset(areas.split(",")) if areas else None)
+
+    def covers(self, environment: str, area: str | None) -> bool:
+        """True when the scope reaches ``environment`` and ``area`` (``None``: all areas)."""
+        if self.environment not in ("*", environment):
+            return False
+        return self.areas is None or (area is not None and area in self.areas)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one caller may do: a role and the scopes it applies in."""
+
+    name: str
+    role: Role
+    scopes: tuple[Scope, ...] = ()
+
+    def allows(
+        self,
+        role: Role,
+        environment: str | None = None,
+        area: str | None = None,
+        *,
+        any_area: bool = False,
+    ) -> bool:
+        """True when the grant has ``role`` in ``environment``/``area``.
+
+        ``environment=None`` asks for every environment; ``area=None`` for every area,
+        unless ``any_area``, which asks for at least one area of the environment.
+        """
+        if self.role < role:
+            return False
+        if not self.scopes:
+            return True
+        if environment is None:
+            return False
+        if any_area:
+            return any(s.environment in ("*", environment) for s in self.scopes)
+        return any(scope.covers(environment, area) for scope in self.scopes)
+
+    def require(
+        self,
+        role: Role,
+        environment: str | None = None,
+        area: str | None = None,
+        *,
+        any_area: bool = False,
+    ) -> None:
+        """Like :meth:`allows`, raising :class:`PermissionDeniedError` with the reason."""
+        if self.role < role:
+            raise PermissionDeniedError(
+                f"token {self.name!r} has role {self.role.label}; this needs {role.label}"
+            )
+        if not self.allows(role, environment, area, any_area=any_area):
+            where = environment or "every environment"
+            if area:
+                where += f", area {area}"
+            elif not any_area:
+                where += ", every area"
+            raise PermissionDeniedError(f"token {self.name!r} is not scoped to {where}")
+
+    def sees(self, environment: str, area: str) -> bool:
+        """True when a reader of this grant may see entries of ``environment``/``area``;
+        the system environment (tokens) is for admins only."""
+        if environment == SYSTEM_ENVIRONMENT and self.role < Role.ADMIN:
+            return False
+        return self.allows(Role.READER, environment, area)

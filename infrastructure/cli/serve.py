@@ -1,0 +1,43 @@
+"""``conduit-config serve``: the HTTP API on uvicorn."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from infrastructure.auth import TokenService
+from infrastructure.cli.state import get_state
+from infrastructure.http.app import HttpOptions, create_app
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+def serve_cmd(host: str, port: int, log_level: str) -> None:
+    """Serve the HTTP API (docs at /docs). A store without tokens gets an admin token,
+    printed once."""
+    state = get_state()
+    settings = state.settings
+    tokens = TokenService(store=state.store, cache_seconds=settings.token_cache_seconds)
+    issued = tokens.bootstrap(provenance=state.provenance(None, "first serve"))
+    if issued is not None:
+        click.echo(f"admin token (shown once, store it now): {issued.token}", err=True)
+    app = create_app(
+        store=state.store,
+        tokens=tokens,
+        options=HttpOptions(
+            require_if_match=settings.http_require_if_match,
+            max_body_bytes=settings.http_max_body_bytes,
+            ready_max_lag=settings.ready_max_lag,
+        ),
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+COMMANDS = (serve_cmd,)

@@ -1,0 +1,124 @@
+"""API token commands: init, token create|list|revoke."""
+
+from __future__ import annotations
+
+import click
+
+from domain.address import SYSTEM_ENVIRONMENT
+from infrastructure.auth import TOKEN_AREA, IssuedToken, TokenService
+from infrastructure.cli.options import authored, common
+from infrastructure.cli.output import emit_json, emit_table, fmt_time
+from infrastructure.cli.readmodels import emit_audit
+from infrastructure.cli.state import CliState, get_state, parse_time
+from infrastructure.presenters import json_ready
+from infrastructure.store.readmodels import AuditQuery
+
+
+def _tokens(state: CliState) -> TokenService:
+    return TokenService(store=state.store, cache_seconds=state.settings.token_cache_seconds)
+
+
+def _emit_issued(issued: IssuedToken, *, as_json: bool) -> None:
+    if as_json:
+        emit_json({"name": issued.name, "role": issued.role, "token": issued.token})
+        return
+    click.echo(f"token {issued.name!r} ({issued.role}), shown once; store it now:")
+    click.echo(issued.token)
+
+
+@click.command("init")
+@common
+def init_cmd() -> None:
+    """Prepare the store and create the first admin token (printed once) if it has none."""
+    state = get_state()
+    issued = _tokens(state).bootstrap(provenance=state.provenance(None, "init"))
+    if issued is not None:
+        _emit_issued(issued, as_json=state.as_json)
+    elif state.as_json:
+        emit_json({"name": None, "role": None, "token": None})
+    else:
+        click.echo("the store already has tokens; create more with `conduit-config token create`")
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens of the HTTP server (stored hashed; changes are audited)."""
+
+
+@token_group.command("create")
+@click.option("--name", required=True, help="Token name, recorded as the actor of its changes.")
+@click.option(
+    "--role", required=True, type=click.Choice(["reader", "writer", "admin"]), help="Its role."
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="ENV or ENV:AREA[,AREA] (ENV may be *); repeatable. Default: everything.",
+)
+@click.option("--expires", metavar="TIMESTAMP", help="Expiry time (ISO-8601).")
+@click.option("--description", help="Free text.")
+@authored
+def create_cmd(
+    name: str,
+    role: str,
+    scopes: tuple[str, ...],
+    expires: str | None,
+    description: str | None,
+    actor: str | None,
+    reason: str | None,
+) -> None:
+    """Create a token and print it once."""
+    state = get_state()
+    issued = _tokens(state).create(
+        name,
+        role=role,
+        scopes=list(scopes),
+        expires_at=parse_time(expires, name="--expires") if expires else None,
+        description=description,
+        provenance=state.provenance(actor, reason),
+    )
+    _emit_issued(issued, as_json=state.as_json)
+
+
+@token_group.command("list")
+@common
+def list_cmd() -> None:
+    """Live tokens (never their values)."""
+    state = get_state()
+    infos = _tokens(state).list()
+    if state.as_json:
+        emit_json([json_ready(vars(info)) for info in infos])
+        return
+    rows = [
+        (i.name, i.role, ",".join(i.scopes) or "*", fmt_time(i.expires_at), i.updated_by)
+        for i in infos
+    ]
+    emit_table(("NAME", "ROLE", "SCOPES", "EXPIRES", "BY"), rows)
+
+
+@token_group.command("revoke")
+@click.argument("name")
+@authored
+def revoke_cmd(name: str, actor: str | None, reason: str | None) -> None:
+    """Revoke the token NAME (at once on this instance, within a second on others)."""
+    state = get_state()
+    result = _tokens(state).revoke(name, provenance=state.provenance(actor, reason))
+    if state.as_json:
+        emit_json({"name": name, "revoked": True, "position": result.position})
+    else:
+        click.echo(f"token {name!r} revoked (position {result.position})")
+
+
+@token_group.command("audit")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@common
+def audit_cmd(limit: int) -> None:
+    """Who created and revoked which token, newest first."""
+    state = get_state()
+    query = AuditQuery(environment=SYSTEM_ENVIRONMENT, area=TOKEN_AREA, limit=limit)
+    emit_audit(state.store.audit(query), as_json=state.as_json)
+
+
+COMMANDS = (init_cmd, token_group)

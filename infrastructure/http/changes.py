@@ -1,0 +1,170 @@
+"""``/v1/audit`` (filtered, paged backwards) and ``/v1/changes`` (server-sent events,
+resumable with ``Last-Event-ID``), both served by the audit projection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from domain.access import Grant, Role
+from domain.address import DEFAULT_ENVIRONMENT, SYSTEM_ENVIRONMENT, check_name
+from infrastructure.http.common import MinPosition, json_response, parse_time, store_of
+from infrastructure.http.problems import BadRequestError
+from infrastructure.http.security import Caller
+from infrastructure.presenters import audit_json
+from infrastructure.store.readmodels import AuditQuery
+from projections.audit import AuditRow
+
+router = APIRouter(tags=["audit"])
+STREAM_BATCH = 500
+KEEPALIVE_SECONDS = 15.0
+
+
+class ChangeFeed:
+    """Wakes the open change streams when the projections have moved.
+
+    ``notify`` may be called from any thread (the projection follower's).
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Attach to the server's event loop (at start-up)."""
+        self._loop = loop
+
+    def notify(self, _processed: int = 0) -> None:
+        """Wake every waiting stream."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait for a notification; ``False`` when ``timeout`` passed first."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._waiters.discard(waiter)
+        return True
+
+
+def _audit_environment(env: str, grant: Grant, area: str | None) -> None:
+    if env == SYSTEM_ENVIRONMENT:
+        grant.require(Role.ADMIN)
+        return
+    check_name("environment", env)
+    grant.require(Role.READER, env, area, any_area=area is None)
+
+
+@router.get("/v1/audit", summary="The audit trail of an environment, newest first")
+def audit(
+    request: Request,
+    grant: Caller,
+    env: Annotated[str, Query(description="Environment (`_system`: tokens, admin only).")] = (
+        DEFAULT_ENVIRONMENT
+    ),
+    area: str | None = None,
+    key: str | None = None,
+    actor: str | None = None,
+    since: Annotated[str | None, Query(description="ISO-8601 time, inclusive.")] = None,
+    until: Annotated[str | None, Query(description="ISO-8601 time, inclusive.")] = None,
+    before: Annotated[int | None, Query(ge=1, description="Page: rows before it.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    min_position: MinPosition = None,
+) -> Response:
+    """``next_before`` is the cursor of the next (older) page, ``null`` at the end."""
+    _audit_environment(env, grant, area)
+    query = AuditQuery(
+        environment=env,
+        area=area,
+        key=key,
+        actor=actor,
+        since=parse_time(since, name="since") if since else None,
+        until=parse_time(until, name="until") if until else None,
+        before=before,
+        limit=limit,
+    )
+    rows = store_of(request).audit(query, min_position=min_position)
+    items = [audit_json(r) for r in rows if grant.sees(r.environment, r.area)]
+    cursor = rows[-1].position if len(rows) == limit else None
+    return json_response({"items": items, "next_before": cursor})
+
+
+def _event(row: AuditRow) -> bytes:
+    data = {
+        "position": row.position,
+        "environment": row.environment,
+        "area": row.area,
+        "key": row.key,
+        "version": row.version,
+        "event": row.event,
+        "actor": row.actor,
+        "recorded_at": row.recorded_at,
+    }
+    return b"id: %d\nevent: change\ndata: %s\n\n" % (row.position, orjson.dumps(data))
+
+
+def _start(after: int | None, last_event_id: str | None) -> int:
+    if after is not None:
+        return after
+    if last_event_id is None:
+        return 0
+    if not last_event_id.strip().isdigit():
+        raise BadRequestError("Last-Event-ID must be a log position (a whole number)")
+    return int(last_event_id)
+
+
+@router.get(
+    "/v1/changes",
+    summary="Every change as server-sent events; resume with Last-Event-ID",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def changes(
+    request: Request,
+    grant: Caller,
+    env: str | None = None,
+    area: str | None = None,
+    after: Annotated[int | None, Query(ge=0, description="Start after this position.")] = None,
+    last_event_id: Annotated[str | None, Header(description="The last id received.")] = None,
+) -> StreamingResponse:
+    """``id:`` is the log position: a client that reconnects with the last id it got
+    receives every later change once, none missed."""
+    if env is not None:
+        _audit_environment(env, grant, area)
+    position = _start(after, last_event_id)
+    store = store_of(request)
+    feed: ChangeFeed = request.app.state.feed
+
+    async def stream() -> AsyncIterator[bytes]:
+        last = position
+        yield b"retry: 1000\n\n"
+        while not await request.is_disconnected():
+            rows = await run_in_threadpool(
+                store.changes_after, last, environment=env, area=area, limit=STREAM_BATCH
+            )
+            for row in rows:
+                last = row.position
+                if grant.sees(row.environment, row.area):
+                    yield _event(row)
+            if len(rows) < STREAM_BATCH and not await feed.wait(KEEPALIVE_SECONDS):
+                yield b": keep-alive\n\n"
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,49 @@
+"""Pieces every router uses: the store of the app, JSON responses, shared parameters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Query, Request
+from starlette.responses import Response
+
+from infrastructure.http.problems import BadRequestError
+from infrastructure.store import ConfigStore
+
+POSITION_HEADER = "X-Config-Position"
+
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Read-your-writes: wait (bounded) until projections reach it."),
+]
+
+
+def store_of(request: Request) -> ConfigStore:
+    """The store the app was built with."""
+    store: ConfigStore = request.app.state.store
+    return store
+
+
+def json_response(
+    body: Any, status: int = 200, *, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response encoded by orjson (datetimes as ISO-8601)."""
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+        status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def parse_time(text: str, *, name: str) -> datetime:
+    """An ISO-8601 time; a naive one is UTC. Raises :class:`BadRequestError` naming ``name``."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequestError(
+            f"{name}: {text!r} is not an ISO-8601 time (e.g. 2026-01-31T12:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

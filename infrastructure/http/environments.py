@@ -1,0 +1,256 @@
+"""``/v1/envs/{env}``: the whole environment at a point, diff between points, plan and
+apply of documents, named snapshots, restore and promote (all atomic)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.access import Grant, Role
+from domain.address import check_name
+from domain.document import parse_document
+from infrastructure.http.common import POSITION_HEADER, json_response, parse_time, store_of
+from infrastructure.http.problems import BadRequestError
+from infrastructure.http.security import Caller, provenance
+from infrastructure.presenters import bulk_json, snapshot_json
+from infrastructure.store.bulk import BulkResult
+from infrastructure.store.environment import PointRef
+
+router = APIRouter(prefix="/v1/envs/{env}", tags=["environments"])
+
+Document = Annotated[
+    dict[str, Any], Body(description="An export document: {environment?, entries}.")
+]
+Prune = Annotated[bool, Query(description="Also delete live entries not in the document.")]
+
+
+class SnapshotBody(BaseModel):
+    """Name the environment's state now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RestoreBody(BaseModel):
+    """Restore to exactly one of a time, a log position or a snapshot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_time: datetime | None = None
+    to_position: int | None = Field(default=None, ge=0)
+    to_snapshot: str | None = Field(default=None, min_length=1, max_length=100)
+    dry_run: bool = False
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class PromoteBody(BaseModel):
+    """Copy another environment's current entries into this one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=100, description="The environment to copy.")
+    prune: bool = False
+    dry_run: bool = False
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+def _env(env: str, grant: Grant, role: Role) -> str:
+    """The checked environment name; ``role`` must reach every area of it."""
+    check_name("environment", env)
+    grant.require(role, env)
+    return env
+
+
+def _point(as_of: str | None, position: int | None, snapshot: str | None) -> PointRef | None:
+    given = [p for p in (as_of, position, snapshot) if p is not None]
+    if len(given) > 1:
+        raise BadRequestError("give at most one of as_of, position and snapshot")
+    if as_of is not None:
+        return parse_time(as_of, name="as_of")
+    return position if position is not None else snapshot
+
+
+def _bulk(result: BulkResult) -> Response:
+    return json_response(bulk_json(result), headers={POSITION_HEADER: str(result.position)})
+
+
+@router.get("", summary="The whole environment now or at a point")
+def export_environment(
+    request: Request,
+    env: str,
+    grant: Caller,
+    as_of: Annotated[str | None, Query(description="ISO-8601 time.")] = None,
+    position: Annotated[int | None, Query(ge=0, description="Log position.")] = None,
+    snapshot: Annotated[str | None, Query(description="Snapshot name.")] = None,
+    include_secrets: Annotated[
+        bool, Query(description="Keep secrets, still encrypted (admin only).")
+    ] = False,
+) -> Response:
+    """An export document: ``{environment, position, recorded_at, entries}``."""
+    check_name("environment", env)
+    if include_secrets:
+        grant.require(Role.ADMIN, env)
+    else:
+        grant.require(Role.READER, env, any_area=True)
+    store = store_of(request)
+    document = store.export(
+        env, _point(as_of, position, snapshot), include_secrets=include_secrets
+    ).to_json()
+    document["entries"] = {
+        area: values for area, values in document["entries"].items() if grant.sees(env, area)
+    }
+    return json_response(document, headers={POSITION_HEADER: str(document["position"])})
+
+
+@router.get("/diff", summary="What changed in the environment between two points")
+def diff_environment(
+    request: Request,
+    env: str,
+    grant: Caller,
+    from_: Annotated[str, Query(alias="from", description="Time, position or snapshot.")],
+    to: Annotated[str, Query(description="Time, position, snapshot or `now`.")] = "now",
+) -> Response:
+    """Per entry: create, update or delete, with RFC 6902 changes (secrets redacted)."""
+    _env(env, grant, Role.READER)
+    store = store_of(request)
+    changes = store.diff_environment(env, _parse_point(from_, "from"), _parse_point(to, "to"))
+    return json_response({"changes": [c.to_json() for c in changes]})
+
+
+def _parse_point(text: str, name: str) -> PointRef | None:
+    if text == "now":
+        return None
+    if text.isdigit():
+        return int(text)
+    return parse_time(text, name=name) if text[:1].isdigit() else text
+
+
+def _document_guard(grant: Grant, env: str, document: dict[str, Any], prune: bool) -> None:
+    if prune:
+        grant.require(Role.WRITER, env)
+        return
+    entries = document.get("entries")
+    for area in entries if isinstance(entries, dict) else ():
+        grant.require(Role.WRITER, env, str(area))
+
+
+@router.post("/plan", summary="What applying a document would change (writes nothing)")
+def plan_document(
+    request: Request, env: str, grant: Caller, document: Document, prune: Prune = False
+) -> Response:
+    """The same changes ``apply`` would make, at the current log position."""
+    _env(env, grant, Role.READER)
+    store = store_of(request)
+    result = store.apply_document(
+        parse_document(document),
+        environment=env,
+        provenance=provenance(grant, request, source="import"),
+        prune=prune,
+        dry_run=True,
+    )
+    return _bulk(result)
+
+
+@router.post("/apply", summary="Make the environment hold a document's entries, atomically")
+def apply_document(
+    request: Request,
+    env: str,
+    grant: Caller,
+    document: Document,
+    prune: Prune = False,
+    expected_position: Annotated[
+        int | None, Query(ge=0, description="409 if the environment changed after it.")
+    ] = None,
+    dry_run: bool = False,
+) -> Response:
+    """All or nothing: one invalid entry is 422 listing every bad field."""
+    check_name("environment", env)
+    _document_guard(grant, env, document, prune)
+    store = store_of(request)
+    result = store.apply_document(
+        parse_document(document),
+        environment=env,
+        provenance=provenance(grant, request, source="import"),
+        prune=prune,
+        expected_position=expected_position,
+        dry_run=dry_run,
+    )
+    return _bulk(result)
+
+
+@router.post("/restore", summary="Make the environment equal an earlier point, atomically")
+def restore_environment(request: Request, env: str, grant: Caller, body: RestoreBody) -> Response:
+    """Appends compensating events; history is never rewritten."""
+    _env(env, grant, Role.WRITER)
+    points = [p for p in (body.to_time, body.to_position, body.to_snapshot) if p is not None]
+    if len(points) != 1:
+        raise BadRequestError("give exactly one of to_time, to_position and to_snapshot")
+    store = store_of(request)
+    result = store.restore(
+        env,
+        points[0],
+        provenance=provenance(grant, request, body.reason, source="restore"),
+        dry_run=body.dry_run,
+    )
+    return _bulk(result)
+
+
+@router.post("/promote", summary="Copy another environment's entries into this one")
+def promote_environment(request: Request, env: str, grant: Caller, body: PromoteBody) -> Response:
+    """The source is read as of now; the target changes atomically."""
+    _env(env, grant, Role.WRITER)
+    _env(body.source, grant, Role.READER)
+    store = store_of(request)
+    result = store.promote(
+        body.source,
+        env,
+        provenance=provenance(grant, request, body.reason, source="promote"),
+        prune=body.prune,
+        dry_run=body.dry_run,
+    )
+    return _bulk(result)
+
+
+@router.get("/snapshots", summary="Named snapshots, newest first")
+def list_snapshots(
+    request: Request,
+    env: str,
+    grant: Caller,
+    automatic: Annotated[bool, Query(description="Include automatic checkpoints.")] = False,
+) -> Response:
+    """Name, position, time, entry count, who and why."""
+    _env(env, grant, Role.READER)
+    infos = store_of(request).snapshots(env, automatic=automatic)
+    return json_response({"items": [snapshot_json(i) for i in infos]})
+
+
+@router.post("/snapshots", summary="Name the environment's current state", status_code=201)
+def create_snapshot(request: Request, env: str, grant: Caller, body: SnapshotBody) -> Response:
+    """409 when the name is taken in this environment."""
+    _env(env, grant, Role.WRITER)
+    store = store_of(request)
+    info = store.create_snapshot(env, body.name, actor=grant.name, reason=body.reason)
+    return json_response(snapshot_json(info), 201)
+
+
+@router.get("/snapshots/{name}", summary="One named snapshot and its entries")
+def show_snapshot(request: Request, env: str, name: str, grant: Caller) -> Response:
+    """Its entries as an export document (secrets redacted)."""
+    _env(env, grant, Role.READER)
+    store = store_of(request)
+    info = store.snapshot(env, name)
+    document = store.export(env, info.position)
+    return json_response({**snapshot_json(info), "entries": document.entries})
+
+
+@router.delete("/snapshots/{name}", summary="Forget a named snapshot (the log is untouched)")
+def delete_snapshot(request: Request, env: str, name: str, grant: Caller) -> Response:
+    """404 when there is no such snapshot."""
+    _env(env, grant, Role.WRITER)
+    store_of(request).delete_snapshot(env, name)
+    return Response(status_code=204)

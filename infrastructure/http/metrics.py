@@ -1,0 +1,106 @@
+"""Prometheus metrics of one app (its own registry, so several apps can share a process)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infrastructure.projection.runner import ProjectionStatus
+
+_WRITE_METHODS = {"PUT", "PATCH", "DELETE", "POST"}
+
+
+class _LagCollector(Collector):
+    """Reads the projections' lag when scraped."""
+
+    def __init__(self, status: Callable[[], list[ProjectionStatus]]) -> None:
+        self._status = status
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "conduit_config_projection_lag_events",
+            "Events in the log not yet applied by the projection",
+            labels=["projection"],
+        )
+        try:
+            statuses = self._status()
+        except Exception:
+            statuses = []
+        for status in statuses:
+            family.add_metric([status.name], status.lag)
+        yield family
+
+
+class Metrics:
+    """Request counters and latencies, writes and conflicts, projection lag."""
+
+    def __init__(self, *, status: Callable[[], list[ProjectionStatus]]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "conduit_config_http_requests",
+            "HTTP requests by method, route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "conduit_config_http_request_seconds",
+            "HTTP request latency by method and route",
+            ["method", "route"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+            registry=self.registry,
+        )
+        self.writes = Counter(
+            "conduit_config_writes", "Successful HTTP writes", ["route"], registry=self.registry
+        )
+        self.conflicts = Counter(
+            "conduit_config_conflicts",
+            "Writes refused for a stale version (409/412)",
+            registry=self.registry,
+        )
+        self.registry.register(_LagCollector(status))
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text format body and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Record one finished request."""
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+        if method in _WRITE_METHODS and 200 <= status < 300:
+            self.writes.labels(route).inc()
+        elif status in (409, 412):
+            self.conflicts.inc()
+
+
+class MetricsMiddleware:
+    """Times every HTTP request and labels it by its route template."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)

@@ -1,0 +1,136 @@
+"""RFC 7807 ``application/problem+json`` for every error, and no stack trace ever."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from domain.address import InvalidAddressError
+from domain.errors import (
+    AreaNotFoundError,
+    AuthenticationError,
+    ConfigStoreError,
+    EntryStateError,
+    InvalidValueError,
+    NotFoundError,
+    PermissionDeniedError,
+    SecretKeyError,
+    StorageError,
+    VersionConflictError,
+)
+
+PROBLEM_TYPE = "application/problem+json"
+log = logging.getLogger("conduit_config.http")
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid value",
+    428: "Precondition required",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+_STATUS: tuple[tuple[type[ConfigStoreError], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (InvalidValueError, 422),
+    (InvalidAddressError, 400),
+    (AreaNotFoundError, 404),
+    (NotFoundError, 404),
+    (VersionConflictError, 409),
+    (EntryStateError, 409),
+    (StorageError, 503),
+    (SecretKeyError, 503),
+)
+
+
+class PreconditionFailedError(ConfigStoreError):
+    """``If-Match`` named a version that is no longer current (412)."""
+
+
+class PreconditionRequiredError(ConfigStoreError):
+    """The server requires ``If-Match`` on writes and none was sent (428)."""
+
+
+class BadRequestError(ConfigStoreError):
+    """A malformed header, query or body the store never saw (400)."""
+
+
+def problem(status: int, detail: str, **extra: Any) -> Response:
+    """A problem+json response."""
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_TYPE)
+
+
+def store_problem(exc: ConfigStoreError) -> Response:
+    """The problem response of one of the store's errors."""
+    if isinstance(exc, PreconditionFailedError):
+        return problem(412, str(exc))
+    if isinstance(exc, PreconditionRequiredError):
+        return problem(428, str(exc))
+    if isinstance(exc, BadRequestError):
+        return problem(400, str(exc))
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    if isinstance(exc, InvalidValueError):
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return problem(status, str(exc), errors=errors)
+    if isinstance(exc, VersionConflictError):
+        return problem(status, str(exc), current_version=exc.current)
+    return problem(status, str(exc))
+
+
+def _validation_problem(exc: RequestValidationError) -> Response:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "the request body is not valid JSON")
+    fields = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+            "message": str(e.get("msg", "invalid")),
+        }
+        for e in errors
+    ]
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return problem(422, f"invalid request: {detail}", errors=fields)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    async def on_store_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ConfigStoreError)
+        return store_problem(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _validation_problem(exc)
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem(exc.status_code, str(exc.detail))
+
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return problem(500, f"internal error ({type(exc).__name__}); see the server log")
+
+    app.add_exception_handler(ConfigStoreError, on_store_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_bug)

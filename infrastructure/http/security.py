@@ -1,0 +1,56 @@
+"""Who is calling: the bearer token's grant, and the provenance of its changes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from pydantic import ValidationError
+
+from domain.access import Grant
+from domain.entry import Provenance
+from domain.errors import FieldError, InvalidValueError
+from domain.values import field_errors
+from infrastructure.auth import TokenService
+
+
+def tokens_of(request: Request) -> TokenService:
+    """The token service the app was built with."""
+    service: TokenService = request.app.state.tokens
+    return service
+
+
+def caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Grant:
+    """The grant of the request's bearer token; 401 without a valid one."""
+    grant = tokens_of(request).authenticate(authorization)
+    request.state.actor = grant.name
+    return grant
+
+
+Caller = Annotated[Grant, Depends(caller)]
+
+
+def provenance(
+    grant: Grant,
+    request: Request,
+    reason: str | None = None,
+    *,
+    source: str = "api",
+) -> Provenance:
+    """The token's name as actor; ``reason`` from the body, else ``X-Change-Reason``;
+    the correlation id from ``X-Correlation-ID`` or ``X-Request-ID`` when sent."""
+    headers = request.headers
+    why = reason if reason is not None else headers.get("x-change-reason")
+    correlation = (
+        headers.get("x-correlation-id") or headers.get("x-request-id") or str(uuid.uuid4())
+    )
+    try:
+        return Provenance(actor=grant.name, reason=why, source=source, correlation_id=correlation)
+    except ValidationError as exc:
+        raise InvalidValueError(
+            [FieldError(e.field, e.message) for e in field_errors(exc)]
+        ) from None

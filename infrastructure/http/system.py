@@ -1,0 +1,119 @@
+"""Areas and their schemas, API tokens (admin), and the probes: ``/healthz``,
+``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.access import Role
+from domain.errors import ConfigStoreError
+from infrastructure.http.common import POSITION_HEADER, json_response, store_of
+from infrastructure.http.problems import problem
+from infrastructure.http.security import Caller, provenance, tokens_of
+from infrastructure.presenters import json_ready
+
+router = APIRouter()
+
+
+class TokenBody(BaseModel):
+    """A token to create; its value is in the response only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["reader", "writer", "admin"]
+    scopes: list[str] = Field(default_factory=list, max_length=100)
+    expires_at: datetime | None = None
+    description: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/v1/areas", tags=["areas"], summary="Registered areas")
+def areas(request: Request, grant: Caller) -> Response:
+    """Name, singleton, schema version, summary and fields of each area."""
+    del grant  # any valid token may list areas
+    listing = [
+        {
+            "area": model.area_name,
+            "singleton": model.singleton,
+            "schema_version": model.schema_version,
+            "summary": model.summary,
+            "fields": list(model.model_fields),
+        }
+        for model in store_of(request).registry
+    ]
+    return json_response({"items": listing})
+
+
+@router.get("/v1/areas/{area}/schema", tags=["areas"], summary="JSON Schema of an area")
+def area_schema(request: Request, area: str, grant: Caller) -> Response:
+    """The schema every value of the area is validated against."""
+    del grant  # any valid token may read schemas
+    return json_response(store_of(request).registry.get(area).model_json_schema())
+
+
+@router.get("/v1/tokens", tags=["tokens"], summary="Live API tokens (admin)")
+def list_tokens(request: Request, grant: Caller) -> Response:
+    """Never their values or hashes."""
+    grant.require(Role.ADMIN)
+    infos = tokens_of(request).list()
+    return json_response({"items": [json_ready(vars(i)) for i in infos]})
+
+
+@router.post("/v1/tokens", tags=["tokens"], summary="Create a token (admin)", status_code=201)
+def create_token(request: Request, grant: Caller, body: TokenBody) -> Response:
+    """The response holds the token; it is not shown again."""
+    grant.require(Role.ADMIN)
+    issued = tokens_of(request).create(
+        body.name,
+        role=body.role,
+        scopes=body.scopes,
+        expires_at=body.expires_at,
+        description=body.description,
+        provenance=provenance(grant, request, body.reason),
+    )
+    payload = {"name": issued.name, "role": issued.role, "token": issued.token}
+    return json_response(payload, 201, headers={POSITION_HEADER: str(issued.write.position)})
+
+
+@router.delete("/v1/tokens/{name}", tags=["tokens"], summary="Revoke a token (admin)")
+def revoke_token(request: Request, name: str, grant: Caller) -> Response:
+    """At once on this instance; within the token cache time on others."""
+    grant.require(Role.ADMIN)
+    result = tokens_of(request).revoke(name, provenance=provenance(grant, request))
+    return Response(status_code=204, headers={POSITION_HEADER: str(result.position)})
+
+
+@router.get("/healthz", tags=["probes"], summary="The process answers")
+def healthz() -> Response:
+    """Always 200 while the server runs; says nothing of the database."""
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz", tags=["probes"], summary="Database reachable, projections current")
+def readyz(request: Request) -> Response:
+    """503 with the reason when the database is unreachable or a projection lags more
+    than ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
+    limit = request.app.state.options.ready_max_lag
+    try:
+        statuses = store_of(request).projection_status()
+    except ConfigStoreError as exc:
+        return problem(503, f"database unreachable: {exc}")
+    lags = {s.name: s.lag for s in statuses}
+    behind = {name: lag for name, lag in lags.items() if lag > limit}
+    if behind:
+        detail = ", ".join(f"{n} is {lag} events behind" for n, lag in behind.items())
+        return problem(503, f"projections lag: {detail} (limit {limit})", lag=lags)
+    head = max((s.head for s in statuses), default=0)
+    return json_response({"status": "ready", "head": head, "lag": lags})
+
+
+@router.get("/metrics", tags=["probes"], summary="Prometheus metrics")
+def metrics(request: Request) -> Response:
+    """Requests, latencies, writes, conflicts and projection lag."""
+    body, content_type = request.app.state.metrics.exposition()
+    return Response(body, media_type=content_type)

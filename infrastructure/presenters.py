@@ -1,0 +1,93 @@
+"""The JSON shapes of results, shared by the CLI's ``--json`` and the HTTP API, so a
+script can move between them without reshaping anything. Datetimes become ISO strings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from infrastructure.projection.checkpoints import CheckpointInfo
+from infrastructure.store.bulk import BulkResult
+from infrastructure.store.views import EntryView, HistoryItem, WriteResult
+from projections.audit import AuditRow
+
+
+def json_ready(value: Any) -> Any:
+    """Datetimes as ISO strings, recursively."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def write_json(result: WriteResult) -> dict[str, Any]:
+    """Every write: where, which version, which log position."""
+    return {
+        "environment": result.address.environment,
+        "area": result.address.area,
+        "key": result.address.key,
+        "version": result.version,
+        "position": result.position,
+        "changed": result.changed,
+    }
+
+
+def entry_json(view: EntryView, value: Any) -> dict[str, Any]:
+    """An entry at one version; ``value`` is the (redacted or revealed) value to show."""
+    data: dict[str, Any] = json_ready(
+        {
+            "environment": view.address.environment,
+            "area": view.address.area,
+            "key": view.address.key,
+            "version": view.version,
+            "value": value,
+            "recorded_at": view.recorded_at,
+            "position": view.position,
+            "actor": view.actor,
+        }
+    )
+    return data
+
+
+def history_json(item: HistoryItem, changes: Any) -> dict[str, Any]:
+    """One version of an entry's history; ``changes`` already redacted."""
+    data: dict[str, Any] = {
+        "version": item.version,
+        "event": item.event,
+        "actor": item.actor,
+        "reason": item.reason,
+        "source": item.source,
+        "recorded_at": item.recorded_at,
+        "position": item.position,
+        "changes": changes,
+        "correlation_id": item.correlation_id,
+        "value_hash": item.value_hash,
+    }
+    if item.target_version is not None:
+        data["target_version"] = item.target_version
+    return dict(json_ready(data))
+
+
+def audit_json(row: AuditRow) -> dict[str, Any]:
+    """One audit row (its changes are redacted by the projection)."""
+    return dict(json_ready(vars(row)))
+
+
+def snapshot_json(info: CheckpointInfo) -> dict[str, Any]:
+    """A named snapshot or automatic checkpoint, without its entries."""
+    return dict(json_ready(vars(info)))
+
+
+def bulk_json(result: BulkResult) -> dict[str, Any]:
+    """Plan, apply, restore and promote."""
+    return {
+        "environment": result.environment,
+        "base_position": result.base_position,
+        "position": result.position,
+        "applied": result.applied,
+        "changes": [c.to_json() for c in result.changes],
+        "unchanged": sum(1 for s in result.steps if s.action == "unchanged"),
+    }
