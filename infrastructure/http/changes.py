@@ -16,6 +16,7 @@ from domain.access import Grant, Role
 from domain.address import DEFAULT_ENVIRONMENT, SYSTEM_ENVIRONMENT, check_name
 from infrastructure.http.common import MinPosition, json_response, parse_time, store_of
 from infrastructure.http.problems import BadRequestError
+from infrastructure.http.schemas import READ_ERRORS, AuditOut, problems
 from infrastructure.http.security import Caller
 from infrastructure.presenters import audit_json
 from infrastructure.store.readmodels import AuditQuery
@@ -72,7 +73,12 @@ def _audit_environment(env: str, grant: Grant, area: str | None) -> None:
     grant.require(Role.READER, env, area, any_area=area is None)
 
 
-@router.get("/v1/audit", summary="The audit trail of an environment, newest first")
+@router.get(
+    "/v1/audit",
+    summary="The audit trail of an environment, newest first",
+    response_model=AuditOut,
+    responses=problems(*READ_ERRORS),
+)
 def audit(
     request: Request,
     grant: Caller,
@@ -134,7 +140,10 @@ def _start(after: int | None, last_event_id: str | None) -> int:
     "/v1/changes",
     summary="Every change as server-sent events; resume with Last-Event-ID",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        **problems(*READ_ERRORS),
+    },
 )
 async def changes(
     request: Request,

@@ -24,6 +24,16 @@ from infrastructure.http.problems import (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
+from infrastructure.http.schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    DiffOut,
+    EntryListOut,
+    EntryOut,
+    HistoryOut,
+    WriteOut,
+    problems,
+)
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import entry_json, history_json, write_json
 from infrastructure.store.views import WriteResult
@@ -99,7 +109,12 @@ def _guard(grant: Grant, role: Role, address: Address) -> None:
     grant.require(role, address.environment, address.area)
 
 
-@router.get("/entries", summary="Current entries of an environment")
+@router.get(
+    "/entries",
+    summary="Current entries of an environment",
+    response_model=EntryListOut,
+    responses=problems(*READ_ERRORS),
+)
 def list_entries(
     request: Request,
     env: str,
@@ -123,7 +138,12 @@ def _at(position: int) -> dict[str, str]:
     return {POSITION_HEADER: str(position)}
 
 
-@router.get(ENTRY, summary="One entry: now, at a version, or as of a time")
+@router.get(
+    ENTRY,
+    summary="One entry: now, at a version, or as of a time",
+    response_model=EntryOut,
+    responses=problems(*READ_ERRORS),
+)
 def get_entry(
     request: Request,
     env: str,
@@ -149,7 +169,12 @@ def get_entry(
     return response
 
 
-@router.put(ENTRY, summary="Replace an entry's stored fields (creates it if needed)")
+@router.put(
+    ENTRY,
+    summary="Replace an entry's stored fields (creates it if needed)",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def put_entry(
     request: Request,
     env: str,
@@ -172,7 +197,12 @@ def put_entry(
     )
 
 
-@router.patch(ENTRY, summary="Merge an RFC 7396 patch into an entry")
+@router.patch(
+    ENTRY,
+    summary="Merge an RFC 7396 patch into an entry",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def patch_entry(
     request: Request,
     env: str,
@@ -194,7 +224,12 @@ def patch_entry(
     )
 
 
-@router.delete(ENTRY, summary="Delete an entry (history is kept)")
+@router.delete(
+    ENTRY,
+    summary="Delete an entry (history is kept)",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def delete_entry(
     request: Request, env: str, area: str, key: str, grant: Caller, if_match: IfMatch = None
 ) -> Response:
@@ -210,7 +245,12 @@ def delete_entry(
     )
 
 
-@router.post(ENTRY + "/undelete", summary="Bring back a deleted entry")
+@router.post(
+    ENTRY + "/undelete",
+    summary="Bring back a deleted entry",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def undelete_entry(
     request: Request,
     env: str,
@@ -232,7 +272,12 @@ def undelete_entry(
     )
 
 
-@router.post(ENTRY + "/rollback", summary="Roll an entry back to an earlier version")
+@router.post(
+    ENTRY + "/rollback",
+    summary="Roll an entry back to an earlier version",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def rollback_entry(
     request: Request,
     env: str,
@@ -262,7 +307,12 @@ def rollback_entry(
     )
 
 
-@router.get(ENTRY + "/history", summary="Every version of an entry, oldest first")
+@router.get(
+    ENTRY + "/history",
+    summary="Every version of an entry, oldest first",
+    response_model=HistoryOut,
+    responses=problems(*READ_ERRORS),
+)
 def entry_history(
     request: Request,
     env: str,
@@ -280,7 +330,12 @@ def entry_history(
     return json_response({"items": body})
 
 
-@router.get(ENTRY + "/diff", summary="RFC 6902 operations between two versions or times")
+@router.get(
+    ENTRY + "/diff",
+    summary="RFC 6902 operations between two versions or times",
+    response_model=DiffOut,
+    responses=problems(*READ_ERRORS),
+)
 def entry_diff(
     request: Request,
     env: str,

@@ -14,6 +14,17 @@ from domain.address import check_name
 from domain.document import parse_document
 from infrastructure.http.common import POSITION_HEADER, json_response, parse_time, store_of
 from infrastructure.http.problems import BadRequestError
+from infrastructure.http.schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    BulkOut,
+    ChangesOut,
+    DocumentOut,
+    SnapshotEntriesOut,
+    SnapshotListOut,
+    SnapshotOut,
+    problems,
+)
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import bulk_json, snapshot_json
 from infrastructure.store.bulk import BulkResult
@@ -79,7 +90,12 @@ def _bulk(result: BulkResult) -> Response:
     return json_response(bulk_json(result), headers={POSITION_HEADER: str(result.position)})
 
 
-@router.get("", summary="The whole environment now or at a point")
+@router.get(
+    "",
+    summary="The whole environment now or at a point",
+    response_model=DocumentOut,
+    responses=problems(*READ_ERRORS),
+)
 def export_environment(
     request: Request,
     env: str,
@@ -107,7 +123,12 @@ def export_environment(
     return json_response(document, headers={POSITION_HEADER: str(document["position"])})
 
 
-@router.get("/diff", summary="What changed in the environment between two points")
+@router.get(
+    "/diff",
+    summary="What changed in the environment between two points",
+    response_model=ChangesOut,
+    responses=problems(*READ_ERRORS),
+)
 def diff_environment(
     request: Request,
     env: str,
@@ -139,7 +160,12 @@ def _document_guard(grant: Grant, env: str, document: dict[str, Any], prune: boo
         grant.require(Role.WRITER, env, str(area))
 
 
-@router.post("/plan", summary="What applying a document would change (writes nothing)")
+@router.post(
+    "/plan",
+    summary="What applying a document would change (writes nothing)",
+    response_model=BulkOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def plan_document(
     request: Request, env: str, grant: Caller, document: Document, prune: Prune = False
 ) -> Response:
@@ -156,7 +182,12 @@ def plan_document(
     return _bulk(result)
 
 
-@router.post("/apply", summary="Make the environment hold a document's entries, atomically")
+@router.post(
+    "/apply",
+    summary="Make the environment hold a document's entries, atomically",
+    response_model=BulkOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def apply_document(
     request: Request,
     env: str,
@@ -183,7 +214,12 @@ def apply_document(
     return _bulk(result)
 
 
-@router.post("/restore", summary="Make the environment equal an earlier point, atomically")
+@router.post(
+    "/restore",
+    summary="Make the environment equal an earlier point, atomically",
+    response_model=BulkOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def restore_environment(request: Request, env: str, grant: Caller, body: RestoreBody) -> Response:
     """Appends compensating events; history is never rewritten."""
     _env(env, grant, Role.WRITER)
@@ -200,7 +236,12 @@ def restore_environment(request: Request, env: str, grant: Caller, body: Restore
     return _bulk(result)
 
 
-@router.post("/promote", summary="Copy another environment's entries into this one")
+@router.post(
+    "/promote",
+    summary="Copy another environment's entries into this one",
+    response_model=BulkOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def promote_environment(request: Request, env: str, grant: Caller, body: PromoteBody) -> Response:
     """The source is read as of now; the target changes atomically."""
     _env(env, grant, Role.WRITER)
@@ -216,7 +257,12 @@ def promote_environment(request: Request, env: str, grant: Caller, body: Promote
     return _bulk(result)
 
 
-@router.get("/snapshots", summary="Named snapshots, newest first")
+@router.get(
+    "/snapshots",
+    summary="Named snapshots, newest first",
+    response_model=SnapshotListOut,
+    responses=problems(*READ_ERRORS),
+)
 def list_snapshots(
     request: Request,
     env: str,
@@ -229,7 +275,13 @@ def list_snapshots(
     return json_response({"items": [snapshot_json(i) for i in infos]})
 
 
-@router.post("/snapshots", summary="Name the environment's current state", status_code=201)
+@router.post(
+    "/snapshots",
+    summary="Name the environment's current state",
+    status_code=201,
+    response_model=SnapshotOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def create_snapshot(request: Request, env: str, grant: Caller, body: SnapshotBody) -> Response:
     """409 when the name is taken in this environment."""
     _env(env, grant, Role.WRITER)
@@ -238,7 +290,12 @@ def create_snapshot(request: Request, env: str, grant: Caller, body: SnapshotBod
     return json_response(snapshot_json(info), 201)
 
 
-@router.get("/snapshots/{name}", summary="One named snapshot and its entries")
+@router.get(
+    "/snapshots/{name}",
+    summary="One named snapshot and its entries",
+    response_model=SnapshotEntriesOut,
+    responses=problems(*READ_ERRORS),
+)
 def show_snapshot(request: Request, env: str, name: str, grant: Caller) -> Response:
     """Its entries as an export document (secrets redacted)."""
     _env(env, grant, Role.READER)
@@ -248,7 +305,11 @@ def show_snapshot(request: Request, env: str, name: str, grant: Caller) -> Respo
     return json_response({**snapshot_json(info), "entries": document.entries})
 
 
-@router.delete("/snapshots/{name}", summary="Forget a named snapshot (the log is untouched)")
+@router.delete(
+    "/snapshots/{name}",
+    summary="Forget a named snapshot (the log is untouched)",
+    responses=problems(*WRITE_ERRORS),
+)
 def delete_snapshot(request: Request, env: str, name: str, grant: Caller) -> Response:
     """404 when there is no such snapshot."""
     _env(env, grant, Role.WRITER)

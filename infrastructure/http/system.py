@@ -13,6 +13,16 @@ from domain.access import Role
 from domain.errors import ConfigStoreError
 from infrastructure.http.common import POSITION_HEADER, json_response, store_of
 from infrastructure.http.problems import problem
+from infrastructure.http.schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    AreaListOut,
+    HealthOut,
+    IssuedTokenOut,
+    ReadyOut,
+    TokenListOut,
+    problems,
+)
 from infrastructure.http.security import Caller, provenance, tokens_of
 from infrastructure.presenters import json_ready
 
@@ -32,7 +42,13 @@ class TokenBody(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-@router.get("/v1/areas", tags=["areas"], summary="Registered areas")
+@router.get(
+    "/v1/areas",
+    tags=["areas"],
+    summary="Registered areas",
+    response_model=AreaListOut,
+    responses=problems(*READ_ERRORS),
+)
 def areas(request: Request, grant: Caller) -> Response:
     """Name, singleton, schema version, summary and fields of each area."""
     del grant  # any valid token may list areas
@@ -49,14 +65,25 @@ def areas(request: Request, grant: Caller) -> Response:
     return json_response({"items": listing})
 
 
-@router.get("/v1/areas/{area}/schema", tags=["areas"], summary="JSON Schema of an area")
+@router.get(
+    "/v1/areas/{area}/schema",
+    tags=["areas"],
+    summary="JSON Schema of an area",
+    responses=problems(*READ_ERRORS),
+)
 def area_schema(request: Request, area: str, grant: Caller) -> Response:
     """The schema every value of the area is validated against."""
     del grant  # any valid token may read schemas
     return json_response(store_of(request).registry.get(area).model_json_schema())
 
 
-@router.get("/v1/tokens", tags=["tokens"], summary="Live API tokens (admin)")
+@router.get(
+    "/v1/tokens",
+    tags=["tokens"],
+    summary="Live API tokens (admin)",
+    response_model=TokenListOut,
+    responses=problems(*READ_ERRORS),
+)
 def list_tokens(request: Request, grant: Caller) -> Response:
     """Never their values or hashes."""
     grant.require(Role.ADMIN)
@@ -64,7 +91,14 @@ def list_tokens(request: Request, grant: Caller) -> Response:
     return json_response({"items": [json_ready(vars(i)) for i in infos]})
 
 
-@router.post("/v1/tokens", tags=["tokens"], summary="Create a token (admin)", status_code=201)
+@router.post(
+    "/v1/tokens",
+    tags=["tokens"],
+    summary="Create a token (admin)",
+    status_code=201,
+    response_model=IssuedTokenOut,
+    responses=problems(*WRITE_ERRORS),
+)
 def create_token(request: Request, grant: Caller, body: TokenBody) -> Response:
     """The response holds the token; it is not shown again."""
     grant.require(Role.ADMIN)
@@ -80,7 +114,12 @@ def create_token(request: Request, grant: Caller, body: TokenBody) -> Response:
     return json_response(payload, 201, headers={POSITION_HEADER: str(issued.write.position)})
 
 
-@router.delete("/v1/tokens/{name}", tags=["tokens"], summary="Revoke a token (admin)")
+@router.delete(
+    "/v1/tokens/{name}",
+    tags=["tokens"],
+    summary="Revoke a token (admin)",
+    responses=problems(*WRITE_ERRORS),
+)
 def revoke_token(request: Request, name: str, grant: Caller) -> Response:
     """At once on this instance; within the token cache time on others."""
     grant.require(Role.ADMIN)
@@ -88,13 +127,25 @@ def revoke_token(request: Request, name: str, grant: Caller) -> Response:
     return Response(status_code=204, headers={POSITION_HEADER: str(result.position)})
 
 
-@router.get("/healthz", tags=["probes"], summary="The process answers")
+@router.get(
+    "/healthz",
+    tags=["probes"],
+    summary="The process answers",
+    response_model=HealthOut,
+    responses=problems(*()),
+)
 def healthz() -> Response:
     """Always 200 while the server runs; says nothing of the database."""
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz", tags=["probes"], summary="Database reachable, projections current")
+@router.get(
+    "/readyz",
+    tags=["probes"],
+    summary="Database reachable, projections current",
+    response_model=ReadyOut,
+    responses=problems(*(503,)),
+)
 def readyz(request: Request) -> Response:
     """503 with the reason when the database is unreachable or a projection lags more
     than ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""

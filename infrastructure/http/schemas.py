@@ -1,0 +1,244 @@
+"""Response shapes of the HTTP API, for the OpenAPI document (the handlers build the
+same JSON through ``infrastructure.presenters``; the schemathesis test holds them to it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+JsonObject = dict[str, Any]
+
+
+class Problem(BaseModel):
+    """RFC 7807 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="422: every bad field with its message."
+    )
+    current_version: int | None = None
+    lag: dict[str, int] | None = None
+
+
+class WriteOut(BaseModel):
+    """A write: the entry's new version and the log position of its last event."""
+
+    environment: str
+    area: str
+    key: str
+    version: int
+    position: int
+    changed: bool
+
+
+class EntryOut(BaseModel):
+    """An entry at one version."""
+
+    environment: str
+    area: str
+    key: str
+    version: int
+    value: JsonObject
+    recorded_at: datetime | None
+    position: int | None
+    actor: str
+
+
+class EntryListOut(BaseModel):
+    """Current entries of an environment."""
+
+    environment: str
+    items: list[EntryOut]
+
+
+class HistoryItemOut(BaseModel):
+    """One version of an entry's history."""
+
+    version: int
+    event: str
+    actor: str
+    reason: str | None
+    source: str
+    recorded_at: datetime | None
+    position: int | None
+    changes: list[JsonObject]
+    correlation_id: str
+    value_hash: str
+    target_version: int | None = None
+
+
+class HistoryOut(BaseModel):
+    """An entry's history, oldest first."""
+
+    items: list[HistoryItemOut]
+
+
+class DiffOut(BaseModel):
+    """RFC 6902 operations."""
+
+    operations: list[JsonObject]
+
+
+class AuditRowOut(BaseModel):
+    """One audit row."""
+
+    position: int
+    environment: str
+    area: str
+    key: str
+    version: int
+    event: str
+    actor: str
+    reason: str | None
+    source: str
+    correlation_id: str
+    recorded_at: datetime
+    changes: list[JsonObject]
+
+
+class AuditOut(BaseModel):
+    """A page of the audit trail, newest first."""
+
+    items: list[AuditRowOut]
+    next_before: int | None
+
+
+class DocumentOut(BaseModel):
+    """An environment's entries at a point."""
+
+    environment: str | None
+    position: int | None
+    recorded_at: datetime | None
+    entries: dict[str, dict[str, JsonObject]]
+
+
+class ChangeOut(BaseModel):
+    """One entry's change in a plan, apply, restore or environment diff."""
+
+    area: str
+    key: str
+    action: str
+    version: int
+    changes: list[JsonObject]
+    target_version: int | None = None
+
+
+class ChangesOut(BaseModel):
+    """Changes between two points of an environment."""
+
+    changes: list[ChangeOut]
+
+
+class BulkOut(BaseModel):
+    """The result of plan, apply, restore or promote."""
+
+    environment: str
+    base_position: int
+    position: int
+    applied: bool
+    changes: list[ChangeOut]
+    unchanged: int
+
+
+class SnapshotOut(BaseModel):
+    """A named snapshot or automatic checkpoint."""
+
+    environment: str
+    name: str | None
+    position: int
+    recorded_at: datetime | None
+    created_at: datetime
+    created_by: str | None
+    reason: str | None
+    entry_count: int
+
+
+class SnapshotListOut(BaseModel):
+    """Snapshots, newest first."""
+
+    items: list[SnapshotOut]
+
+
+class SnapshotEntriesOut(SnapshotOut):
+    """A snapshot with its entries (secrets redacted)."""
+
+    entries: dict[str, dict[str, JsonObject]]
+
+
+class AreaOut(BaseModel):
+    """A registered area."""
+
+    area: str
+    singleton: bool
+    schema_version: int
+    summary: str
+    fields: list[str]
+
+
+class AreaListOut(BaseModel):
+    """Registered areas."""
+
+    items: list[AreaOut]
+
+
+class TokenInfoOut(BaseModel):
+    """A live token (never its value)."""
+
+    name: str
+    role: str
+    scopes: list[str]
+    expires_at: datetime | None
+    description: str | None
+    version: int
+    updated_at: datetime | None
+    updated_by: str
+
+
+class TokenListOut(BaseModel):
+    """Live tokens."""
+
+    items: list[TokenInfoOut]
+
+
+class IssuedTokenOut(BaseModel):
+    """A token just created; the value is not shown again."""
+
+    name: str
+    role: str
+    token: str
+
+
+class HealthOut(BaseModel):
+    """The process answers."""
+
+    status: str
+
+
+class ReadyOut(BaseModel):
+    """Ready: the database answers and projections are current."""
+
+    status: str
+    head: int
+    lag: dict[str, int]
+
+
+READ_ERRORS = (400, 401, 403, 404, 422, 503)
+WRITE_ERRORS = (*READ_ERRORS, 409, 412, 413, 415, 428)
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for problem+json answers (the schema inline, because
+    FastAPI files a response ``model`` under application/json)."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {
+            "description": "Problem details (RFC 7807)",
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }
