@@ -1,7 +1,9 @@
 """Who may do what: roles ordered by power, scopes by environment and area.
 
-A scope string is ``ENV`` (every area of one environment) or ``ENV:AREA[,AREA...]``;
-``*`` as ENV means every environment. A grant without scopes reaches everything.
+A scope string is ``ENV`` (every area of one environment) or ``ENV:AREAS`` where AREAS
+is ``AREA[,AREA...]`` or ``*``; ``*`` as ENV means every environment. The text after the
+last colon is always AREAS, so an environment whose name has a colon is written
+``eu:west:*``. A grant without scopes reaches everything.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from enum import IntEnum
 from domain.address import SYSTEM_ENVIRONMENT
 from domain.errors import PermissionDeniedError
 
-_SCOPE = re.compile(
-    r"^(?P<env>\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}?)(?::(?P<areas>[a-z][a-z0-9_]{0,49}"
-    r"(?:,[a-z][a-z0-9_]{0,49})*))?$"
-)
+_ENV = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99})$")
+_AREAS = re.compile(r"^(\*|[a-z][a-z0-9_]{0,49}(,[a-z][a-z0-9_]{0,49})*)$")
 
 
 class Role(IntEnum):
@@ -49,12 +49,15 @@ class Scope:
 
     @classmethod
     def parse(cls, text: str) -> Scope:
-        """Parse ``ENV`` or ``ENV:AREA,AREA``; raises ``ValueError`` naming the problem."""
-        match = _SCOPE.fullmatch(text.strip())
-        if match is None:
-            raise ValueError(f"invalid scope {text!r}: use ENV or ENV:AREA[,AREA] (ENV may be *)")
-        areas = match.group("areas")
-        return cls(match.group("env"), frozenset(areas.split(",")) if areas else None)
+        """Parse ``ENV`` or ``ENV:AREAS``; raises ``ValueError`` naming the problem."""
+        environment, colon, areas = text.strip().rpartition(":")
+        if not colon:
+            environment, areas = areas, "*"
+        if not (_ENV.fullmatch(environment) and _AREAS.fullmatch(areas)):
+            raise ValueError(
+                f"invalid scope {text!r}: use ENV or ENV:AREA[,AREA] (ENV or AREA may be *)"
+            )
+        return cls(environment, None if areas == "*" else frozenset(areas.split(",")))
 
     def covers(self, environment: str, area: str | None) -> bool:
         """True when the scope reaches ``environment`` and ``area`` (``None``: all areas)."""
