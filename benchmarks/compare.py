@@ -22,6 +22,7 @@ import psutil
 
 from benchmarks.figures import FULL, QUICK, Figure, Sizes, not_built
 from benchmarks.history_figures import environment_figures, p5_figures
+from benchmarks.http_figures import p4_figure
 from benchmarks.write_figures import write_figures
 from tests.support import scratch_database
 
@@ -45,7 +46,6 @@ def _not_built() -> list[Figure]:
         not_built(
             "P3", "live-cache read of a typed value", "p50 ≤ 1 µs", "issue 6", lookup_us, "µs"
         ),
-        not_built("P4", "HTTP GET of one entry, keep-alive", "p50 ≤ 1 ms", "issue 5"),
         not_built("P8", "change reaching another process's cache", "p99 ≤ 50 ms", "issue 6"),
         not_built("M1", "live cache of 10,000 entries", "≤ 100 MB RSS", "issue 6"),
     ]
@@ -54,6 +54,7 @@ def _not_built() -> list[Figure]:
 def measure(database_url: str, sizes: Sizes) -> list[Figure]:
     """Every figure, in DESIGN.md's order."""
     figures = [*write_figures(database_url, sizes), *_not_built()]
+    figures.append(p4_figure(database_url, sizes))
     figures += p5_figures(database_url, sizes)
     figures += environment_figures(database_url, sizes)
     order = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "M1"]
