@@ -19,7 +19,15 @@ from infrastructure.http.app import HttpOptions, create_app
     default="info",
     show_default=True,
 )
-def serve_cmd(host: str, port: int, log_level: str) -> None:
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds to let requests finish on SIGTERM; open change streams are then cut "
+    "(their clients reconnect with Last-Event-ID).",
+)
+def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: float) -> None:
     """Serve the HTTP API (docs at /docs). A store without tokens gets an admin token,
     printed once."""
     state = get_state()
@@ -37,7 +45,14 @@ def serve_cmd(host: str, port: int, log_level: str) -> None:
             ready_max_lag=settings.ready_max_lag,
         ),
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=shutdown_timeout,
+    )
 
 
 COMMANDS = (serve_cmd,)

@@ -26,33 +26,41 @@ def free_port() -> int:
 
 
 class Server:
-    """One ``serve`` process; stderr goes to a file (a pipe could fill and block it)."""
+    """One ``serve`` process; its output goes to files (a pipe could fill and block it)."""
 
     def __init__(self, env: dict[str, str], log: Path, port: int) -> None:
         self.port, self.log = port, log
         self.url = f"http://127.0.0.1:{port}"
-        with log.open("wb") as err:
+        with log.open("wb") as err, log.with_suffix(".out").open("wb") as out:
             self.proc = subprocess.Popen(
                 [*executable(), "serve", "--port", str(port)],
                 env=clean_env(**env),
                 stdin=subprocess.DEVNULL,
-                stdout=err,
-                stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=err,
             )
+
+    def wait_ready(self) -> None:
+        """Poll ``/healthz`` until it answers 200 (fails if the process exits first)."""
         deadline = time.monotonic() + 30
         while True:
             assert self.proc.poll() is None, f"serve exited early:\n{self.output}"
             assert time.monotonic() < deadline, f"no /healthz within 30 s:\n{self.output}"
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1, trust_env=False).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
 
     @property
     def output(self) -> str:
-        """Everything the process wrote so far (stdout and stderr)."""
+        """What the process wrote to stderr so far."""
         return self.log.read_text(errors="replace")
+
+    @property
+    def stdout(self) -> str:
+        """What the process wrote to stdout so far."""
+        return self.log.with_suffix(".out").read_text(errors="replace")
 
     @property
     def token(self) -> str | None:
@@ -86,4 +94,5 @@ def sse_blocks(response: httpx.Response) -> Iterator[dict[str, str]]:
             fields = {}
         elif not line.startswith(":"):
             name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
+            value = value.removeprefix(" ")
+            fields[name] = f"{fields[name]}\n{value}" if name in fields else value
