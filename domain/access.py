@@ -91,8 +91,8 @@ class Grant:
             return False
         if not self.scopes:
             return True
-        if environment is None:
-            return False
+        if environment is None:  # every environment: only an unlimited `*` scope reaches it
+            return any(s.environment == "*" and s.areas is None for s in self.scopes)
         if any_area:
             return any(s.environment in ("*", environment) for s in self.scopes)
         return any(scope.covers(environment, area) for scope in self.scopes)

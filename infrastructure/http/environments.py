@@ -151,13 +151,17 @@ def _parse_point(text: str, name: str) -> PointRef | None:
     return parse_time(text, name=name) if text[:1].isdigit() else text
 
 
-def _document_guard(grant: Grant, env: str, document: dict[str, Any], prune: bool) -> None:
+def _document_guard(
+    grant: Grant, role: Role, env: str, document: dict[str, Any], prune: bool
+) -> None:
+    """``role`` on every area the document names; with ``prune``, on all of ``env``."""
     if prune:
-        grant.require(Role.WRITER, env)
+        grant.require(role, env)
         return
     entries = document.get("entries")
+    grant.require(role, env, any_area=True)
     for area in entries if isinstance(entries, dict) else ():
-        grant.require(Role.WRITER, env, str(area))
+        grant.require(role, env, str(area))
 
 
 @router.post(
@@ -170,7 +174,8 @@ def plan_document(
     request: Request, env: str, grant: Caller, document: Document, prune: Prune = False
 ) -> Response:
     """The same changes ``apply`` would make, at the current log position."""
-    _env(env, grant, Role.READER)
+    check_name("environment", env)
+    _document_guard(grant, Role.READER, env, document, prune)
     store = store_of(request)
     result = store.apply_document(
         parse_document(document),
@@ -201,7 +206,7 @@ def apply_document(
 ) -> Response:
     """All or nothing: one invalid entry is 422 listing every bad field."""
     check_name("environment", env)
-    _document_guard(grant, env, document, prune)
+    _document_guard(grant, Role.WRITER, env, document, prune)
     store = store_of(request)
     result = store.apply_document(
         parse_document(document),
@@ -308,6 +313,7 @@ def show_snapshot(request: Request, env: str, name: str, grant: Caller) -> Respo
 @router.delete(
     "/snapshots/{name}",
     summary="Forget a named snapshot (the log is untouched)",
+    status_code=204,
     responses=problems(*WRITE_ERRORS),
 )
 def delete_snapshot(request: Request, env: str, name: str, grant: Caller) -> Response:

@@ -58,6 +58,15 @@ def test_scoped_grant() -> None:
     assert not grant.allows(Role.READER)  # every environment: no
 
 
+def test_a_star_scope_reaches_every_environment() -> None:
+    everywhere = Grant("a", Role.ADMIN, (Scope.parse("*"),))
+    assert everywhere.allows(Role.ADMIN)
+    assert everywhere.sees(SYSTEM_ENVIRONMENT, "access_token")
+    routers = Grant("a", Role.ADMIN, (Scope.parse("*:router"),))
+    assert not routers.allows(Role.ADMIN)
+    assert routers.allows(Role.READER, "any", "router")
+
+
 def test_require_says_why() -> None:
     grant = Grant("ci", Role.READER, (Scope.parse("prod:router"),))
     with pytest.raises(PermissionDeniedError, match="has role reader; this needs writer"):
