@@ -12,7 +12,7 @@ from eventsourcing.domain import (
     CanMutateAggregate,
     CanSnapshotAggregate,
 )
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from domain.address import Address
 from domain.errors import EntryStateError, NotFoundError, VersionConflictError
@@ -30,6 +30,13 @@ class Provenance(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
     source: str = Field(default="api", min_length=1, max_length=50)
     correlation_id: str = Field(min_length=1, max_length=200)
+
+    @field_validator("actor", "reason", "source", "correlation_id")
+    @classmethod
+    def _no_nul(cls, text: str | None) -> str | None:
+        if text is not None and "\x00" in text:
+            raise ValueError("must not contain NUL characters")  # PostgreSQL text cannot
+        return text
 
 
 class EventMeta(Provenance):

@@ -39,6 +39,10 @@ def validate(model: type[AreaModel], value: Mapping[str, Any], *, key: str) -> A
     """
     if not isinstance(value, Mapping):
         raise InvalidValueError.single("value", "must be a JSON object", area=model.area_name)
+    nul = [FieldError(path, "must not contain NUL characters") for path in nul_paths(value)]
+    if nul:
+        # PostgreSQL text cannot hold NUL: such a value would stop every projection.
+        raise InvalidValueError(nul, area=model.area_name)
     try:
         instance = model.model_validate(dict(value))
     except ValidationError as exc:
@@ -50,6 +54,21 @@ def validate(model: type[AreaModel], value: Mapping[str, Any], *, key: str) -> A
         except ValueError as exc:
             raise InvalidValueError.single("key", str(exc), area=model.area_name) from None
     return instance
+
+
+def nul_paths(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of the strings (or object keys) in ``value`` holding a NUL character."""
+    found: list[str] = []
+    if isinstance(value, str):
+        return [path or "value"] if "\x00" in value else []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if "\x00" in str(key) else nul_paths(item, where)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found += nul_paths(item, f"{path}.{index}" if path else str(index))
+    return found
 
 
 def _unmask_dump(python_dump: Any) -> Any:

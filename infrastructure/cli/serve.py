@@ -21,13 +21,13 @@ from infrastructure.http.app import HttpOptions, create_app
 )
 @click.option(
     "--shutdown-timeout",
-    type=click.FloatRange(0, 600),
-    default=5.0,
+    type=click.IntRange(0, 600),
+    default=5,
     show_default=True,
     help="Seconds to let requests finish on SIGTERM; open change streams are then cut "
     "(their clients reconnect with Last-Event-ID).",
 )
-def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: float) -> None:
+def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> None:
     """Serve the HTTP API (docs at /docs). A store without tokens gets an admin token,
     printed once."""
     state = get_state()

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.auth import TokenService
 from infrastructure.http import changes, entries, environments, problems, system
 from infrastructure.http.changes import ChangeFeed
+from infrastructure.http.common import refuse_nul
 from infrastructure.http.metrics import Metrics, MetricsMiddleware
 from infrastructure.store import ConfigStore
 
@@ -135,6 +136,7 @@ def create_app(
         version="1",
         summary="Event-sourced configuration store of the Conduit LLM gateway",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     opts = options or HttpOptions()
     app.state.store, app.state.tokens, app.state.options = store, tokens, opts

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from fastapi import Query, Request
 from starlette.responses import Response
 
+from domain.errors import InvalidValueError
 from infrastructure.http.problems import BadRequestError
 from infrastructure.store import ConfigStore
 
 POSITION_HEADER = "X-Config-Position"
+# ``\u0000`` in JSON text: the escape itself, not an escaped backslash before "u0000".
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 MinPosition = Annotated[
     int | None,
@@ -47,3 +52,13 @@ def parse_time(text: str, *, name: str) -> datetime:
             f"{name}: {text!r} is not an ISO-8601 time (e.g. 2026-01-31T12:00:00Z)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def refuse_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it in the URL (400) or the JSON body (422)
+    before it reaches a query, or the log where it would stop the projections."""
+    query = unquote_to_bytes(request.scope["query_string"])
+    if "\x00" in request.scope["path"] or b"\x00" in query:
+        raise BadRequestError("the URL contains a NUL character (%00)")
+    if _JSON_NUL.search(await request.body()):
+        raise InvalidValueError.single("body", "text must not contain NUL (\\u0000)")

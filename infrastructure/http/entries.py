@@ -173,7 +173,7 @@ def get_entry(
     ENTRY,
     summary="Replace an entry's stored fields (creates it if needed)",
     response_model=WriteOut,
-    responses=problems(*WRITE_ERRORS),
+    responses={201: {"model": WriteOut, "description": "Created"}, **problems(*WRITE_ERRORS)},
 )
 def put_entry(
     request: Request,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.access import Role
@@ -118,6 +119,7 @@ def create_token(request: Request, grant: Caller, body: TokenBody) -> Response:
     "/v1/tokens/{name}",
     tags=["tokens"],
     summary="Revoke a token (admin)",
+    status_code=204,
     responses=problems(*WRITE_ERRORS),
 )
 def revoke_token(request: Request, name: str, grant: Caller) -> Response:
@@ -163,7 +165,9 @@ def readyz(request: Request) -> Response:
     return json_response({"status": "ready", "head": head, "lag": lags})
 
 
-@router.get("/metrics", tags=["probes"], summary="Prometheus metrics")
+@router.get(
+    "/metrics", tags=["probes"], summary="Prometheus metrics", response_class=PlainTextResponse
+)
 def metrics(request: Request) -> Response:
     """Requests, latencies, writes, conflicts and projection lag."""
     body, content_type = request.app.state.metrics.exposition()

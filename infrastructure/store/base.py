@@ -9,7 +9,7 @@ from domain.areas.access_token import AccessToken
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
 from domain.entry import ConfigEntry
-from domain.errors import NotFoundError
+from domain.errors import InvalidValueError, NotFoundError
 from domain.secrets import SecretCodec
 from infrastructure.persistence.application import ConfigApplication
 from infrastructure.persistence.errors import storage_errors
@@ -90,5 +90,11 @@ class StoreBase:
         with storage_errors():
             if min_position is None:
                 self.projections.catch_up(names)
-            else:
-                self.projections.wait_for(min_position, names=names, timeout=DEFAULT_WAIT_SECONDS)
+                return
+            head = self.index.head()
+            if min_position > head:
+                # Not a position any write returned: waiting could not help.
+                raise InvalidValueError.single(
+                    "min_position", f"{min_position} is beyond the log's head ({head})"
+                )
+            self.projections.wait_for(min_position, names=names, timeout=DEFAULT_WAIT_SECONDS)

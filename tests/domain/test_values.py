@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.areas import FallbackConfig, HttpConfig, RouterConfig
+from domain.areas import FallbackConfig, FeatureFlag, GlobalSetting, HttpConfig, RouterConfig
+from domain.entry import Provenance
 from domain.errors import FieldError, InvalidValueError
 from domain.values import (
     apply_json_patch,
@@ -214,3 +215,13 @@ def test_value_hash_stable_across_key_order() -> None:
 )
 def test_value_hash_differs(a: Any, b: Any) -> None:
     assert value_hash(a) != value_hash(b)
+
+
+def test_nul_characters_are_refused_naming_each_field() -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        validate(GlobalSetting, {"value": "a\x00b", "description": "ok\x00"}, key="k")
+    assert [e.field for e in caught.value.errors] == ["value", "description"]
+    with pytest.raises(InvalidValueError):
+        validate(FeatureFlag, {"description\x00": "x"}, key="k")
+    with pytest.raises(ValueError, match="must not contain NUL"):
+        Provenance(actor="ops", reason="why\x00", correlation_id="c")
