@@ -11,11 +11,13 @@ import orjson
 from fastapi import Query, Request
 from starlette.responses import Response
 
+from domain.address import Address, check_name
 from domain.errors import InvalidValueError
 from infrastructure.http.problems import BadRequestError
 from infrastructure.store import ConfigStore
 
 POSITION_HEADER = "X-Config-Position"
+ENTRY = "/entries/{area}/{key}"
 # ``\u0000`` in JSON text: the escape itself, not an escaped backslash before "u0000".
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -23,6 +25,11 @@ MinPosition = Annotated[
     int | None,
     Query(ge=0, description="Read-your-writes: wait (bounded) until projections reach it."),
 ]
+
+
+def entry_address(env: str, area: str, key: str) -> Address:
+    """The address named by a URL; raises :class:`InvalidAddressError` for a bad name."""
+    return Address(check_name("environment", env), area, key)
 
 
 def store_of(request: Request) -> ConfigStore:

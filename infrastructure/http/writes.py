@@ -1,0 +1,219 @@
+"""Writes of one entry: PUT, PATCH, DELETE, undelete and rollback, each conditional on
+``If-Match`` (412 when stale) and answering the new ``ETag`` and log position."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.access import Grant, Role
+from domain.address import Address
+from domain.entry import Provenance
+from domain.errors import VersionConflictError
+from infrastructure.http.common import (
+    ENTRY,
+    POSITION_HEADER,
+    entry_address,
+    json_response,
+    store_of,
+)
+from infrastructure.http.problems import (
+    BadRequestError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
+from infrastructure.http.schemas import WRITE_ERRORS, WriteOut, problems
+from infrastructure.http.security import Caller, provenance
+from infrastructure.presenters import write_json
+from infrastructure.store import ConfigStore
+from infrastructure.store.views import WriteResult
+
+router = APIRouter(prefix="/v1/envs/{env}", tags=["entries"])
+
+IfMatch = Annotated[
+    str | None, Header(description='The version the write expects, e.g. "3" (ETag).')
+]
+IfNoneMatch = Annotated[str | None, Header(description="`*`: create only, never overwrite.")]
+
+
+class RollbackBody(BaseModel):
+    """Roll back to a version or to the value current at a time (exactly one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_version: int | None = Field(default=None, ge=1)
+    to_time: datetime | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ReasonBody(BaseModel):
+    """An optional reason, recorded with the change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@dataclass(frozen=True)
+class _Command:
+    """One authorised write: where, by whom, expecting which version."""
+
+    store: ConfigStore
+    address: Address
+    who: Provenance
+    expected: int | None
+
+    def run(self, command: Callable[..., WriteResult], *args: Any, **kwargs: Any) -> Response:
+        """Call a store command on the address; a stale ``If-Match`` is 412, other
+        conflicts 409."""
+        try:
+            result = command(
+                self.address, *args, provenance=self.who, expected_version=self.expected, **kwargs
+            )
+        except VersionConflictError as exc:
+            if self.expected is None:
+                raise
+            raise PreconditionFailedError(str(exc)) from None
+        created = result.changed and result.version == 1
+        response = json_response(write_json(result), 201 if created else 200)
+        response.headers["ETag"] = f'"{result.version}"'
+        response.headers[POSITION_HEADER] = str(result.position)
+        return response
+
+
+def _command(
+    request: Request,
+    grant: Grant,
+    env: str,
+    area: str,
+    key: str,
+    if_match: str | None,
+    if_none_match: str | None = None,
+    *,
+    reason: str | None = None,
+) -> _Command:
+    address = entry_address(env, area, key)
+    grant.require(Role.WRITER, address.environment, address.area)
+    expected = _expected(request, if_match, if_none_match)
+    return _Command(store_of(request), address, provenance(grant, request, reason), expected)
+
+
+def _expected(request: Request, if_match: str | None, if_none_match: str | None) -> int | None:
+    """The expected version from ``If-Match`` (or 0 from ``If-None-Match: *``)."""
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            raise BadRequestError("If-None-Match only accepts *")
+        return 0
+    if if_match is None:
+        if request.app.state.options.require_if_match:
+            raise PreconditionRequiredError("this server requires If-Match on writes")
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise BadRequestError(
+            f'If-Match must be a version as sent in ETag, e.g. "3"; got {if_match!r}'
+        )
+    return int(text)
+
+
+@router.put(
+    ENTRY,
+    summary="Replace an entry's stored fields (creates it if needed)",
+    response_model=WriteOut,
+    responses={201: {"model": WriteOut, "description": "Created"}, **problems(*WRITE_ERRORS)},
+)
+def put_entry(
+    request: Request,
+    env: str,
+    area: str,
+    key: str,
+    grant: Caller,
+    value: Annotated[dict[str, Any], Body(description="The fields to store.")],
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """201 when created, 200 when replaced (or unchanged); 412 on a stale If-Match."""
+    cmd = _command(request, grant, env, area, key, if_match, if_none_match)
+    return cmd.run(cmd.store.set, value)
+
+
+@router.patch(
+    ENTRY,
+    summary="Merge an RFC 7396 patch into an entry",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
+def patch_entry(
+    request: Request,
+    env: str,
+    area: str,
+    key: str,
+    grant: Caller,
+    merge: Annotated[dict[str, Any], Body(description="RFC 7396 merge patch; null resets.")],
+    if_match: IfMatch = None,
+) -> Response:
+    """``null`` returns a field to its default."""
+    cmd = _command(request, grant, env, area, key, if_match)
+    return cmd.run(cmd.store.patch, merge)
+
+
+@router.delete(
+    ENTRY,
+    summary="Delete an entry (history is kept)",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
+def delete_entry(
+    request: Request, env: str, area: str, key: str, grant: Caller, if_match: IfMatch = None
+) -> Response:
+    """Undelete brings it back with its last value."""
+    cmd = _command(request, grant, env, area, key, if_match)
+    return cmd.run(cmd.store.delete)
+
+
+@router.post(
+    ENTRY + "/undelete",
+    summary="Bring back a deleted entry",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
+def undelete_entry(
+    request: Request,
+    env: str,
+    area: str,
+    key: str,
+    grant: Caller,
+    body: ReasonBody | None = None,
+    if_match: IfMatch = None,
+) -> Response:
+    """With its last value, as a new version."""
+    reason = body.reason if body else None
+    cmd = _command(request, grant, env, area, key, if_match, reason=reason)
+    return cmd.run(cmd.store.undelete)
+
+
+@router.post(
+    ENTRY + "/rollback",
+    summary="Roll an entry back to an earlier version",
+    response_model=WriteOut,
+    responses=problems(*WRITE_ERRORS),
+)
+def rollback_entry(
+    request: Request,
+    env: str,
+    area: str,
+    key: str,
+    grant: Caller,
+    body: RollbackBody,
+    if_match: IfMatch = None,
+) -> Response:
+    """Appends a new version equal to the old one; history is never rewritten."""
+    cmd = _command(request, grant, env, area, key, if_match, reason=body.reason)
+    if (body.to_version is None) == (body.to_time is None):
+        raise BadRequestError("give exactly one of to_version and to_time")
+    return cmd.run(cmd.store.rollback, to_version=body.to_version, to_time=body.to_time)
