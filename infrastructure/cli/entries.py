@@ -9,6 +9,7 @@ import click
 from domain.areas.virtual_key import generate_virtual_key, hash_virtual_key
 from infrastructure.cli.options import common, read_json_value, writer
 from infrastructure.cli.output import emit_json, emit_table, emit_write, fmt_time
+from infrastructure.cli.runtime import show_effective
 from infrastructure.cli.state import get_state, parse_time
 from infrastructure.presenters import entry_json
 
@@ -86,12 +87,27 @@ def patch_cmd(
 @click.option("--as-of", "as_of", metavar="TIMESTAMP", help="Read the value current at this time.")
 @click.option("--reveal", is_flag=True, help="Show secrets in plaintext.")
 @click.option("--stored", is_flag=True, help="Show only the stored fields (no defaults).")
+@click.option(
+    "--effective",
+    is_flag=True,
+    help="Apply CONDUIT__AREA__[KEY__]FIELD overrides; show each field's source.",
+)
 @common
 def get_cmd(
-    address: str, version: int | None, as_of: str | None, reveal: bool, stored: bool
+    address: str,
+    version: int | None,
+    as_of: str | None,
+    reveal: bool,
+    stored: bool,
+    effective: bool,
 ) -> None:
     """Show the value of AREA/KEY (now, at a version, or as of a time)."""
     state = get_state()
+    if effective:
+        if version is not None or as_of is not None or stored or reveal:
+            raise click.UsageError("--effective shows the current value only")
+        show_effective(state, state.address(address))
+        return
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
     moment = parse_time(as_of, name="--as-of") if as_of else None

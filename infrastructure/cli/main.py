@@ -13,7 +13,17 @@ from domain.errors import (
     NotFoundError,
     VersionConflictError,
 )
-from infrastructure.cli import bulk, entries, environment, history, meta, readmodels, serve, tokens
+from infrastructure.cli import (
+    bulk,
+    entries,
+    environment,
+    history,
+    meta,
+    readmodels,
+    runtime,
+    serve,
+    tokens,
+)
 from infrastructure.cli.state import CliState
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_CONFLICT, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
@@ -56,6 +66,7 @@ for command in (
     *bulk.COMMANDS,
     *tokens.COMMANDS,
     *serve.COMMANDS,
+    *runtime.COMMANDS,
 ):
     cli.add_command(command)
 

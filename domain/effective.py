@@ -1,0 +1,115 @@
+"""Precedence per field: environment variables > store > schema defaults.
+
+A variable ``CONDUIT__ROUTER__MAX_RETRIES=5`` overrides a field of a singleton area,
+``CONDUIT__CACHE__EMBEDDINGS__ENABLED=false`` one of a keyed area's entry (area, key,
+field; further ``__`` parts reach nested fields). Values are JSON where they parse as
+JSON, else plain strings. Pure: the caller passes the variables in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from domain.areas.base import SINGLETON_KEY, AreaModel
+from domain.areas.registry import AreaRegistry
+from domain.errors import InvalidValueError, SettingsError
+from domain.values import JsonObject, to_json, validate
+
+OVERRIDE_PREFIX = "CONDUIT__"
+Source = Literal["env", "store", "default"]
+
+
+@dataclass(frozen=True)
+class Override:
+    """One environment variable's value for one field of one entry."""
+
+    variable: str
+    area: str
+    key: str
+    path: tuple[str, ...]
+    value: Any
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A value after precedence, and where each field came from."""
+
+    value: AreaModel
+    sources: dict[str, Source]
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_overrides(
+    environ: Mapping[str, str], registry: AreaRegistry, keys: Mapping[str, Iterable[str]]
+) -> list[Override]:
+    """The overrides among ``environ``; ``keys`` are the stored keys per area (a variable's
+    key matches one of them case-insensitively). Raises :class:`SettingsError` naming
+    each variable that names no area or no field."""
+    overrides, problems = [], []
+    for variable, text in sorted(environ.items()):
+        if not variable.startswith(OVERRIDE_PREFIX):
+            continue
+        parts = variable[len(OVERRIDE_PREFIX) :].split("__")
+        area = parts[0].lower()
+        if area not in registry or "" in parts:
+            problems.append(f"{variable}: no area {area!r} (or an empty part)")
+            continue
+        model = registry.get(area)
+        key, path = SINGLETON_KEY, parts[1:]
+        if not model.singleton and path:
+            key, path = _match_key(path[0], keys.get(area, ())), path[1:]
+        if not path or path[0].lower() not in model.model_fields:
+            problems.append(f"{variable}: {area} has no field {'.'.join(path).lower()!r}")
+            continue
+        field_path = tuple(p.lower() for p in path)
+        overrides.append(Override(variable, area, key, field_path, _parse_value(text)))
+    if problems:
+        raise SettingsError("invalid configuration overrides: " + "; ".join(problems))
+    return overrides
+
+
+def _match_key(part: str, stored: Iterable[str]) -> str:
+    return next((k for k in stored if k.lower() == part.lower()), part.lower())
+
+
+def _with(value: JsonObject, path: tuple[str, ...], new: Any) -> JsonObject:
+    result = dict(value)
+    head, rest = path[0], path[1:]
+    inner = result.get(head)
+    result[head] = _with(inner if isinstance(inner, dict) else {}, rest, new) if rest else new
+    return result
+
+
+def effective(
+    model: type[AreaModel], key: str, stored: JsonObject, overrides: Iterable[Override]
+) -> Effective:
+    """The value with ``overrides`` on top of ``stored`` on top of the defaults.
+
+    Raises :class:`SettingsError` naming the variables when the result is invalid.
+    """
+    mine = [o for o in overrides if o.area == model.area_name and o.key == key]
+    merged = stored
+    for override in mine:
+        merged = _with(merged, override.path, override.value)
+    try:
+        instance = validate(model, merged, key=key)
+    except InvalidValueError as exc:
+        if not mine:
+            raise
+        names = ", ".join(o.variable for o in mine)
+        raise SettingsError(f"{names}: {'; '.join(str(e) for e in exc.errors)}") from None
+    sources: dict[str, Source] = {}
+    for name in to_json(instance, sparse=False):
+        sources[name] = "store" if name in stored else "default"
+    for override in mine:
+        sources[".".join(override.path)] = "env"
+    return Effective(instance, sources)

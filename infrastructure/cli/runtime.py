@@ -1,0 +1,102 @@
+"""Commands on the client runtime: ``watch`` (changes live) and ``get --effective``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Any
+
+import click
+import orjson
+
+from domain.address import Address
+from domain.areas.base import AreaModel
+from domain.effective import effective, parse_overrides
+from domain.secrets import redact
+from domain.values import json_diff, to_json
+from infrastructure.cli.options import common
+from infrastructure.cli.output import emit_json, emit_table, summarize_ops
+from infrastructure.cli.state import CliState, get_state
+from infrastructure.client import LiveChange, connect
+
+
+def _plain(value: AreaModel | None) -> dict[str, Any]:
+    return redact(to_json(value, sparse=False)) if value is not None else {}
+
+
+def change_json(change: LiveChange) -> dict[str, Any]:
+    """A change as ``watch --json`` prints it (secrets redacted)."""
+    return {
+        "position": change.position,
+        "area": change.area,
+        "key": change.key,
+        "version": change.version,
+        "event": change.event,
+        "changes": json_diff(_plain(change.old), _plain(change.new)),
+    }
+
+
+@click.command("watch")
+@click.argument("area", required=False)
+@click.option("--key", help="Only this key.")
+@click.option("--count", type=click.IntRange(min=1), help="Exit after N changes.")
+@common
+def watch_cmd(area: str | None, key: str | None, count: int | None) -> None:
+    """Print the environment's changes as they happen (Ctrl-C stops)."""
+    state = get_state()
+    done = threading.Event()
+    seen = 0
+
+    def show(change: LiveChange) -> None:
+        nonlocal seen
+        data = change_json(change)
+        if state.as_json:
+            click.echo(orjson.dumps(data).decode())
+        else:
+            ops = summarize_ops(data["changes"])
+            where = f"{change.area}/{change.key}"
+            click.echo(f"{change.position}  {where}  v{change.version}  {change.event}  {ops}")
+        seen += 1
+        if count is not None and seen >= count:
+            done.set()
+
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with (
+        connect(state.environment, settings=state.settings, last_known_good=None) as client,
+        client.on_change(show, area=area, key=key),
+    ):
+        click.echo(f"watching {state.environment} from position {client.position}", err=True)
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+
+
+def show_effective(state: CliState, addr: Address) -> None:
+    """Print AREA/KEY after precedence (environment variables > store > defaults) with
+    the source of each field; overrides come from this process's environment."""
+    model = state.store.model_for(addr)
+    entry = state.store.load(addr)
+    stored = entry.value if entry is not None and not entry.deleted else {}
+    overrides = parse_overrides(dict(os.environ), state.store.registry, {addr.area: [addr.key]})
+    result = effective(model, addr.key, stored, overrides)
+    value = redact(to_json(result.value, sparse=False))
+    if state.as_json:
+        emit_json({"value": value, "sources": result.sources})
+        return
+    rows = [
+        (name, orjson.dumps(_at(value, name)).decode(), source)
+        for name, source in result.sources.items()
+    ]
+    emit_table(("FIELD", "VALUE", "SOURCE"), rows)
+
+
+def _at(value: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+COMMANDS = (watch_cmd,)

@@ -1,0 +1,143 @@
+"""Building a client: open the store (or, when it is unreachable, the last-known-good
+copy), load the environment's state, apply overrides, start following."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from domain.address import DEFAULT_ENVIRONMENT, check_name
+from domain.effective import parse_overrides
+from domain.environment import EnvState
+from domain.errors import SecretKeyError, StorageError
+from domain.secrets import SecretCodec, reveal
+from domain.values import JsonObject
+from infrastructure.bootstrap import load_registry, open_store, secret_codec
+from infrastructure.client.client import RECONNECT_SECONDS, ConfigClient
+from infrastructure.client.lkg import LastKnownGood
+from infrastructure.settings import Settings, load_settings
+from infrastructure.store import ConfigStore
+from projections.live import LiveView
+
+log = logging.getLogger("conduit_config.client")
+_DEFAULT = object()
+
+
+def connect(
+    environment: str = DEFAULT_ENVIRONMENT,
+    *,
+    settings: Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+    last_known_good: Path | Any | None = _DEFAULT,
+    actor: str | None = None,
+) -> ConfigClient:
+    """A client following ``environment`` of the configured store.
+
+    ``settings`` default to the ``CONDUIT_CONFIG_`` variables; overrides are read from
+    ``environ`` (default: the process environment). ``last_known_good`` is the copy's
+    path (default ``$CONDUIT_CONFIG_HOME/last-known-good/ENV.json``; ``None``: no copy).
+
+    Raises :class:`SettingsError` (a bad override, naming the variable),
+    :class:`StorageError` (unreachable store and no copy) or :class:`CorruptCopyError`.
+    """
+    check_name("environment", environment)
+    settings = settings or load_settings()
+    path = settings.home / "last-known-good" / f"{environment}.json"
+    lkg_path = path if last_known_good is _DEFAULT else last_known_good
+    lkg = LastKnownGood(lkg_path) if isinstance(lkg_path, Path) else None
+    stack = ExitStack()
+    try:
+        return _start(environment, settings, environ, lkg, actor=actor, stack=stack)
+    except BaseException:
+        stack.close()
+        raise
+
+
+def _start(
+    environment: str,
+    settings: Settings,
+    environ: Mapping[str, str] | None,
+    lkg: LastKnownGood | None,
+    *,
+    actor: str | None,
+    stack: ExitStack,
+) -> ConfigClient:
+    store, unreachable = _open(settings, stack)
+    if store is not None:
+        view = store.environment_at(environment, catch_up=False)
+        position, state = view.position, view.state
+    else:
+        copy = lkg.load(environment) if lkg is not None else None
+        if copy is None:
+            raise unreachable or StorageError("the store is unreachable")
+        position, state = copy
+    codec = secret_codec(settings, embedded=settings.database_url is None)
+    live = _view(environment, settings, environ, state, codec)
+    live.load(position, state)
+    who = actor or settings.actor or _user()
+    client = ConfigClient(view=live, lkg=lkg, actor=who, stack=stack)
+    if store is not None:
+        client.attach(store)
+    else:
+        log.warning("store unreachable (%s): serving %s at position %d", unreachable, lkg, position)
+        client.mark_unreachable(str(unreachable))
+        _reconnect_later(client, settings, stack)
+    return client
+
+
+def _open(settings: Settings, stack: ExitStack) -> tuple[ConfigStore | None, StorageError | None]:
+    try:
+        return stack.enter_context(open_store(settings)), None
+    except StorageError as exc:
+        return None, exc
+
+
+def _view(
+    environment: str,
+    settings: Settings,
+    environ: Mapping[str, str] | None,
+    state: EnvState,
+    codec: SecretCodec | None,
+) -> LiveView:
+    registry = load_registry(settings)
+    keys: dict[str, list[str]] = {}
+    for area, key in state:
+        keys.setdefault(area, []).append(key)
+    overrides = parse_overrides(os.environ if environ is None else environ, registry, keys)
+
+    def opened(value: JsonObject) -> JsonObject:
+        try:
+            result: JsonObject = reveal(value, codec)
+        except SecretKeyError:
+            return value  # no usable key: secrets stay sealed
+        return result
+
+    return LiveView(environment=environment, registry=registry, overrides=overrides, reveal=opened)
+
+
+def _reconnect_later(client: ConfigClient, settings: Settings, stack: ExitStack) -> None:
+    """Retry the store in the background; follow it from the copy's position once up."""
+    stop = threading.Event()
+    stack.callback(stop.set)
+
+    def retry() -> None:
+        while not stop.wait(RECONNECT_SECONDS):
+            store, _ = _open(settings, stack)
+            if store is not None:
+                client.attach(store)
+                return
+
+    threading.Thread(target=retry, name="config-reconnect", daemon=True).start()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "client"

@@ -1,0 +1,102 @@
+"""Follows the event log from a position: LISTEN/NOTIFY for prompt wake-ups, a read of
+every event after the last applied one, and reconnection with backoff after a lost
+connection, so no change is missed and none applied twice."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from infrastructure.projection.log import decode, log_query
+from infrastructure.store import ConfigStore
+from projections.records import LogRecord
+
+log = logging.getLogger("conduit_config.client")
+BATCH = 1000
+POLL_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 5.0
+
+#: Receives each batch of records, and the position of the batch's last row.
+Apply = Callable[[list[LogRecord], int], None]
+
+
+class LogFollower:
+    """A thread that reads the log after ``position()`` and hands batches to ``apply``."""
+
+    def __init__(
+        self,
+        *,
+        store: ConfigStore,
+        position: Callable[[], int],
+        apply: Apply,
+        on_error: Callable[[BaseException | None], None] = lambda _: None,
+    ) -> None:
+        self._store = store
+        self._position = position
+        self._apply = apply
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._failures = 0
+        datastore = store.app.datastore
+        self._fetch = log_query(
+            datastore.schema,
+            store.app.events_table,
+            "e.notification_id > %s ORDER BY e.notification_id LIMIT %s",
+        )
+        self._channel = store.projections.channel
+        self._thread = threading.Thread(target=self._run, name="config-follower", daemon=True)
+
+    def start(self) -> None:
+        """Start following."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait for the thread (at most a poll interval)."""
+        self._stop.set()
+        self._thread.join(timeout=POLL_SECONDS + 5)
+
+    def catch_up(self) -> int:
+        """Apply every event after the current position; returns how many rows were read."""
+        total = 0
+        while True:
+            with (
+                self._store.app.datastore.get_connection() as conn,
+                conn.cursor(row_factory=tuple_row) as cur,
+            ):
+                cur.execute(self._fetch, (self._position(), BATCH))
+                rows = cur.fetchall()
+            if not rows:
+                return total
+            mapper = self._store.app.mapper
+            records = [decode(mapper, row) for row in rows if row[6] is not None]
+            self._apply(records, int(rows[-1][0]))
+            total += len(rows)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._follow()
+            except (psycopg.Error, OSError) as exc:
+                self._failures += 1
+                self._on_error(exc)
+                backoff = min(MAX_BACKOFF_SECONDS, 0.1 * 2**self._failures)
+                delay = backoff * random.uniform(0.5, 1)  # noqa: S311
+                log.warning("log follower: %s; reconnecting in %.1fs", type(exc).__name__, delay)
+                self._stop.wait(delay)
+
+    def _follow(self) -> None:
+        with psycopg.connect(self._store.database_url, autocommit=True) as listener:
+            listener.execute(SQL("LISTEN {}").format(Identifier(self._channel)))
+            self.catch_up()  # after LISTEN: nothing committed since can be missed
+            self._failures = 0
+            self._on_error(None)
+            while not self._stop.is_set():
+                for _ in listener.notifies(timeout=POLL_SECONDS, stop_after=1):
+                    pass
+                self.catch_up()

@@ -1,0 +1,79 @@
+"""The last-known-good copy: the followed environment's state at a log position, kept
+on local disk so a service can start while the store is unreachable.
+
+Written atomically (temporary file, fsync, rename) with a SHA-256 of its body; secrets
+stay sealed as in the log. A copy whose checksum does not match is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import orjson
+
+from domain.environment import EntryState, EnvState
+from domain.errors import ConfigStoreError
+
+FORMAT = 1
+
+
+class CorruptCopyError(ConfigStoreError):
+    """The last-known-good file is damaged or not ours."""
+
+
+class LastKnownGood:
+    """Save and load the copy at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def save(self, environment: str, position: int, state: EnvState) -> None:
+        """Replace the copy atomically. Raises ``OSError``."""
+        body = orjson.dumps(
+            {
+                "format": FORMAT,
+                "environment": environment,
+                "position": position,
+                "entries": [entry.to_json() for entry in state.values()],
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        digest = hashlib.sha256(body).hexdigest().encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with temporary.open("wb") as handle:
+            handle.write(digest + b"\n" + body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(self.path)
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def load(self, environment: str) -> tuple[int, EnvState] | None:
+        """The saved position and state, or ``None`` when there is no copy.
+
+        Raises :class:`CorruptCopyError` when the file is damaged or is another
+        environment's.
+        """
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CorruptCopyError(f"cannot read {self.path}: {exc.strerror}") from None
+        digest, _, body = raw.partition(b"\n")
+        if hashlib.sha256(body).hexdigest().encode() != digest:
+            raise CorruptCopyError(f"{self.path} is corrupted (checksum mismatch); refusing it")
+        data = orjson.loads(body)
+        if data.get("format") != FORMAT or data.get("environment") != environment:
+            raise CorruptCopyError(f"{self.path} is not a copy of environment {environment!r}")
+        state = {}
+        for item in data["entries"]:
+            entry = EntryState.from_json(item)
+            state[entry.area, entry.key] = entry
+        return int(data["position"]), state
