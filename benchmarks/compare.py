@@ -20,9 +20,10 @@ from pathlib import Path
 import orjson
 import psutil
 
-from benchmarks.figures import FULL, QUICK, Figure, Sizes, not_built
+from benchmarks.figures import FULL, QUICK, Figure, Sizes
 from benchmarks.history_figures import environment_figures, p5_figures
 from benchmarks.http_figures import p4_figure
+from benchmarks.live_figures import m1_figure, p3_figure, p8_figure
 from benchmarks.write_figures import write_figures
 from tests.support import scratch_database
 
@@ -40,21 +41,13 @@ def _dict_lookup_ns() -> float:
     return statistics.median(samples)
 
 
-def _not_built() -> list[Figure]:
-    lookup_us = _dict_lookup_ns() / 1000
-    return [
-        not_built(
-            "P3", "live-cache read of a typed value", "p50 ≤ 1 µs", "issue 6", lookup_us, "µs"
-        ),
-        not_built("P8", "change reaching another process's cache", "p99 ≤ 50 ms", "issue 6"),
-        not_built("M1", "live cache of 10,000 entries", "≤ 100 MB RSS", "issue 6"),
-    ]
-
-
 def measure(database_url: str, sizes: Sizes) -> list[Figure]:
     """Every figure, in DESIGN.md's order."""
-    figures = [*write_figures(database_url, sizes), *_not_built()]
+    figures = [*write_figures(database_url, sizes)]
+    figures.append(p3_figure(database_url, _dict_lookup_ns() / 1000))
     figures.append(p4_figure(database_url, sizes))
+    figures.append(p8_figure(database_url, sizes))
+    figures.append(m1_figure(database_url))
     figures += p5_figures(database_url, sizes)
     figures += environment_figures(database_url, sizes)
     order = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "M1"]

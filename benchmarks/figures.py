@@ -60,13 +60,6 @@ class Figure:
         return asdict(self)
 
 
-def not_built(
-    id_: str, what: str, target: str, issue: str, baseline: float | None = None, unit: str = ""
-) -> Figure:
-    """A figure whose feature does not exist yet."""
-    return Figure(id_, what, None, unit, baseline, None, target, None, f"not built ({issue})")
-
-
 def p50_ms(action: Callable[[], object], samples: int) -> float:
     """Median wall time of ``action`` in milliseconds (after one warm-up call)."""
     action()
