@@ -38,6 +38,29 @@ class EntryState:
             "d": self.deleted,
         }
 
+    def to_public(self) -> JsonObject:
+        """Readable form for clients (``stored`` may hold sealed secrets)."""
+        return {
+            "area": self.area,
+            "key": self.key,
+            "version": self.version,
+            "position": self.position,
+            "stored": self.stored,
+            "deleted": self.deleted,
+        }
+
+    @classmethod
+    def from_public(cls, data: JsonObject) -> EntryState:
+        """Inverse of :meth:`to_public`."""
+        return cls(
+            data["area"],
+            data["key"],
+            data["version"],
+            data["position"],
+            data["stored"],
+            data["deleted"],
+        )
+
     @classmethod
     def from_json(cls, data: JsonObject) -> EntryState:
         """Inverse of :meth:`to_json`."""

@@ -11,8 +11,8 @@ from types import MappingProxyType
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
 from domain.effective import Effective, Override, effective
-from domain.environment import EnvState, advance
-from domain.errors import ConfigStoreError, SettingsError
+from domain.environment import EntryState, EnvState, advance
+from domain.errors import ConfigStoreError, NotFoundError, SettingsError
 from domain.values import JsonObject
 from projections.records import LogRecord
 
@@ -52,17 +52,21 @@ class LiveView:
         self.state: EnvState = {}
         self.position = 0
         self._typed: dict[str, Mapping[str, AreaModel]] = {}
+        self._served: dict[tuple[str, str], Effective] = {}
 
     def load(self, position: int, state: EnvState) -> None:
         """Start from ``state`` at ``position``. Raises :class:`SettingsError` when an
         override makes a value invalid (start-up must fail, naming the variable)."""
         self.state, self.position = dict(state), position
         typed: dict[str, dict[str, AreaModel]] = {}
+        served: dict[tuple[str, str], Effective] = {}
         for area, key in self._addresses():
-            value = self._typed_value(area, key, strict=True)
-            if value is not None:
-                typed.setdefault(area, {})[key] = value
+            result = self._resolve(area, key, strict=True)
+            if result is not None:
+                typed.setdefault(area, {})[key] = result.value
+                served[area, key] = result
         self._typed = {area: MappingProxyType(values) for area, values in typed.items()}
+        self._served = served
 
     def _addresses(self) -> set[tuple[str, str]]:
         found = {k for k, e in self.state.items() if not e.deleted}
@@ -77,25 +81,38 @@ class LiveView:
         self.position = record.position
         if record.environment != self.environment:
             return None
-        area, key = record.area, record.key
         advance(
             self.state,
-            area=area,
-            key=key,
+            area=record.area,
+            key=record.key,
             version=record.version,
             position=record.position,
             event=record.event,
         )
+        return self._changed(record.area, record.key, record.version, record.event.event_name)
+
+    def apply_state(self, entry: EntryState, event: str) -> LiveChange | None:
+        """Apply an entry's state after an event at ``entry.position`` (what a client
+        that follows over HTTP receives), once."""
+        if entry.position <= self.position:
+            return None
+        self.position = entry.position
+        self.state[entry.area, entry.key] = entry
+        return self._changed(entry.area, entry.key, entry.version, event)
+
+    def _changed(self, area: str, key: str, version: int, event: str) -> LiveChange:
         old = self.get(area, key)
-        new = self._typed_value(area, key, strict=False)
+        result = self._resolve(area, key, strict=False)
+        new = None if result is None else result.value
         values = dict(self._typed.get(area, {}))
-        if new is None:
+        if result is None:
             values.pop(key, None)
+            self._served.pop((area, key), None)
         else:
-            values[key] = new
+            values[key] = result.value
+            self._served[area, key] = result
         self._typed[area] = MappingProxyType(values)
-        name = record.event.event_name
-        return LiveChange(record.position, area, key, record.version, name, old, new)
+        return LiveChange(self.position, area, key, version, event, old, new)
 
     def advance_to(self, position: int) -> None:
         """Move past positions that hold nothing for this view."""
@@ -110,23 +127,35 @@ class LiveView:
         return self._typed.get(area, MappingProxyType({}))
 
     def effective(self, area: str, key: str = SINGLETON_KEY) -> Effective:
-        """The value with the source of each field. Raises :class:`AreaNotFoundError`."""
+        """The value served for ``area``/``key`` with the source of each field (the same
+        value :meth:`get` returns). Raises :class:`AreaNotFoundError`, or
+        :class:`NotFoundError` when the entry has no value (absent or deleted), or the
+        :class:`InvalidValueError` of a stored value the schema refuses."""
         model = self.registry.get(area)
+        result = self._served.get((area, key))
+        if result is not None:
+            return result
         entry = self.state.get((area, key))
-        stored = {} if entry is None or entry.deleted else self._reveal(entry.stored)
-        return effective(model, key, stored, self.overrides)
+        if entry is not None and not entry.deleted:
+            effective(model, key, self._reveal(entry.stored), ())  # raises why not served
+        raise NotFoundError(f"no entry {area}/{key} in environment {self.environment!r}")
 
-    def _typed_value(self, area: str, key: str, *, strict: bool) -> AreaModel | None:
+    def _resolve(self, area: str, key: str, *, strict: bool) -> Effective | None:
+        """What to serve for an entry: overrides on the stored value; when an override
+        no longer fits (``strict``: raise), the stored value alone; ``None`` when there
+        is nothing servable."""
         if area not in self.registry:
             return None
         model = self.registry.get(area)
         entry = self.state.get((area, key))
         present = entry is not None and not entry.deleted
         overridden = any(o.area == area and o.key == key for o in self.overrides)
-        if not (present or overridden or (model.singleton and key == SINGLETON_KEY)):
+        default = model.singleton and key == SINGLETON_KEY
+        if not (present or overridden or default):
             return None
+        stored = self._reveal(entry.stored) if entry is not None and present else {}
         try:
-            return self.effective(area, key).value
+            return effective(model, key, stored, self.overrides)
         except SettingsError as exc:
             if strict:
                 raise
@@ -134,8 +163,9 @@ class LiveView:
         except ConfigStoreError as exc:  # stored under an older schema: not servable
             log.warning("%s/%s: %s", area, key, exc)
             return None
-        stored = self._reveal(entry.stored) if entry is not None and present else {}
+        if not (present or default):
+            return None  # only the environment defined it, and that no longer fits
         try:
-            return effective(model, key, stored, ()).value
+            return effective(model, key, stored, ())
         except ConfigStoreError:
             return None

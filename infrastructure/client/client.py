@@ -22,9 +22,11 @@ from domain.address import Address
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.effective import Effective
 from domain.entry import Provenance
+from domain.environment import EntryState
 from domain.errors import NotFoundError, StorageError
 from infrastructure.client.follower import LogFollower
 from infrastructure.client.lkg import LastKnownGood
+from infrastructure.client.remote import HttpBackend
 from infrastructure.client.subscriptions import Subscription, async_feed
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import WriteResult
@@ -87,6 +89,7 @@ class ConfigClient:
         self._actor = actor
         self._stack = stack
         self._store: ConfigStore | None = None
+        self._remote: HttpBackend | None = None
         self._follower: LogFollower | None = None
         self._lock = threading.Lock()
         self._moved = threading.Condition()
@@ -117,8 +120,9 @@ class ConfigClient:
     def status(self) -> ClientStatus:
         """Position, connection and staleness (stale: serving the last-known-good copy
         and not yet caught up with the store)."""
-        connected = self._store is not None and self._last_error is None
-        stale = self._store is None
+        attached = self._store is not None or self._remote is not None
+        connected = attached and self._last_error is None
+        stale = not attached
         return ClientStatus(self.environment, self.position, connected, stale, self._last_error)
 
     def wait_for(self, position: int, timeout: float = 10.0) -> None:
@@ -172,16 +176,16 @@ class ConfigClient:
         return self._command("rollback", area, key, **options)
 
     def _command(self, name: str, area: str, key: str, *args: Any, **options: Any) -> WriteResult:
-        if self._store is None:
-            raise StorageError("the store is unreachable; writes need it")
         reason = options.pop("reason", None)
         who = Provenance(
             actor=self._actor, reason=reason, source="client", correlation_id=str(uuid.uuid4())
         )
-        method = getattr(self._store, name)
-        result: WriteResult = method(
-            Address(self.environment, area, key), *args, provenance=who, **options
-        )
+        address = Address(self.environment, area, key)
+        if self._remote is not None:
+            return self._remote.write(name, address, *args, provenance=who, **options)
+        if self._store is None:
+            raise StorageError("the store is unreachable; writes need it")
+        result: WriteResult = getattr(self._store, name)(address, *args, provenance=who, **options)
         return result
 
     # -- following ---------------------------------------------------------------------
@@ -205,11 +209,31 @@ class ConfigClient:
     def _error(self, exc: BaseException | None) -> None:
         self._last_error = None if exc is None else f"{type(exc).__name__}: {exc}"
 
+    def attach_remote(self, backend: HttpBackend) -> None:
+        """Follow a server's change stream from the current position."""
+        self._remote = backend
+        self._stack.callback(backend.close)
+        backend.follow(
+            self.environment,
+            position=lambda: self.view.position,
+            apply=self._apply_state,
+            on_error=self._error,
+        )
+
+    def _apply_state(self, entry: EntryState, event: str) -> None:
+        with self._lock:
+            change = self.view.apply_state(entry, event)
+            subscribers = list(self._subscriptions)
+        self._delivered([change] if change is not None else [], subscribers)
+
     def _apply(self, records: list[LogRecord], last: int) -> None:
         with self._lock:
             changes = [c for r in records if (c := self.view.apply(r)) is not None]
             self.view.advance_to(last)
             subscribers = list(self._subscriptions)
+        self._delivered(changes, subscribers)
+
+    def _delivered(self, changes: list[LiveChange], subscribers: list[Subscription]) -> None:
         for change in changes:
             for subscription in subscribers:
                 if subscription.wants(change):
@@ -235,7 +259,7 @@ class ConfigClient:
         """Stop following, save the last-known-good copy, close subscriptions."""
         if self._follower is not None:
             self._follower.stop()
-        if self._store is not None:
+        if self._store is not None or self._remote is not None:
             self._save_copy(force=True)
         for subscription in list(self._subscriptions):
             subscription.close()

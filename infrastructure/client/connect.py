@@ -21,6 +21,7 @@ from domain.values import JsonObject
 from infrastructure.bootstrap import load_registry, open_store, secret_codec
 from infrastructure.client.client import RECONNECT_SECONDS, ConfigClient
 from infrastructure.client.lkg import LastKnownGood
+from infrastructure.client.remote import HttpBackend
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
 from projections.live import LiveView
@@ -36,9 +37,13 @@ def connect(
     environ: Mapping[str, str] | None = None,
     last_known_good: Path | Any | None = _DEFAULT,
     actor: str | None = None,
+    url: str | None = None,
+    token: str | None = None,
 ) -> ConfigClient:
     """A client following ``environment`` of the configured store.
 
+    With ``url`` (and ``token``) it follows a running server over HTTP instead of the
+    database (secrets then arrive redacted).
     ``settings`` default to the ``CONDUIT_CONFIG_`` variables; overrides are read from
     ``environ`` (default: the process environment). ``last_known_good`` is the copy's
     path (default ``$CONDUIT_CONFIG_HOME/last-known-good/ENV.json``; ``None``: no copy).
@@ -53,6 +58,12 @@ def connect(
     lkg = LastKnownGood(lkg_path) if isinstance(lkg_path, Path) else None
     stack = ExitStack()
     try:
+        if url is not None:
+            backend = HttpBackend(url=url, token=token or "")
+            stack.callback(backend.close)
+            return _start_remote(
+                environment, settings, environ, lkg, backend=backend, actor=actor, stack=stack
+            )
         return _start(environment, settings, environ, lkg, actor=actor, stack=stack)
     except BaseException:
         stack.close()
@@ -88,6 +99,33 @@ def _start(
         log.warning("store unreachable (%s): serving %s at position %d", unreachable, lkg, position)
         client.mark_unreachable(str(unreachable))
         _reconnect_later(client, settings, stack)
+    return client
+
+
+def _start_remote(
+    environment: str,
+    settings: Settings,
+    environ: Mapping[str, str] | None,
+    lkg: LastKnownGood | None,
+    *,
+    backend: HttpBackend,
+    actor: str | None,
+    stack: ExitStack,
+) -> ConfigClient:
+    try:
+        position, state = backend.load(environment)
+        unreachable = None
+    except StorageError as exc:
+        copy = lkg.load(environment) if lkg is not None else None
+        if copy is None:
+            raise
+        (position, state), unreachable = copy, exc
+    live = _view(environment, settings, environ, state, None)
+    live.load(position, state)
+    client = ConfigClient(view=live, lkg=lkg, actor=actor or settings.actor or _user(), stack=stack)
+    if unreachable is not None:
+        client.mark_unreachable(str(unreachable))
+    client.attach_remote(backend)
     return client
 
 

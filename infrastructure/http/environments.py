@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.access import Grant, Role
 from domain.address import check_name
 from domain.document import parse_document
+from domain.secrets import redact
 from infrastructure.http.common import POSITION_HEADER, json_response, parse_time, store_of
 from infrastructure.http.problems import BadRequestError
 from infrastructure.http.schemas import (
@@ -23,6 +24,7 @@ from infrastructure.http.schemas import (
     SnapshotEntriesOut,
     SnapshotListOut,
     SnapshotOut,
+    StateOut,
     problems,
 )
 from infrastructure.http.security import Caller, provenance
@@ -121,6 +123,37 @@ def export_environment(
         area: values for area, values in document["entries"].items() if grant.sees(env, area)
     }
     return json_response(document, headers={POSITION_HEADER: str(document["position"])})
+
+
+@router.get(
+    "/state",
+    summary="Every entry with its version, for clients that follow the change stream",
+    response_model=StateOut,
+    responses=problems(*READ_ERRORS),
+)
+def environment_state(
+    request: Request,
+    env: str,
+    grant: Caller,
+    include_secrets: Annotated[
+        bool, Query(description="Keep secrets, still encrypted (admin only).")
+    ] = False,
+) -> Response:
+    """The environment now (deleted entries included) at ``position``; a client loads
+    it, then follows ``/v1/changes?env=ENV&after=position``."""
+    check_name("environment", env)
+    if include_secrets:
+        grant.require(Role.ADMIN, env)
+    else:
+        grant.require(Role.READER, env, any_area=True)
+    view = store_of(request).environment_at(env, catch_up=False)
+    entries = [
+        {**e.to_public(), "stored": e.stored if include_secrets else redact(e.stored)}
+        for e in view.state.values()
+        if grant.sees(env, e.area)
+    ]
+    body = {"environment": env, "position": view.position, "entries": entries}
+    return json_response(body, headers={POSITION_HEADER: str(view.position)})
 
 
 @router.get(

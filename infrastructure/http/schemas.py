@@ -117,6 +117,25 @@ class DocumentOut(BaseModel):
     entries: dict[str, dict[str, JsonObject]]
 
 
+class EntryStateOut(BaseModel):
+    """One entry's state: its stored fields (secrets redacted), version, deleted."""
+
+    area: str
+    key: str
+    version: int
+    position: int
+    stored: JsonObject
+    deleted: bool
+
+
+class StateOut(BaseModel):
+    """An environment's entries at a log position."""
+
+    environment: str
+    position: int
+    entries: list[EntryStateOut]
+
+
 class ChangeOut(BaseModel):
     """One entry's change in a plan, apply, restore or environment diff."""
 

@@ -1,0 +1,197 @@
+"""The client over HTTP: load an environment's state from a running server, follow its
+change stream (resuming with ``Last-Event-ID``), and write through its API.
+
+Secrets arrive redacted (``********``): a service that needs them reads the store
+directly with the secret key.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from domain.address import Address
+from domain.entry import Provenance
+from domain.environment import EntryState, EnvState
+from domain.errors import (
+    AuthenticationError,
+    ConfigStoreError,
+    InvalidValueError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+    VersionConflictError,
+)
+from infrastructure.store.views import WriteResult
+
+log = logging.getLogger("conduit_config.client")
+MAX_BACKOFF_SECONDS = 5.0
+#: Receives one entry's new state and the name of the event that made it.
+ApplyState = Callable[[EntryState, str], None]
+
+
+class HttpBackend:
+    """A running server, reached with a bearer token."""
+
+    def __init__(self, *, url: str, token: str, timeout: float = 10.0) -> None:
+        self._http = httpx.Client(
+            base_url=url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            trust_env=False,
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def load(self, environment: str) -> tuple[int, EnvState]:
+        """The environment's entries and the position they are at."""
+        data = self._call("GET", f"/v1/envs/{environment}/state")
+        state = {}
+        for item in data["entries"]:
+            entry = EntryState.from_public(item)
+            state[entry.area, entry.key] = entry
+        return int(data["position"]), state
+
+    def write(
+        self, name: str, address: Address, *args: Any, provenance: Provenance, **options: Any
+    ) -> WriteResult:
+        """``set``, ``patch`` or ``rollback`` through the API."""
+        path = f"/v1/envs/{address.environment}/entries/{address.area}/{address.key}"
+        headers = {
+            "X-Change-Reason": provenance.reason or "",
+            "X-Correlation-ID": provenance.correlation_id,
+        }
+        expected = options.pop("expected_version", None)
+        if expected is not None:
+            headers["If-Match"] = f'"{expected}"'
+        if name == "rollback":
+            body = {
+                k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in options.items()
+            }
+            data = self._call("POST", path + "/rollback", json=body, headers=headers)
+        else:
+            data = self._call(
+                "PUT" if name == "set" else "PATCH", path, json=args[0], headers=headers
+            )
+        return WriteResult(address, data["version"], data["position"], data["changed"])
+
+    def follow(
+        self,
+        environment: str,
+        *,
+        position: Callable[[], int],
+        apply: ApplyState,
+        on_error: Callable[[BaseException | None], None],
+    ) -> None:
+        """Follow the change stream in a thread until :meth:`close`."""
+
+        def run() -> None:
+            failures = 0
+            while not self._stop.is_set():
+                try:
+                    self._stream(environment, position, apply, on_error)
+                except (httpx.HTTPError, ConfigStoreError, OSError) as exc:
+                    if self._stop.is_set():
+                        return  # closed under our feet by close()
+                    failures += 1
+                    on_error(exc)
+                    delay = min(MAX_BACKOFF_SECONDS, 0.1 * 2**failures) * random.uniform(0.5, 1)  # noqa: S311
+                    log.warning("change stream: %s; reconnecting in %.1fs", exc, delay)
+                    self._stop.wait(delay)
+                else:
+                    failures = 0
+
+        self._thread = threading.Thread(target=run, name="config-http-follower", daemon=True)
+        self._thread.start()
+
+    def _stream(
+        self,
+        environment: str,
+        position: Callable[[], int],
+        apply: ApplyState,
+        on_error: Callable[[BaseException | None], None],
+    ) -> None:
+        params = {"env": environment, "after": str(position())}
+        timeout = httpx.Timeout(self._http.timeout.connect, read=60.0)
+        with self._http.stream("GET", "/v1/changes", params=params, timeout=timeout) as response:
+            if response.status_code != 200:
+                raise StorageError(f"change stream answered {response.status_code}")
+            on_error(None)
+            for event in _events(response.iter_lines()):
+                if self._stop.is_set():
+                    return
+                apply(self._state_after(environment, event), str(event["event"]))
+
+    def _state_after(self, environment: str, event: dict[str, Any]) -> EntryState:
+        area, key, version = event["area"], event["key"], int(event["version"])
+        path = f"/v1/envs/{environment}/entries/{area}/{key}"
+        deleted = event["event"] == "deleted"
+        stored: dict[str, Any] = {}
+        if not deleted:
+            stored = self._call("GET", path, params={"version": version, "stored": "true"})["value"]
+        return EntryState(area, key, version, int(event["position"]), stored, deleted)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StorageError(f"the server is unreachable: {exc}") from None
+        if response.status_code >= 400:
+            raise _problem(response)
+        return response.json()
+
+    def close(self) -> None:
+        """Stop following and close the connection."""
+        self._stop.set()
+        self._http.close()  # ends a blocked read of the stream
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The ``data:`` of each server-sent ``change`` event."""
+    kind, data = "", ""
+    for line in lines:
+        if not line:
+            if kind == "change" and data:
+                yield orjson.loads(data)
+            kind, data = "", ""
+        elif line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+
+
+_ERRORS: dict[int, type[ConfigStoreError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: VersionConflictError,
+    412: VersionConflictError,
+    422: InvalidValueError,
+}
+
+
+def _problem(response: httpx.Response) -> ConfigStoreError:
+    """The store error of a problem+json answer."""
+    try:
+        detail = str(response.json().get("detail", response.text))
+    except ValueError:
+        detail = response.text
+    kind = _ERRORS.get(response.status_code, StorageError)
+    if kind is VersionConflictError:
+        return VersionConflictError("entry", expected=None, current=None, detail=detail)
+    if kind is InvalidValueError:
+        return InvalidValueError.single("value", detail)
+    return kind(detail)
