@@ -95,6 +95,7 @@ class ConfigClient:
         self._moved = threading.Condition()
         self._subscriptions: list[Subscription] = []
         self._last_error: str | None = None
+        self._stale = False
         self._lkg_saved = 0.0
 
     # -- reads -------------------------------------------------------------------------
@@ -122,8 +123,9 @@ class ConfigClient:
         and not yet caught up with the store)."""
         attached = self._store is not None or self._remote is not None
         connected = attached and self._last_error is None
-        stale = not attached
-        return ClientStatus(self.environment, self.position, connected, stale, self._last_error)
+        return ClientStatus(
+            self.environment, self.position, connected, self._stale, self._last_error
+        )
 
     def wait_for(self, position: int, timeout: float = 10.0) -> None:
         """Block until ``position`` is applied; raises :class:`StorageError` on timeout."""
@@ -204,10 +206,12 @@ class ConfigClient:
 
     def mark_unreachable(self, reason: str) -> None:
         """Started from the last-known-good copy: stale until the store answers."""
-        self._last_error = reason
+        self._last_error, self._stale = reason, True
 
     def _error(self, exc: BaseException | None) -> None:
         self._last_error = None if exc is None else f"{type(exc).__name__}: {exc}"
+        if exc is None:
+            self._stale = False  # following the store again: caught up from here on
 
     def attach_remote(self, backend: HttpBackend) -> None:
         """Follow a server's change stream from the current position."""
