@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
-from domain.errors import InvalidValueError, SettingsError
+from domain.errors import FieldError, InvalidValueError, SettingsError
 from domain.values import JsonObject, to_json, validate
 
 OVERRIDE_PREFIX = "CONDUIT__"
@@ -89,12 +89,24 @@ def _with(value: JsonObject, path: tuple[str, ...], new: Any) -> JsonObject:
     return result
 
 
+def _blamed(overrides: list[Override], errors: Iterable[FieldError]) -> list[Override]:
+    """The overrides of the fields the errors are about."""
+
+    def related(path: str, field: str) -> bool:
+        return path == field or field.startswith(path + ".") or path.startswith(field + ".")
+
+    fields = [e.field for e in errors]
+    return [o for o in overrides if any(related(".".join(o.path), f) for f in fields)]
+
+
 def effective(
     model: type[AreaModel], key: str, stored: JsonObject, overrides: Iterable[Override]
 ) -> Effective:
     """The value with ``overrides`` on top of ``stored`` on top of the defaults.
 
-    Raises :class:`SettingsError` naming the variables when the result is invalid.
+    Raises :class:`SettingsError` naming the variables when the result is invalid (those
+    of the fields at fault, else all of the entry's), or the :class:`InvalidValueError` of
+    the stored value when it is invalid by itself and no override touches the bad fields.
     """
     mine = [o for o in overrides if o.area == model.area_name and o.key == key]
     merged = stored
@@ -105,7 +117,12 @@ def effective(
     except InvalidValueError as exc:
         if not mine:
             raise
-        names = ", ".join(o.variable for o in mine)
+        blamed = _blamed(mine, exc.errors)
+        if not blamed:  # no error is about an overridden field
+            if stored:  # raises when the stored value is the problem
+                validate(model, stored, key=key)
+            blamed = mine  # else they clash with it, or define too little of a new entry
+        names = ", ".join(o.variable for o in blamed)
         raise SettingsError(f"{names}: {'; '.join(str(e) for e in exc.errors)}") from None
     sources: dict[str, Source] = {}
     for name in to_json(instance, sparse=False):

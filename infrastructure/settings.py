@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     http_max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=100_000_000, description="Largest HTTP request body."
     )
+    http_read_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        le=10_000_000,
+        description="Current entries a server keeps in memory until the log changes them.",
+    )
     ready_max_lag: int = Field(
         default=10_000,
         ge=0,

@@ -141,9 +141,7 @@ class LiveView:
         raise NotFoundError(f"no entry {area}/{key} in environment {self.environment!r}")
 
     def _resolve(self, area: str, key: str, *, strict: bool) -> Effective | None:
-        """What to serve for an entry: overrides on the stored value; when an override
-        no longer fits (``strict``: raise), the stored value alone; ``None`` when there
-        is nothing servable."""
+        """What to serve for an entry, or ``None`` when there is nothing servable."""
         if area not in self.registry:
             return None
         model = self.registry.get(area)
@@ -154,17 +152,27 @@ class LiveView:
         if not (present or overridden or default):
             return None
         stored = self._reveal(entry.stored) if entry is not None and present else {}
+        return self._fitting(model, key, stored, strict=strict, alone=present or default)
+
+    def _fitting(
+        self, model: type[AreaModel], key: str, stored: JsonObject, *, strict: bool, alone: bool
+    ) -> Effective | None:
+        """The overrides on ``stored``; when they no longer fit (``strict``: raise), the
+        stored value alone, if it may stand ``alone`` (not an entry only the environment
+        defined)."""
+        where = f"{model.area_name}/{key}"
         try:
             return effective(model, key, stored, self.overrides)
         except SettingsError as exc:
             if strict:
                 raise
-            log.warning("%s/%s: %s; serving the stored value without overrides", area, key, exc)
+            then = "serving the stored value without overrides" if alone else "not serving it"
+            log.warning("%s: %s; %s", where, exc, then)
         except ConfigStoreError as exc:  # stored under an older schema: not servable
-            log.warning("%s/%s: %s", area, key, exc)
+            log.warning("%s: %s", where, exc)
             return None
-        if not (present or default):
-            return None  # only the environment defined it, and that no longer fits
+        if not alone:
+            return None
         try:
             return effective(model, key, stored, ())
         except ConfigStoreError:

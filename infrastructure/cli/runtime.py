@@ -13,7 +13,7 @@ import orjson
 from domain.address import Address
 from domain.areas.base import AreaModel
 from domain.effective import effective, parse_overrides
-from domain.secrets import redact
+from domain.secrets import REDACTED, redact, secret_paths
 from domain.values import json_diff, to_json
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, summarize_ops
@@ -22,7 +22,17 @@ from infrastructure.client import LiveChange, connect
 
 
 def _plain(value: AreaModel | None) -> dict[str, Any]:
-    return redact(to_json(value, sparse=False)) if value is not None else {}
+    """The value as JSON, secrets redacted (the client holds them revealed)."""
+    if value is None:
+        return {}
+    data = to_json(value, sparse=False)
+    for path in secret_paths(value):
+        node: Any = data
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = REDACTED
+    result: dict[str, Any] = redact(data)
+    return result
 
 
 def change_json(change: LiveChange) -> dict[str, Any]:
@@ -50,6 +60,8 @@ def watch_cmd(area: str | None, key: str | None, count: int | None) -> None:
 
     def show(change: LiveChange) -> None:
         nonlocal seen
+        if count is not None and seen >= count:
+            return  # more changes may arrive before the main thread stops watching
         data = change_json(change)
         if state.as_json:
             click.echo(orjson.dumps(data).decode())

@@ -43,6 +43,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
             require_if_match=settings.http_require_if_match,
             max_body_bytes=settings.http_max_body_bytes,
             ready_max_lag=settings.ready_max_lag,
+            read_cache_size=settings.http_read_cache_size,
         ),
     )
     uvicorn.run(

@@ -227,21 +227,24 @@ class ConfigClient:
     def _apply_state(self, entry: EntryState, event: str) -> None:
         with self._lock:
             change = self.view.apply_state(entry, event)
-            subscribers = list(self._subscriptions)
-        self._delivered([change] if change is not None else [], subscribers)
+            self._deliver([change] if change is not None else [])
+        self._moved_on()
 
     def _apply(self, records: list[LogRecord], last: int) -> None:
         with self._lock:
-            changes = [c for r in records if (c := self.view.apply(r)) is not None]
+            self._deliver([c for r in records if (c := self.view.apply(r)) is not None])
             self.view.advance_to(last)
-            subscribers = list(self._subscriptions)
-        self._delivered(changes, subscribers)
+        self._moved_on()
 
-    def _delivered(self, changes: list[LiveChange], subscribers: list[Subscription]) -> None:
+    def _deliver(self, changes: list[LiveChange]) -> None:
+        """Queue changes to their subscribers (under the lock, so that a change is queued
+        before ``wait_for`` can see its position, and in log order)."""
         for change in changes:
-            for subscription in subscribers:
+            for subscription in self._subscriptions:
                 if subscription.wants(change):
                     subscription.deliver(change)
+
+    def _moved_on(self) -> None:
         with self._moved:
             self._moved.notify_all()
         self._save_copy(force=False)

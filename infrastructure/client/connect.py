@@ -35,7 +35,7 @@ def connect(
     *,
     settings: Settings | None = None,
     environ: Mapping[str, str] | None = None,
-    last_known_good: Path | Any | None = _DEFAULT,
+    last_known_good: str | os.PathLike[str] | Any | None = _DEFAULT,
     actor: str | None = None,
     url: str | None = None,
     token: str | None = None,
@@ -55,7 +55,7 @@ def connect(
     settings = settings or load_settings()
     path = settings.home / "last-known-good" / f"{environment}.json"
     lkg_path = path if last_known_good is _DEFAULT else last_known_good
-    lkg = LastKnownGood(lkg_path) if isinstance(lkg_path, Path) else None
+    lkg = LastKnownGood(Path(lkg_path)) if lkg_path is not None else None
     stack = ExitStack()
     try:
         if url is not None:
@@ -96,7 +96,10 @@ def _start(
     if store is not None:
         client.attach(store)
     else:
-        log.warning("store unreachable (%s): serving %s at position %d", unreachable, lkg, position)
+        where = lkg.path if lkg is not None else None
+        log.warning(
+            "store unreachable (%s): serving %s at position %d", unreachable, where, position
+        )
         client.mark_unreachable(str(unreachable))
         _reconnect_later(client, settings, stack)
     return client

@@ -1,14 +1,16 @@
 """The last-known-good copy: the followed environment's state at a log position, kept
 on local disk so a service can start while the store is unreachable.
 
-Written atomically (temporary file, fsync, rename) with a SHA-256 of its body; secrets
-stay sealed as in the log. A copy whose checksum does not match is refused.
+Written atomically (a temporary file of its own, fsync, rename; mode 0600) with a
+SHA-256 of its body; secrets stay sealed as in the log. A copy whose checksum does not
+match, or that is not a copy of the environment asked for, is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import orjson
@@ -42,12 +44,19 @@ class LastKnownGood:
         )
         digest = hashlib.sha256(body).hexdigest().encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with temporary.open("wb") as handle:
-            handle.write(digest + b"\n" + body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(self.path)
+        # A temporary file of its own (mode 0600): several clients of one environment
+        # (the processes of a service) share the path and may save at the same time.
+        handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        temporary = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(digest + b"\n" + body)
+                file.flush()
+                os.fsync(file.fileno())
+            temporary.replace(self.path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         directory = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -69,11 +78,19 @@ class LastKnownGood:
         digest, _, body = raw.partition(b"\n")
         if hashlib.sha256(body).hexdigest().encode() != digest:
             raise CorruptCopyError(f"{self.path} is corrupted (checksum mismatch); refusing it")
-        data = orjson.loads(body)
-        if data.get("format") != FORMAT or data.get("environment") != environment:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise CorruptCopyError(f"{self.path} is not a last-known-good copy") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise CorruptCopyError(f"{self.path} is not a last-known-good copy")
+        if data.get("environment") != environment:
             raise CorruptCopyError(f"{self.path} is not a copy of environment {environment!r}")
-        state = {}
-        for item in data["entries"]:
-            entry = EntryState.from_json(item)
-            state[entry.area, entry.key] = entry
-        return int(data["position"]), state
+        try:
+            state = {}
+            for item in data["entries"]:
+                entry = EntryState.from_json(item)
+                state[entry.area, entry.key] = entry
+            return int(data["position"]), state
+        except (KeyError, TypeError, ValueError):
+            raise CorruptCopyError(f"{self.path} is not a last-known-good copy") from None

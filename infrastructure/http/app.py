@@ -18,6 +18,7 @@ from infrastructure.http import changes, entries, environments, problems, system
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
 from infrastructure.http.metrics import Metrics, MetricsMiddleware
+from infrastructure.http.readcache import ReadCache
 from infrastructure.store import ConfigStore
 
 log = logging.getLogger("conduit_config.http")
@@ -31,6 +32,7 @@ class HttpOptions:
     require_if_match: bool = False
     max_body_bytes: int = 1_048_576
     ready_max_lag: int = 10_000
+    read_cache_size: int = 10_000
 
 
 class BodyLimit:
@@ -123,6 +125,9 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         feed.bind(asyncio.get_running_loop())
         follower = _Follower(store, feed) if follow else None
+        cache = ReadCache(store=store, size=opts.read_cache_size)
+        app.state.readcache = cache
+        cache.start()
         if follower is not None:
             follower.start()
         try:
@@ -130,6 +135,7 @@ def create_app(
         finally:
             if follower is not None:
                 follower.stop()
+            cache.stop()
 
     app = FastAPI(
         title="Conduit Config",

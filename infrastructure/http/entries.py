@@ -92,7 +92,10 @@ def get_entry(
     if version is not None and as_of is not None:
         raise BadRequestError("give version or as_of, not both")
     store = store_of(request)
-    view = store.get(address, version=version, as_of=as_of)
+    if version is None and as_of is None:
+        view = request.app.state.readcache.get(address)
+    else:
+        view = store.get(address, version=version, as_of=as_of)
     value = view.stored if stored else view.value
     shown = store.revealed(value) if reveal else store.redacted(value)
     response = json_response(entry_json(view, shown), headers=_at(view.position or 0))

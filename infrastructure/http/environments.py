@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.access import Grant, Role
-from domain.address import check_name
+from domain.address import Address, check_name
 from domain.document import parse_document
 from domain.secrets import redact
 from infrastructure.http.common import POSITION_HEADER, json_response, parse_time, store_of
@@ -88,7 +88,10 @@ def _point(as_of: str | None, position: int | None, snapshot: str | None) -> Poi
     return position if position is not None else snapshot
 
 
-def _bulk(result: BulkResult) -> Response:
+def _bulk(request: Request, result: BulkResult) -> Response:
+    if result.applied:  # read-your-writes on this server, before the follower
+        for change in result.changes:
+            request.app.state.readcache.drop(Address(result.environment, change.area, change.key))
     return json_response(bulk_json(result), headers={POSITION_HEADER: str(result.position)})
 
 
@@ -217,7 +220,7 @@ def plan_document(
         prune=prune,
         dry_run=True,
     )
-    return _bulk(result)
+    return _bulk(request, result)
 
 
 @router.post(
@@ -249,7 +252,7 @@ def apply_document(
         expected_position=expected_position,
         dry_run=dry_run,
     )
-    return _bulk(result)
+    return _bulk(request, result)
 
 
 @router.post(
@@ -271,7 +274,7 @@ def restore_environment(request: Request, env: str, grant: Caller, body: Restore
         provenance=provenance(grant, request, body.reason, source="restore"),
         dry_run=body.dry_run,
     )
-    return _bulk(result)
+    return _bulk(request, result)
 
 
 @router.post(
@@ -292,7 +295,7 @@ def promote_environment(request: Request, env: str, grant: Caller, body: Promote
         prune=body.prune,
         dry_run=body.dry_run,
     )
-    return _bulk(result)
+    return _bulk(request, result)
 
 
 @router.get(

@@ -67,6 +67,7 @@ class _Command:
     address: Address
     who: Provenance
     expected: int | None
+    forget: Callable[[Address], None]
 
     def run(self, command: Callable[..., WriteResult], *args: Any, **kwargs: Any) -> Response:
         """Call a store command on the address; a stale ``If-Match`` is 412, other
@@ -79,6 +80,7 @@ class _Command:
             if self.expected is None:
                 raise
             raise PreconditionFailedError(str(exc)) from None
+        self.forget(self.address)  # read-your-writes on this server, before the follower
         created = result.changed and result.version == 1
         response = json_response(write_json(result), 201 if created else 200)
         response.headers["ETag"] = f'"{result.version}"'
@@ -100,7 +102,9 @@ def _command(
     address = entry_address(env, area, key)
     grant.require(Role.WRITER, address.environment, address.area)
     expected = _expected(request, if_match, if_none_match)
-    return _Command(store_of(request), address, provenance(grant, request, reason), expected)
+    who = provenance(grant, request, reason)
+    forget = request.app.state.readcache.drop
+    return _Command(store_of(request), address, who, expected, forget)
 
 
 def _expected(request: Request, if_match: str | None, if_none_match: str | None) -> int | None:

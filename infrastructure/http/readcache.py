@@ -1,0 +1,104 @@
+"""Current entries the server has read, kept until the log says they changed.
+
+A follower reads every event after the cache's position (LISTEN/NOTIFY) and drops the
+entries they touch; a write through this server drops its entry at once. A read that
+raced with a change is not kept: each drop bumps a generation, and a read only stores
+its result when its entry was not dropped since the read began.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from domain.address import Address
+from infrastructure.client.follower import LogFollower
+from infrastructure.store import ConfigStore
+from infrastructure.store.views import EntryView
+from projections.records import LogRecord
+
+Key = tuple[str, str, str]
+
+
+class ReadCache:
+    """An LRU of current :class:`EntryView`s, at most ``size`` entries."""
+
+    def __init__(self, *, store: ConfigStore, size: int) -> None:
+        self._store = store
+        self._size = size
+        self._views: OrderedDict[Key, EntryView] = OrderedDict()
+        self._dropped: dict[Key, int] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._reading: dict[int, int] = {}  # generation a read began at -> reads in flight
+        self._following = False
+        self._position = store.index.head()
+        self._follower = LogFollower(
+            store=store,
+            position=lambda: self._position,
+            apply=self._apply,
+            on_error=self._connection,
+        )
+
+    def start(self) -> None:
+        """Start following the log."""
+        self._follower.start()
+
+    def stop(self) -> None:
+        """Stop following (and forget everything)."""
+        self._follower.stop()
+        with self._lock:
+            self._views.clear()
+
+    def get(self, address: Address) -> EntryView:
+        """The current entry, from memory when it has not changed since it was read.
+
+        Raises what :meth:`ConfigStore.get` raises.
+        """
+        key = (address.environment, address.area, address.key)
+        with self._lock:
+            view = self._views.get(key)
+            if view is not None:
+                self._views.move_to_end(key)
+                return view
+            began = self._generation
+            self._reading[began] = self._reading.get(began, 0) + 1
+        try:
+            view = self._store.get(address)
+        finally:
+            with self._lock:
+                self._reading[began] -= 1
+                if not self._reading[began]:
+                    del self._reading[began]
+        with self._lock:
+            if self._following and self._dropped.get(key, -1) < began and self._size:
+                self._views[key] = view
+                if len(self._views) > self._size:
+                    self._views.popitem(last=False)
+        return view
+
+    def drop(self, address: Address) -> None:
+        """Forget an entry (after a write through this server)."""
+        self._drop([(address.environment, address.area, address.key)])
+
+    def _apply(self, records: list[LogRecord], last: int) -> None:
+        self._drop([(r.environment, r.area, r.key) for r in records])
+        self._position = last
+
+    def _connection(self, error: BaseException | None) -> None:
+        """While the follower is cut off, changes may go unseen: serve from the store."""
+        with self._lock:
+            self._following = error is None
+            if error is not None:
+                self._views.clear()
+
+    def _drop(self, keys: list[Key]) -> None:
+        with self._lock:
+            self._generation += 1
+            for key in keys:
+                self._views.pop(key, None)
+                self._dropped[key] = self._generation
+            if len(self._dropped) > 4 * max(self._size, 1000):
+                # A mark only matters to reads that began before it.
+                floor = min(self._reading, default=self._generation)
+                self._dropped = {k: g for k, g in self._dropped.items() if g >= floor}

@@ -1,0 +1,165 @@
+"""Fixtures of the client runtime tests: clients opened with ``connect()`` on the test
+schema (closed afterwards), settings of an unreachable store, writes through a store,
+and a TCP gate that refuses connections until opened, then forwards to PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from domain.address import Address
+from domain.entry import Provenance
+from infrastructure.client import ConfigClient, connect
+from infrastructure.settings import Settings
+from infrastructure.store import ConfigStore
+from infrastructure.store.views import WriteResult
+
+UNREACHABLE_URL = "postgresql://postgres@127.0.0.1:1/x"
+ClientFor = Callable[..., ConfigClient]
+Write = Callable[..., WriteResult]
+
+
+@pytest.fixture
+def client_home(tmp_path: Path) -> Path:
+    """This test's ``CONDUIT_CONFIG_HOME`` (last-known-good copies live under it)."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def client_settings(make_settings: Callable[..., Settings], client_home: Path) -> Settings:
+    """Settings of the test schema with a home of this test's own."""
+    return make_settings(home=client_home)
+
+
+@pytest.fixture
+def unreachable_settings(make_settings: Callable[..., Settings], client_home: Path) -> Settings:
+    """The same home and key, but a database nobody listens for."""
+    return make_settings(home=client_home, database_url=UNREACHABLE_URL, connect_timeout=1)
+
+
+def copy_path(home: Path, environment: str = "prod") -> Path:
+    """Where ``connect()`` keeps the last-known-good copy by default."""
+    return home / "last-known-good" / f"{environment}.json"
+
+
+@pytest.fixture
+def client_for(client_settings: Settings) -> Iterator[ClientFor]:
+    """``client_for("prod", environ={...}, ...)``: ``connect()`` with this test's settings
+    (and no overrides unless ``environ`` is given); every client is closed afterwards."""
+    opened: list[ConfigClient] = []
+
+    def open_client(environment: str = "prod", **options: Any) -> ConfigClient:
+        options.setdefault("settings", client_settings)
+        options.setdefault("environ", {})
+        client = connect(environment, **options)
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in reversed(opened):
+        client.close()
+
+
+@pytest.fixture
+def write(store: ConfigStore) -> Write:
+    """``write("set", "prod", "router", "default", {...})``: a command through the store
+    (another writer than the client under test)."""
+
+    def run(command: str, environment: str, area: str, key: str, *args: Any, **kw: Any) -> Any:
+        who = Provenance(actor="writer", correlation_id=str(uuid.uuid4()))
+        method = getattr(store, command)
+        return method(Address(environment, area, key), *args, provenance=who, **kw)
+
+    return run
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Wait until ``check()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not reached within {timeout}s")
+        time.sleep(0.02)
+
+
+class Gate:
+    """A TCP proxy to PostgreSQL: while shut, connections are accepted and dropped at
+    once (the server seems down); once opened they are forwarded."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self._target = (target_host, target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._open = threading.Event()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def open(self) -> None:
+        """Start forwarding."""
+        self._open.set()
+
+    def close(self) -> None:
+        """Stop listening and drop every connection."""
+        self._stop.set()
+        self._listener.close()
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self._open.is_set():
+                conn.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target)
+            except OSError:
+                conn.close()
+                continue
+            self._sockets += [conn, upstream]
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def gate(database_url: str) -> Iterator[Gate]:
+    """A shut gate in front of the test database."""
+    params = conninfo_to_dict(database_url)
+    opened = Gate(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432))
+    yield opened
+    opened.close()
+
+
+def gated_url(database_url: str, gate: Gate) -> str:
+    """The test database's URL through ``gate``."""
+    params = {k: str(v) for k, v in conninfo_to_dict(database_url).items()}
+    params.update(host="127.0.0.1", port=str(gate.port))
+    return make_conninfo(**params)
