@@ -13,6 +13,7 @@ import orjson
 from domain.address import Address
 from domain.areas.base import AreaModel
 from domain.effective import effective, parse_overrides
+from domain.errors import NotFoundError
 from domain.secrets import REDACTED, redact, secret_paths
 from domain.values import json_diff, to_json
 from infrastructure.cli.options import common
@@ -93,6 +94,10 @@ def show_effective(state: CliState, addr: Address) -> None:
     entry = state.store.load(addr)
     stored = entry.value if entry is not None and not entry.deleted else {}
     overrides = parse_overrides(dict(os.environ), state.store.registry, {addr.area: [addr.key]})
+    defined = any(o.area == addr.area and o.key == addr.key for o in overrides)
+    if (entry is None or entry.deleted) and not (model.singleton or defined):
+        what = "is deleted" if entry is not None else "not found"
+        raise NotFoundError(f"{addr} {what} in environment {addr.environment!r}")
     result = effective(model, addr.key, stored, overrides)
     value = redact(to_json(result.value, sparse=False))
     if state.as_json:

@@ -56,6 +56,7 @@ class AreaManager(Generic[M]):
     def __init__(self, client: ConfigClient, model: type[M]) -> None:
         self._view = client.view
         self.area = model.area_name
+        self._singleton = model.singleton
 
     @property
     def current(self) -> M:
@@ -65,7 +66,9 @@ class AreaManager(Generic[M]):
         """
         value = self._view.get(self.area)
         if value is None:
-            raise NotFoundError(f"area {self.area!r} is keyed: use get(key) or all()")
+            if not self._singleton:
+                raise NotFoundError(f"area {self.area!r} is keyed: use get(key) or all()")
+            raise NotFoundError(f"{self.area}/default holds no valid value (see the log)")
         return value  # type: ignore[return-value]
 
     def get(self, key: str) -> M | None:
@@ -97,6 +100,7 @@ class ConfigClient:
         self._last_error: str | None = None
         self._stale = False
         self._lkg_saved = 0.0
+        self._pending_save: threading.Timer | None = None
 
     # -- reads -------------------------------------------------------------------------
     def manager(self, area: type[M]) -> AreaManager[M]:
@@ -203,6 +207,7 @@ class ConfigClient:
         follower.catch_up()
         self._follower = follower
         follower.start()
+        self._save_copy(force=True)  # a copy exists even if no change ever comes
 
     def mark_unreachable(self, reason: str) -> None:
         """Started from the last-known-good copy: stale until the store answers."""
@@ -250,9 +255,11 @@ class ConfigClient:
         self._save_copy(force=False)
 
     def _save_copy(self, *, force: bool) -> None:
-        if self._lkg is None or (
-            not force and time.monotonic() - self._lkg_saved < LKG_INTERVAL_SECONDS
-        ):
+        if self._lkg is None:
+            return
+        wait = LKG_INTERVAL_SECONDS - (time.monotonic() - self._lkg_saved)
+        if wait > 0 and not force:
+            self._save_later(wait)  # at most one save a second, but never left behind
             return
         with self._lock:
             position, state = self.view.position, dict(self.view.state)
@@ -262,8 +269,26 @@ class ConfigClient:
         except OSError as exc:
             log.warning("cannot write the last-known-good copy %s: %s", self._lkg.path, exc)
 
+    def _save_later(self, delay: float) -> None:
+        with self._lock:
+            if self._pending_save is not None:
+                return
+            timer = threading.Timer(delay, self._save_pending)
+            timer.daemon = True
+            self._pending_save = timer
+        timer.start()
+
+    def _save_pending(self) -> None:
+        with self._lock:
+            self._pending_save = None
+        self._save_copy(force=True)
+
     def close(self) -> None:
         """Stop following, save the last-known-good copy, close subscriptions."""
+        with self._lock:
+            pending, self._pending_save = self._pending_save, None
+        if pending is not None:
+            pending.cancel()
         if self._follower is not None:
             self._follower.stop()
         if self._store is not None or self._remote is not None:
@@ -271,6 +296,8 @@ class ConfigClient:
         for subscription in list(self._subscriptions):
             subscription.close()
         self._stack.close()
+        if self._follower is not None:
+            self._follower.stop()  # one a reconnection attached while the stack closed
 
     def __enter__(self) -> ConfigClient:
         return self

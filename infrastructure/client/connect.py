@@ -15,7 +15,7 @@ from typing import Any
 from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.effective import parse_overrides
 from domain.environment import EnvState
-from domain.errors import SecretKeyError, StorageError
+from domain.errors import ConfigStoreError, SecretKeyError, StorageError
 from domain.secrets import SecretCodec, reveal
 from domain.values import JsonObject
 from infrastructure.bootstrap import load_registry, open_store, secret_codec
@@ -165,14 +165,30 @@ def _view(
 def _reconnect_later(client: ConfigClient, settings: Settings, stack: ExitStack) -> None:
     """Retry the store in the background; follow it from the copy's position once up."""
     stop = threading.Event()
-    stack.callback(stop.set)
+    guard = threading.Lock()
+
+    def stopped() -> None:
+        with guard:  # an attach in progress finishes first, then is closed with the rest
+            stop.set()
+
+    stack.callback(stopped)
 
     def retry() -> None:
         while not stop.wait(RECONNECT_SECONDS):
-            store, _ = _open(settings, stack)
-            if store is not None:
-                client.attach(store)
-                return
+            opened = ExitStack()
+            store, _ = _open(settings, opened)
+            if store is None:
+                continue
+            with guard:
+                if stop.is_set():  # the client closed meanwhile
+                    opened.close()
+                    return
+                stack.callback(opened.close)
+                try:
+                    client.attach(store)
+                    return
+                except ConfigStoreError as exc:
+                    log.warning("reconnected, but following failed: %s; retrying", exc)
 
     threading.Thread(target=retry, name="config-reconnect", daemon=True).start()
 

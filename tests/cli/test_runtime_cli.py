@@ -161,11 +161,6 @@ def test_get_effective_refuses_other_read_options(cli: Runner) -> None:
     assert "--effective shows the current value only" in stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: get --effective shows schema defaults (or an invalid-value error) for an "
-    "entry that does not exist or is deleted, instead of not found (exit 5)",
-)
 @pytest.mark.parametrize("address", ["cache/nope", "provider/nope", "cache/gone"])
 def test_get_effective_of_a_missing_entry_is_not_found(cli: Runner, address: str) -> None:
     ok(cli("set", "cache/gone", "{}"))
