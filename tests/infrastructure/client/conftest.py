@@ -92,8 +92,9 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0, what: str = "co
 
 
 class Gate:
-    """A TCP proxy to PostgreSQL: while shut, connections are accepted and dropped at
-    once (the server seems down); once opened they are forwarded."""
+    """A TCP proxy to PostgreSQL (reached over TCP or its Unix socket): while shut,
+    connections are accepted and dropped at once (the server seems down); once opened
+    they are forwarded."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
@@ -128,13 +129,23 @@ class Gate:
                 conn.close()
                 continue
             try:
-                upstream = socket.create_connection(self._target)
+                upstream = self._upstream()
             except OSError:
                 conn.close()
                 continue
             self._sockets += [conn, upstream]
             for a, b in ((conn, upstream), (upstream, conn)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _upstream(self) -> socket.socket:
+        """A connection to the server: TCP, or its Unix socket when the host is a
+        directory (the embedded PostgreSQL)."""
+        host, port = self._target
+        if not host.startswith("/"):
+            return socket.create_connection(self._target)
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.connect(f"{host}/.s.PGSQL.{port}")
+        return unix
 
     @staticmethod
     def _pipe(source: socket.socket, target: socket.socket) -> None:
