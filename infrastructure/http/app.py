@@ -14,7 +14,15 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.auth import TokenService
-from infrastructure.http import changes, entries, environments, problems, system, writes
+from infrastructure.http import (
+    changes,
+    entries,
+    environments,
+    problems,
+    snapshots,
+    system,
+    writes,
+)
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
 from infrastructure.http.metrics import Metrics, MetricsMiddleware
@@ -149,7 +157,7 @@ def create_app(
     app.state.feed = feed
     app.state.metrics = Metrics(status=store.projection_status)
     problems.install(app)
-    for module in (entries, writes, environments, changes, system):
+    for module in (entries, writes, environments, snapshots, changes, system):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=opts.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -1,5 +1,5 @@
 """``/v1/envs/{env}``: the whole environment at a point, diff between points, plan and
-apply of documents, named snapshots, restore and promote (all atomic)."""
+apply of documents, restore and promote (all atomic)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,11 @@ from infrastructure.http.schemas import (
     BulkOut,
     ChangesOut,
     DocumentOut,
-    SnapshotEntriesOut,
-    SnapshotListOut,
-    SnapshotOut,
     StateOut,
     problems,
 )
 from infrastructure.http.security import Caller, provenance
-from infrastructure.presenters import bulk_json, snapshot_json
+from infrastructure.presenters import bulk_json
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.environment import PointRef
 
@@ -38,15 +35,6 @@ Document = Annotated[
     dict[str, Any], Body(description="An export document: {environment?, entries}.")
 ]
 Prune = Annotated[bool, Query(description="Also delete live entries not in the document.")]
-
-
-class SnapshotBody(BaseModel):
-    """Name the environment's state now."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100)
-    reason: str | None = Field(default=None, max_length=2000)
 
 
 class RestoreBody(BaseModel):
@@ -72,7 +60,7 @@ class PromoteBody(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-def _env(env: str, grant: Grant, role: Role) -> str:
+def env_for(env: str, grant: Grant, role: Role) -> str:
     """The checked environment name; ``role`` must reach every area of it."""
     check_name("environment", env)
     grant.require(role, env)
@@ -173,7 +161,7 @@ def diff_environment(
     to: Annotated[str, Query(description="Time, position, snapshot or `now`.")] = "now",
 ) -> Response:
     """Per entry: create, update or delete, with RFC 6902 changes (secrets redacted)."""
-    _env(env, grant, Role.READER)
+    env_for(env, grant, Role.READER)
     store = store_of(request)
     changes = store.diff_environment(env, _parse_point(from_, "from"), _parse_point(to, "to"))
     return json_response({"changes": [c.to_json() for c in changes]})
@@ -263,7 +251,7 @@ def apply_document(
 )
 def restore_environment(request: Request, env: str, grant: Caller, body: RestoreBody) -> Response:
     """Appends compensating events; history is never rewritten."""
-    _env(env, grant, Role.WRITER)
+    env_for(env, grant, Role.WRITER)
     points = [p for p in (body.to_time, body.to_position, body.to_snapshot) if p is not None]
     if len(points) != 1:
         raise BadRequestError("give exactly one of to_time, to_position and to_snapshot")
@@ -285,8 +273,8 @@ def restore_environment(request: Request, env: str, grant: Caller, body: Restore
 )
 def promote_environment(request: Request, env: str, grant: Caller, body: PromoteBody) -> Response:
     """The source is read as of now; the target changes atomically."""
-    _env(env, grant, Role.WRITER)
-    _env(body.source, grant, Role.READER)
+    env_for(env, grant, Role.WRITER)
+    env_for(body.source, grant, Role.READER)
     store = store_of(request)
     result = store.promote(
         body.source,
@@ -296,64 +284,3 @@ def promote_environment(request: Request, env: str, grant: Caller, body: Promote
         dry_run=body.dry_run,
     )
     return _bulk(request, result)
-
-
-@router.get(
-    "/snapshots",
-    summary="Named snapshots, newest first",
-    response_model=SnapshotListOut,
-    responses=problems(*READ_ERRORS),
-)
-def list_snapshots(
-    request: Request,
-    env: str,
-    grant: Caller,
-    automatic: Annotated[bool, Query(description="Include automatic checkpoints.")] = False,
-) -> Response:
-    """Name, position, time, entry count, who and why."""
-    _env(env, grant, Role.READER)
-    infos = store_of(request).snapshots(env, automatic=automatic)
-    return json_response({"items": [snapshot_json(i) for i in infos]})
-
-
-@router.post(
-    "/snapshots",
-    summary="Name the environment's current state",
-    status_code=201,
-    response_model=SnapshotOut,
-    responses=problems(*WRITE_ERRORS),
-)
-def create_snapshot(request: Request, env: str, grant: Caller, body: SnapshotBody) -> Response:
-    """409 when the name is taken in this environment."""
-    _env(env, grant, Role.WRITER)
-    store = store_of(request)
-    info = store.create_snapshot(env, body.name, actor=grant.name, reason=body.reason)
-    return json_response(snapshot_json(info), 201)
-
-
-@router.get(
-    "/snapshots/{name}",
-    summary="One named snapshot and its entries",
-    response_model=SnapshotEntriesOut,
-    responses=problems(*READ_ERRORS),
-)
-def show_snapshot(request: Request, env: str, name: str, grant: Caller) -> Response:
-    """Its entries as an export document (secrets redacted)."""
-    _env(env, grant, Role.READER)
-    store = store_of(request)
-    info = store.snapshot(env, name)
-    document = store.export(env, info.position)
-    return json_response({**snapshot_json(info), "entries": document.entries})
-
-
-@router.delete(
-    "/snapshots/{name}",
-    summary="Forget a named snapshot (the log is untouched)",
-    status_code=204,
-    responses=problems(*WRITE_ERRORS),
-)
-def delete_snapshot(request: Request, env: str, name: str, grant: Caller) -> Response:
-    """404 when there is no such snapshot."""
-    _env(env, grant, Role.WRITER)
-    store_of(request).delete_snapshot(env, name)
-    return Response(status_code=204)

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from domain.address import Address
 from infrastructure.auth import TokenService
-from infrastructure.http import changes, entries, environments, system, writes
+from infrastructure.http import changes, entries, environments, snapshots, system, writes
 from infrastructure.http.app import create_app
 from infrastructure.store import ConfigStore
 from tests.infrastructure.http.conftest import SETUP, Headers, TokenMaker
@@ -56,7 +56,7 @@ CHECKS = [
 def _operations() -> list[tuple[str, str]]:
     routes = (
         route
-        for module in (entries, writes, environments, changes, system)
+        for module in (entries, writes, environments, snapshots, changes, system)
         for route in module.router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
     )
