@@ -57,11 +57,13 @@ def list_entries(
     store = store_of(request)
     check_name("environment", env)
     grant.require(Role.READER, env, area, any_area=area is None)
-    views = store.list_entries(env, area, min_position=min_position)
-    items = [
-        entry_json(v, store.redacted(v.value)) for v in views if grant.sees(env, v.address.area)
+    views = [
+        v
+        for v in store.list_entries(env, area, min_position=min_position)
+        if grant.sees(env, v.address.area)
     ]
-    position = max((v.position or 0 for v in views), default=0)
+    items = [entry_json(v, store.redacted(v.value)) for v in views]
+    position = max((v.position or 0 for v in views), default=0)  # of what this token sees
     return json_response({"environment": env, "items": items}, headers=_at(position))
 
 
