@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,21 +19,15 @@ from domain.address import Address
 from domain.entry import Provenance
 from infrastructure.auth import TokenService
 from tests.conftest import TEST_SECRET_KEY
+from tests.infrastructure.http.server_support import free_port
 
 WHO = Provenance(actor="bench", source="api", correlation_id="bench")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
 def served(database_url: str, schema: str) -> Iterator[str]:
     """A ``conduit-config serve`` subprocess on the schema; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONDUIT_CONFIG_")}
     env.update(
         CONDUIT_CONFIG_DATABASE_URL=database_url,

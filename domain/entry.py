@@ -12,11 +12,17 @@ from eventsourcing.domain import (
     CanMutateAggregate,
     CanSnapshotAggregate,
 )
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from domain.address import Address
-from domain.errors import EntryStateError, NotFoundError, VersionConflictError
-from domain.values import JsonObject, apply_json_patch, json_diff, value_hash
+from domain.errors import (
+    EntryStateError,
+    FieldError,
+    InvalidValueError,
+    NotFoundError,
+    VersionConflictError,
+)
+from domain.values import JsonObject, apply_json_patch, field_errors, json_diff, value_hash
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
@@ -30,6 +36,17 @@ class Provenance(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
     source: str = Field(default="api", min_length=1, max_length=50)
     correlation_id: str = Field(min_length=1, max_length=200)
+
+    @classmethod
+    def checked(cls, *, field_prefix: str = "", **fields: Any) -> Provenance:
+        """Build one; raises :class:`InvalidValueError` naming each bad field, as
+        ``field_prefix`` + its name (``--`` for CLI options)."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise InvalidValueError(
+                [FieldError(field_prefix + e.field, e.message) for e in field_errors(exc)]
+            ) from None
 
     @field_validator("actor", "reason", "source", "correlation_id")
     @classmethod

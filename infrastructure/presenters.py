@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from domain.areas.base import AreaModel
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.views import EntryView, HistoryItem, WriteResult
@@ -21,6 +22,17 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, list):
         return [json_ready(v) for v in value]
     return value
+
+
+def area_json(model: type[AreaModel]) -> dict[str, Any]:
+    """A registered area: name, singleton, schema version, summary, fields."""
+    return {
+        "area": model.area_name,
+        "singleton": model.singleton,
+        "schema_version": model.schema_version,
+        "summary": model.summary,
+        "fields": list(model.model_fields),
+    }
 
 
 def write_json(result: WriteResult) -> dict[str, Any]:

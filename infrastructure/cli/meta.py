@@ -9,6 +9,7 @@ from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table
 from infrastructure.cli.state import get_state
 from infrastructure.crypto import generate_key
+from infrastructure.presenters import area_json
 
 
 @click.command("areas")
@@ -17,16 +18,7 @@ def areas_cmd() -> None:
     """List the registered areas and their fields."""
     state = get_state()
     registry = load_registry(state.settings)
-    listing = [
-        {
-            "area": model.area_name,
-            "singleton": model.singleton,
-            "schema_version": model.schema_version,
-            "summary": model.summary,
-            "fields": list(model.model_fields),
-        }
-        for model in registry
-    ]
+    listing = [area_json(model) for model in registry]
     if state.as_json:
         emit_json(listing)
         return

@@ -10,13 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from domain.address import DEFAULT_ENVIRONMENT, Address
 from domain.areas.base import SINGLETON_KEY
 from domain.entry import Provenance
-from domain.errors import FieldError, InvalidValueError
-from domain.values import field_errors
 from infrastructure.bootstrap import database_url, open_store
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
@@ -66,14 +63,13 @@ class CliState:
     ) -> Provenance:
         """Who is changing what, for the event metadata."""
         name = actor or self.settings.actor or _os_user()
-        try:
-            return Provenance(
-                actor=name, reason=reason, source=source, correlation_id=self.correlation_id
-            )
-        except ValidationError as exc:
-            raise InvalidValueError(
-                [FieldError(f"--{e.field}", e.message) for e in field_errors(exc)]
-            ) from None
+        return Provenance.checked(
+            field_prefix="--",
+            actor=name,
+            reason=reason,
+            source=source,
+            correlation_id=self.correlation_id,
+        )
 
 
 def _os_user() -> str:

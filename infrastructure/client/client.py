@@ -183,7 +183,7 @@ class ConfigClient:
 
     def _command(self, name: str, area: str, key: str, *args: Any, **options: Any) -> WriteResult:
         reason = options.pop("reason", None)
-        who = Provenance(
+        who = Provenance.checked(
             actor=self._actor, reason=reason, source="client", correlation_id=str(uuid.uuid4())
         )
         address = Address(self.environment, area, key)

@@ -26,6 +26,13 @@ POLL_SECONDS = 1.0
 WAKE_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 
+
+def backoff_seconds(failures: int) -> float:
+    """How long to wait after ``failures`` failures in a row: growing, capped, jittered
+    (so that many clients cut off together do not come back together)."""
+    return min(MAX_BACKOFF_SECONDS, 0.1 * 2.0**failures) * random.uniform(0.5, 1)  # noqa: S311
+
+
 #: Receives each batch of records, and the position of the batch's last row.
 Apply = Callable[[list[LogRecord], int], None]
 
@@ -117,8 +124,7 @@ class LogFollower:
         """Report a failure; the (jittered, growing) delay before the next attempt."""
         self._failures += 1
         self._on_error(exc)
-        backoff = min(MAX_BACKOFF_SECONDS, 0.1 * 2.0**self._failures)
-        return backoff * random.uniform(0.5, 1)  # noqa: S311
+        return backoff_seconds(self._failures)
 
     def _follow(self) -> None:
         with psycopg.connect(

@@ -8,7 +8,6 @@ directly with the secret key.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -29,10 +28,10 @@ from domain.errors import (
     StorageError,
     VersionConflictError,
 )
+from infrastructure.client.follower import backoff_seconds
 from infrastructure.store.views import WriteResult
 
 log = logging.getLogger("conduit_config.client")
-MAX_BACKOFF_SECONDS = 5.0
 #: Receives one entry's new state and the name of the event that made it.
 ApplyState = Callable[[EntryState, str], None]
 
@@ -102,7 +101,7 @@ class HttpBackend:
                         return  # closed under our feet by close()
                     failures += 1
                     on_error(exc)
-                    delay = min(MAX_BACKOFF_SECONDS, 0.1 * 2**failures) * random.uniform(0.5, 1)  # noqa: S311
+                    delay = backoff_seconds(failures)
                     log.warning("change stream: %s; reconnecting in %.1fs", exc, delay)
                     self._stop.wait(delay)
                 else:

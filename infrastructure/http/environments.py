@@ -198,17 +198,7 @@ def plan_document(
     request: Request, env: str, grant: Caller, document: Document, prune: Prune = False
 ) -> Response:
     """The same changes ``apply`` would make, at the current log position."""
-    check_name("environment", env)
-    _document_guard(grant, Role.READER, env, document, prune)
-    store = store_of(request)
-    result = store.apply_document(
-        parse_document(document),
-        environment=env,
-        provenance=provenance(grant, request, source="import"),
-        prune=prune,
-        dry_run=True,
-    )
-    return _bulk(request, result)
+    return _run_document(request, env, grant, document, Role.READER, prune=prune, dry_run=True)
 
 
 @router.post(
@@ -229,15 +219,38 @@ def apply_document(
     dry_run: bool = False,
 ) -> Response:
     """All or nothing: one invalid entry is 422 listing every bad field."""
+    return _run_document(
+        request,
+        env,
+        grant,
+        document,
+        Role.WRITER,
+        prune=prune,
+        dry_run=dry_run,
+        expected=expected_position,
+    )
+
+
+def _run_document(
+    request: Request,
+    env: str,
+    grant: Grant,
+    document: dict[str, Any],
+    role: Role,
+    *,
+    prune: bool,
+    dry_run: bool,
+    expected: int | None = None,
+) -> Response:
+    """Plan or apply a document; ``role`` is needed on its areas (all with ``prune``)."""
     check_name("environment", env)
-    _document_guard(grant, Role.WRITER, env, document, prune)
-    store = store_of(request)
-    result = store.apply_document(
+    _document_guard(grant, role, env, document, prune)
+    result = store_of(request).apply_document(
         parse_document(document),
         environment=env,
         provenance=provenance(grant, request, source="import"),
         prune=prune,
-        expected_position=expected_position,
+        expected_position=expected,
         dry_run=dry_run,
     )
     return _bulk(request, result)

@@ -1,12 +1,21 @@
 """Response shapes of the HTTP API, for the OpenAPI document (the handlers build the
-same JSON through ``infrastructure.presenters``; the schemathesis test holds them to it)."""
+same JSON through ``infrastructure.presenters``; the schemathesis test holds them to it).
+Results that are dataclasses of the store (history items, audit rows, snapshots,
+tokens, entry states) describe themselves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from domain.environment import EntryState
+from infrastructure.auth import TokenInfo
+from infrastructure.projection.checkpoints import CheckpointInfo
+from infrastructure.store.views import HistoryItem
+from projections.audit import AuditRow
 
 JsonObject = dict[str, Any]
 
@@ -56,26 +65,10 @@ class EntryListOut(BaseModel):
     items: list[EntryOut]
 
 
-class HistoryItemOut(BaseModel):
-    """One version of an entry's history."""
-
-    version: int
-    event: str
-    actor: str
-    reason: str | None
-    source: str
-    recorded_at: datetime | None
-    position: int | None
-    changes: list[JsonObject]
-    correlation_id: str
-    value_hash: str
-    target_version: int | None = None
-
-
 class HistoryOut(BaseModel):
     """An entry's history, oldest first."""
 
-    items: list[HistoryItemOut]
+    items: list[HistoryItem]
 
 
 class DiffOut(BaseModel):
@@ -84,27 +77,10 @@ class DiffOut(BaseModel):
     operations: list[JsonObject]
 
 
-class AuditRowOut(BaseModel):
-    """One audit row."""
-
-    position: int
-    environment: str
-    area: str
-    key: str
-    version: int
-    event: str
-    actor: str
-    reason: str | None
-    source: str
-    correlation_id: str
-    recorded_at: datetime
-    changes: list[JsonObject]
-
-
 class AuditOut(BaseModel):
     """A page of the audit trail, newest first."""
 
-    items: list[AuditRowOut]
+    items: list[AuditRow]
     next_before: int | None
 
 
@@ -117,23 +93,12 @@ class DocumentOut(BaseModel):
     entries: dict[str, dict[str, JsonObject]]
 
 
-class EntryStateOut(BaseModel):
-    """One entry's state: its stored fields (secrets redacted), version, deleted."""
-
-    area: str
-    key: str
-    version: int
-    position: int
-    stored: JsonObject
-    deleted: bool
-
-
 class StateOut(BaseModel):
     """An environment's entries at a log position."""
 
     environment: str
     position: int
-    entries: list[EntryStateOut]
+    entries: list[EntryState]
 
 
 class ChangeOut(BaseModel):
@@ -164,26 +129,14 @@ class BulkOut(BaseModel):
     unchanged: int
 
 
-class SnapshotOut(BaseModel):
-    """A named snapshot or automatic checkpoint."""
-
-    environment: str
-    name: str | None
-    position: int
-    recorded_at: datetime | None
-    created_at: datetime
-    created_by: str | None
-    reason: str | None
-    entry_count: int
-
-
 class SnapshotListOut(BaseModel):
     """Snapshots, newest first."""
 
-    items: list[SnapshotOut]
+    items: list[CheckpointInfo]
 
 
-class SnapshotEntriesOut(SnapshotOut):
+@dataclass(frozen=True)
+class SnapshotEntriesOut(CheckpointInfo):
     """A snapshot with its entries (secrets redacted)."""
 
     entries: dict[str, dict[str, JsonObject]]
@@ -205,23 +158,10 @@ class AreaListOut(BaseModel):
     items: list[AreaOut]
 
 
-class TokenInfoOut(BaseModel):
-    """A live token (never its value)."""
-
-    name: str
-    role: str
-    scopes: list[str]
-    expires_at: datetime | None
-    description: str | None
-    version: int
-    updated_at: datetime | None
-    updated_by: str
-
-
 class TokenListOut(BaseModel):
     """Live tokens."""
 
-    items: list[TokenInfoOut]
+    items: list[TokenInfo]
 
 
 class IssuedTokenOut(BaseModel):

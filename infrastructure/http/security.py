@@ -6,12 +6,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from pydantic import ValidationError
 
 from domain.access import Grant
 from domain.entry import Provenance
-from domain.errors import FieldError, InvalidValueError
-from domain.values import field_errors
 from infrastructure.auth import TokenService
 
 
@@ -48,9 +45,6 @@ def provenance(
     correlation = (
         headers.get("x-correlation-id") or headers.get("x-request-id") or str(uuid.uuid4())
     )
-    try:
-        return Provenance(actor=grant.name, reason=why, source=source, correlation_id=correlation)
-    except ValidationError as exc:
-        raise InvalidValueError(
-            [FieldError(e.field, e.message) for e in field_errors(exc)]
-        ) from None
+    return Provenance.checked(
+        actor=grant.name, reason=why, source=source, correlation_id=correlation
+    )

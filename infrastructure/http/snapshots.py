@@ -15,11 +15,11 @@ from infrastructure.http.schemas import (
     WRITE_ERRORS,
     SnapshotEntriesOut,
     SnapshotListOut,
-    SnapshotOut,
     problems,
 )
 from infrastructure.http.security import Caller
 from infrastructure.presenters import snapshot_json
+from infrastructure.projection.checkpoints import CheckpointInfo
 
 router = APIRouter(prefix="/v1/envs/{env}", tags=["environments"])
 
@@ -55,7 +55,7 @@ def list_snapshots(
     "/snapshots",
     summary="Name the environment's current state",
     status_code=201,
-    response_model=SnapshotOut,
+    response_model=CheckpointInfo,
     responses=problems(*WRITE_ERRORS),
 )
 def create_snapshot(request: Request, env: str, grant: Caller, body: SnapshotBody) -> Response:

@@ -25,7 +25,7 @@ from infrastructure.http.schemas import (
     problems,
 )
 from infrastructure.http.security import Caller, provenance, tokens_of
-from infrastructure.presenters import json_ready
+from infrastructure.presenters import area_json, json_ready
 
 router = APIRouter()
 
@@ -53,16 +53,7 @@ class TokenBody(BaseModel):
 def areas(request: Request, grant: Caller) -> Response:
     """Name, singleton, schema version, summary and fields of each area."""
     del grant  # any valid token may list areas
-    listing = [
-        {
-            "area": model.area_name,
-            "singleton": model.singleton,
-            "schema_version": model.schema_version,
-            "summary": model.summary,
-            "fields": list(model.model_fields),
-        }
-        for model in store_of(request).registry
-    ]
+    listing = [area_json(model) for model in store_of(request).registry]
     return json_response({"items": listing})
 
 
