@@ -92,6 +92,62 @@ class Settings(BaseSettings):
         description="/readyz answers 503 when a projection is more events behind than this.",
     )
 
+    leader_poll_seconds: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=60,
+        description="How often a follower tries to become leader (and the leader checks"
+        " its lock connection): a dead leader is replaced within about this long.",
+    )
+    leader_timeout_seconds: int = Field(
+        default=10,
+        ge=2,
+        le=600,
+        description="Seconds of silence after which PostgreSQL drops a vanished leader's"
+        " connection (TCP keepalive), releasing its lock.",
+    )
+    heartbeat_seconds: float = Field(
+        default=2.0, ge=0.1, le=300, description="Seconds between instance heartbeats."
+    )
+    instance_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=3600,
+        description="An instance not heard from for this long is reported dead.",
+    )
+    checkpoint_minutes: float = Field(
+        default=10.0,
+        ge=0,
+        le=10_080,
+        description="The leader checkpoints every environment changed since its last"
+        " checkpoint this often (0: only every CONDUIT_CONFIG_CHECKPOINT_INTERVAL events).",
+    )
+    schedule_poll_seconds: float = Field(
+        default=1.0, ge=0.05, le=60, description="How often the leader applies due changes."
+    )
+    lag_alert_events: int = Field(
+        default=1000,
+        ge=1,
+        description="The leader's watchdog logs and flags a projection or instance more"
+        " events behind than this.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://, rediss://, unix://): enables the Redis mirror.",
+    )
+    redis_prefix: str = Field(
+        default="conduit-config",
+        pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+        description="First part of every Redis key and channel of the mirror.",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, url: str | None) -> str | None:
