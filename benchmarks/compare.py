@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 import psutil
 
+from benchmarks.cluster_figures import failover_figure
 from benchmarks.figures import FULL, QUICK, Figure, Sizes
 from benchmarks.history_figures import environment_figures, p5_figures
 from benchmarks.http_figures import p4_figure
@@ -50,7 +51,8 @@ def measure(database_url: str, sizes: Sizes) -> list[Figure]:
     figures.append(m1_figure(database_url))
     figures += p5_figures(database_url, sizes)
     figures += environment_figures(database_url, sizes)
-    order = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "M1"]
+    figures.append(failover_figure(database_url, rounds=3 if sizes is QUICK else 5))
+    order = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "M1", "F1"]
     return sorted(figures, key=lambda f: order.index(f.id.split("@")[0]))
 
 

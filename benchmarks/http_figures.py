@@ -24,33 +24,41 @@ from tests.infrastructure.http.server_support import free_port
 WHO = Provenance(actor="bench", source="api", correlation_id="bench")
 
 
-@contextmanager
-def served(database_url: str, schema: str) -> Iterator[str]:
-    """A ``conduit-config serve`` subprocess on the schema; yields its base URL."""
-    port = free_port()
+def serve_process(
+    database_url: str, schema: str, port: int, **settings: str
+) -> subprocess.Popen[bytes]:
+    """A ``conduit-config serve`` subprocess on the schema (``settings``: more variables)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONDUIT_CONFIG_")}
     env.update(
         CONDUIT_CONFIG_DATABASE_URL=database_url,
         CONDUIT_CONFIG_DATABASE_SCHEMA=schema,
         CONDUIT_CONFIG_SECRET_KEY=TEST_SECRET_KEY,
+        **settings,
     )
     command = [sys.executable, "-m", "infrastructure.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [*command, "--log-level", "warning"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@contextmanager
+def served(database_url: str, schema: str) -> Iterator[str]:
+    """A ``conduit-config serve`` subprocess on the schema; yields its base URL."""
+    port = free_port()
+    process = serve_process(database_url, schema, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, process)
+        wait_healthy(base, process)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

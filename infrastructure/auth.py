@@ -137,7 +137,9 @@ class TokenService:
 
     def any_exist(self) -> bool:
         """True when a token was ever created (even if revoked since)."""
-        return bool(self._store.index.entries(SYSTEM_ENVIRONMENT))
+        # The system environment also holds scheduled changes: count tokens only.
+        labels = (label for _, label in self._store.index.entries(SYSTEM_ENVIRONMENT))
+        return any(label.startswith(f"{SYSTEM_ENVIRONMENT}:{TOKEN_AREA}/") for label in labels)
 
     def bootstrap(self, *, provenance: Provenance) -> IssuedToken | None:
         """Create the first admin token when the store has none; ``None`` otherwise

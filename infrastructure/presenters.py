@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from domain.areas.base import AreaModel
+from domain.secrets import redact
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.bulk import BulkResult
+from infrastructure.store.schedule import ScheduledView
 from infrastructure.store.views import EntryView, HistoryItem, WriteResult
 from projections.audit import AuditRow
 
@@ -103,3 +105,27 @@ def bulk_json(result: BulkResult) -> dict[str, Any]:
         "changes": [c.to_json() for c in result.changes],
         "unchanged": sum(1 for s in result.steps if s.action == "unchanged"),
     }
+
+
+def scheduled_json(view: ScheduledView) -> dict[str, Any]:
+    """A scheduled change, its value's secrets redacted (they stay sealed in the log)."""
+    change = view.change
+    data: dict[str, Any] = {
+        "id": view.id,
+        "environment": change.environment,
+        "area": change.area,
+        "key": change.key,
+        "operation": change.operation,
+        "value": redact(change.value),
+        "due_at": change.due_at,
+        "expected_version": change.expected_version,
+        "status": change.status,
+        "result": change.result,
+        "applied_version": change.applied_version,
+        "applied_position": view.applied_position,
+        "requested_by": change.requested_by,
+        "reason": change.reason,
+        "version": view.version,
+        "updated_at": view.updated_at,
+    }
+    return dict(json_ready(data))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
 
+from domain.address import Address
 from domain.areas.virtual_key import generate_virtual_key, hash_virtual_key
+from domain.entry import Provenance
 from infrastructure.cli.options import common, read_json_value, writer
 from infrastructure.cli.output import emit_json, emit_table, emit_write, fmt_time
 from infrastructure.cli.runtime import show_effective
+from infrastructure.cli.scheduled import AT_HELP, emit_scheduled, parse_at
 from infrastructure.cli.state import get_state, parse_time
 from infrastructure.presenters import entry_json
 
@@ -22,11 +26,13 @@ from infrastructure.presenters import entry_json
     is_flag=True,
     help="virtual_key: create a condt_ key, print it once, store its hash.",
 )
+@click.option("--at", "at", metavar="TIMESTAMP", help=AT_HELP)
 @writer
 def set_cmd(
     address: str,
     value: str | None,
     generate_key: bool,
+    at: str | None,
     expected_version: int | None,
     actor: str | None,
     reason: str | None,
@@ -34,6 +40,7 @@ def set_cmd(
     """Replace the stored fields of AREA/KEY with VALUE (JSON, @file.json or -)."""
     state = get_state()
     addr = state.address(address)
+    due = parse_at(at) if at is not None else None
     if value is None and not generate_key:
         raise click.UsageError("VALUE is required (JSON text, @file.json or -)")
     data: Any = read_json_value(value) if value is not None else {}
@@ -41,12 +48,34 @@ def set_cmd(
     if generate_key:
         data, plaintext = _with_generated_key(addr.area, data)
         extra["key"] = plaintext
-    result = state.store.set(
-        addr, data, provenance=state.provenance(actor, reason), expected_version=expected_version
-    )
-    emit_write(result, as_json=state.as_json, extra=extra)
+    who = state.provenance(actor, reason)
+    _write_now_or_at("set", addr, data, due, who, expected_version, extra=extra)
     if generate_key and not state.as_json:
         click.echo(f"virtual key (shown once, store it now): {extra['key']}")
+
+
+def _write_now_or_at(
+    operation: str,
+    address: Address,
+    data: Any,
+    due: datetime | None,
+    who: Provenance,
+    expected_version: int | None,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write now (``set``, ``patch`` or ``delete``), or schedule it when ``due`` is set."""
+    store, as_json = get_state().store, get_state().as_json
+    if due is not None:
+        view = store.schedule_change(
+            address, operation, data, due_at=due, provenance=who, expected_version=expected_version
+        )
+        emit_scheduled(view, as_json=as_json, extra=extra)
+        return
+    args = () if operation == "delete" else (data,)
+    write = getattr(store, operation)
+    result = write(address, *args, provenance=who, expected_version=expected_version)
+    emit_write(result, as_json=as_json, extra=extra)
 
 
 def _with_generated_key(area: str, data: Any) -> tuple[Any, str]:
@@ -63,10 +92,12 @@ def _with_generated_key(area: str, data: Any) -> tuple[Any, str]:
 @click.command("patch")
 @click.argument("address")
 @click.argument("merge_patch")
+@click.option("--at", "at", metavar="TIMESTAMP", help=AT_HELP)
 @writer
 def patch_cmd(
     address: str,
     merge_patch: str,
+    at: str | None,
     expected_version: int | None,
     actor: str | None,
     reason: str | None,
@@ -74,11 +105,10 @@ def patch_cmd(
     """Merge an RFC 7396 MERGE_PATCH into AREA/KEY; null returns a field to its default."""
     state = get_state()
     addr = state.address(address)
+    due = parse_at(at) if at is not None else None
     data = read_json_value(merge_patch, field="patch")
-    result = state.store.patch(
-        addr, data, provenance=state.provenance(actor, reason), expected_version=expected_version
-    )
-    emit_write(result, as_json=state.as_json)
+    who = state.provenance(actor, reason)
+    _write_now_or_at("patch", addr, data, due, who, expected_version)
 
 
 @click.command("get")
@@ -142,7 +172,7 @@ def list_cmd(area: str | None) -> None:
 
 
 def _lifecycle_command(name: str, help_text: str) -> click.Command:
-    """``delete`` and ``undelete``: same options, one store method each."""
+    """A write command of one entry with no value (``undelete``): one store method."""
 
     @click.command(name, help=help_text)
     @click.argument("address")
@@ -162,9 +192,25 @@ def _lifecycle_command(name: str, help_text: str) -> click.Command:
     return command
 
 
-delete_cmd = _lifecycle_command(
-    "delete", "Delete AREA/KEY (history is kept; undelete restores it)."
-)
+@click.command("delete")
+@click.argument("address")
+@click.option("--at", "at", metavar="TIMESTAMP", help=AT_HELP)
+@writer
+def delete_cmd(
+    address: str,
+    at: str | None,
+    expected_version: int | None,
+    actor: str | None,
+    reason: str | None,
+) -> None:
+    """Delete AREA/KEY (history is kept; undelete restores it)."""
+    state = get_state()
+    addr = state.address(address)
+    due = parse_at(at) if at is not None else None
+    who = state.provenance(actor, reason)
+    _write_now_or_at("delete", addr, None, due, who, expected_version)
+
+
 undelete_cmd = _lifecycle_command("undelete", "Restore a deleted AREA/KEY with its last value.")
 
 

@@ -15,12 +15,15 @@ from domain.errors import (
 )
 from infrastructure.cli import (
     bulk,
+    cluster,
     entries,
     environment,
     history,
     meta,
+    mirror,
     readmodels,
     runtime,
+    scheduled,
     serve,
     tokens,
 )
@@ -67,6 +70,9 @@ for command in (
     *tokens.COMMANDS,
     *serve.COMMANDS,
     *runtime.COMMANDS,
+    *scheduled.COMMANDS,
+    *mirror.COMMANDS,
+    *cluster.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -12,6 +12,8 @@ import click
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, summarize_ops
 from infrastructure.cli.state import get_state, parse_time
+from infrastructure.cluster.node import ClusterNode, ClusterOptions
+from infrastructure.cluster.redis_mirror import open_mirror
 from infrastructure.persistence.migrations import Migrator
 from infrastructure.presenters import audit_json
 from infrastructure.store.readmodels import AuditQuery
@@ -128,20 +130,36 @@ def rebuild_cmd(name: str) -> None:
 
 @projections_group.command("run")
 def run_cmd() -> None:
-    """Keep every projection up to date (LISTEN/NOTIFY) until interrupted."""
+    """Join the cluster as a projection worker until interrupted: while it is the
+    leader it keeps every projection current and runs the scheduler."""
     state = get_state()
     store = state.store
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo("projections running; Ctrl-C stops", err=True)
+
+    def applied() -> tuple[int, str | None]:
+        return min(s.position for s in store.projection_status()), None
+
+    mirror = open_mirror(state.settings, store)
+    if mirror is not None:
+        state.on_close(mirror.close)
+    node = ClusterNode(
+        store=store,
+        options=ClusterOptions.from_settings(state.settings),
+        kind="worker",
+        applied=applied,
+        mirror=mirror,
+        on_role=lambda role: click.echo(f"projection worker is now {role}", err=True),
+    )
+    click.echo(f"projection worker {node.id} running; Ctrl-C stops", err=True)
+    node.start()
     try:
-        store.projections.run(
-            store.database_url,
-            stop,
-            on_batch=lambda n: click.echo(f"processed {n} events", err=True),
-        )
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
-        stop.set()
+        pass
+    finally:
+        node.stop()
 
 
 @click.command("migrate")

@@ -7,6 +7,8 @@ import uvicorn
 
 from infrastructure.auth import TokenService
 from infrastructure.cli.state import get_state
+from infrastructure.cluster.node import ClusterOptions
+from infrastructure.cluster.redis_mirror import open_mirror
 from infrastructure.http.app import HttpOptions, create_app
 
 
@@ -36,6 +38,9 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     issued = tokens.bootstrap(provenance=state.provenance(None, "first serve"))
     if issued is not None:
         click.echo(f"admin token (shown once, store it now): {issued.token}", err=True)
+    mirror = open_mirror(settings, state.store)
+    if mirror is not None:
+        state.on_close(mirror.close)
     app = create_app(
         store=state.store,
         tokens=tokens,
@@ -44,7 +49,10 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
             max_body_bytes=settings.http_max_body_bytes,
             ready_max_lag=settings.ready_max_lag,
             read_cache_size=settings.http_read_cache_size,
+            instance_timeout_seconds=settings.instance_timeout_seconds,
         ),
+        cluster=ClusterOptions.from_settings(settings),
+        mirror=mirror,
     )
     uvicorn.run(
         app,

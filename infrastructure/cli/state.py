@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +50,10 @@ class CliState:
     def database_url_for_migrate(self) -> str:
         """A database URL without opening the store (starts the embedded server if needed)."""
         return self._stack.enter_context(database_url(self.settings))
+
+    def on_close(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` when the command ends (before the store closes)."""
+        self._stack.callback(callback)
 
     def close(self) -> None:
         """Close the store and stop the embedded server if this process started it."""

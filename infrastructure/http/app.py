@@ -1,5 +1,5 @@
 """Builds the FastAPI app around one store: routers, problem+json errors, the body
-limit, metrics, and the projection follower that feeds the change stream."""
+limit, metrics, and the instance's part in the cluster."""
 
 from __future__ import annotations
 
@@ -14,22 +14,43 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.auth import TokenService
+from infrastructure.cluster.duties import Follower
+from infrastructure.cluster.node import ClusterNode, ClusterOptions
+from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.http import (
     changes,
     entries,
     environments,
     problems,
+    scheduled,
     snapshots,
     system,
     writes,
 )
+from infrastructure.http import (
+    cluster as cluster_api,
+)
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
-from infrastructure.http.metrics import Metrics, MetricsMiddleware
+from infrastructure.http.metrics import ClusterSample, Metrics, MetricsMiddleware
 from infrastructure.http.readcache import ReadCache
 from infrastructure.store import ConfigStore
 
 log = logging.getLogger("conduit_config.http")
+#: Every route of the API, in the order of the OpenAPI document.
+ROUTERS = tuple(
+    module.router
+    for module in (
+        entries,
+        writes,
+        environments,
+        snapshots,
+        changes,
+        system,
+        cluster_api,
+        scheduled,
+    )
+)
 FOLLOWER_RETRY_SECONDS = 1.0
 
 
@@ -41,6 +62,7 @@ class HttpOptions:
     max_body_bytes: int = 1_048_576
     ready_max_lag: int = 10_000
     read_cache_size: int = 10_000
+    instance_timeout_seconds: float = 10.0
 
 
 class BodyLimit:
@@ -92,14 +114,14 @@ class _TooLargeError(Exception):
     pass
 
 
-class _Follower:
-    """Keeps the projections current in a thread and wakes the change streams."""
+class _Watch:
+    """Wakes the change streams whenever any instance moves the projections."""
 
     def __init__(self, store: ConfigStore, feed: ChangeFeed) -> None:
         self._store = store
         self._feed = feed
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="projection-follower", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="projection-watch", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -109,12 +131,13 @@ class _Follower:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        runner = self._store.projections
         while not self._stop.is_set():
             try:
-                runner.run(self._store.database_url, self._stop, on_batch=self._feed.notify)
+                self._store.projections.watch(
+                    self._store.database_url, self._stop, self._feed.notify
+                )
             except Exception as exc:
-                log.warning("projection follower: %s; retrying", type(exc).__name__)
+                log.warning("projection watch: %s; retrying", type(exc).__name__)
                 self._stop.wait(FOLLOWER_RETRY_SECONDS)
 
 
@@ -124,25 +147,40 @@ def create_app(
     tokens: TokenService,
     options: HttpOptions | None = None,
     follow: bool = True,
+    cluster: ClusterOptions | None = None,
+    mirror: Follower | None = None,
 ) -> FastAPI:
-    """The HTTP API over ``store``; with ``follow`` it runs the projections while it
-    serves (the change stream needs them current)."""
+    """The HTTP API over ``store``. With ``follow`` the server joins the cluster: it
+    competes for leadership (the leader runs the projections, the scheduler and the
+    ``mirror``), reports heartbeats and wakes its change streams as the log moves."""
     feed = ChangeFeed()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         feed.bind(asyncio.get_running_loop())
-        follower = _Follower(store, feed) if follow else None
         cache = ReadCache(store=store, size=opts.read_cache_size)
         app.state.readcache = cache
         cache.start()
-        if follower is not None:
-            follower.start()
+        background: list[_Watch | ClusterNode] = []
+        if follow:
+            background = [
+                _Watch(store, feed),
+                ClusterNode(
+                    store=store,
+                    options=cluster_opts,
+                    kind="serve",
+                    applied=cache.applied,
+                    mirror=mirror,
+                ),
+            ]
+            app.state.node = background[-1]
+        for task in background:
+            task.start()
         try:
             yield
         finally:
-            if follower is not None:
-                follower.stop()
+            for task in reversed(background):
+                task.stop()
             cache.stop()
 
     app = FastAPI(
@@ -155,10 +193,22 @@ def create_app(
     opts = options or HttpOptions()
     app.state.store, app.state.tokens, app.state.options = store, tokens, opts
     app.state.feed = feed
-    app.state.metrics = Metrics(status=store.projection_status)
+    app.state.node = None
+    cluster_opts = cluster or ClusterOptions()
+
+    def cluster_sample() -> ClusterSample:
+        node = app.state.node
+        registry = InstanceRegistry(datastore=store.app.datastore)
+        return ClusterSample(
+            leader=node.role == "leader" if node is not None else None,
+            instances=registry.instances(timeout_seconds=opts.instance_timeout_seconds),
+            alert_lag=cluster_opts.duties.lag_alert_events,
+        )
+
+    app.state.metrics = Metrics(status=store.projection_status, cluster=cluster_sample)
     problems.install(app)
-    for module in (entries, writes, environments, snapshots, changes, system):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(BodyLimit, limit=opts.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -11,6 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infrastructure.cluster.registry import InstanceInfo
 from infrastructure.projection.runner import ProjectionStatus
 
 _WRITE_METHODS = {"PUT", "PATCH", "DELETE", "POST"}
@@ -37,10 +39,60 @@ class _LagCollector(Collector):
         yield family
 
 
+@dataclass(frozen=True)
+class ClusterSample:
+    """What the cluster gauges show: this instance's role and every instance's lag."""
+
+    leader: bool | None
+    instances: list[InstanceInfo]
+    alert_lag: int
+
+
+class _ClusterCollector(Collector):
+    """Reads the instance registry when scraped."""
+
+    def __init__(self, sample: Callable[[], ClusterSample]) -> None:
+        self._sample = sample
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            sample = self._sample()
+        except Exception:
+            return
+        if sample.leader is not None:
+            yield GaugeMetricFamily(
+                "conduit_config_leader", "1 while this instance is the leader", int(sample.leader)
+            )
+        lag = GaugeMetricFamily(
+            "conduit_config_instance_lag_events",
+            "Events in the log not yet applied by a live instance",
+            labels=["instance", "role"],
+        )
+        live = [i for i in sample.instances if i.alive]
+        for info in live:
+            lag.add_metric([info.id, info.role], info.lag)
+        yield lag
+        yield GaugeMetricFamily(
+            "conduit_config_lagging_instances",
+            "Live instances more events behind than CONDUIT_CONFIG_LAG_ALERT_EVENTS",
+            sum(1 for i in live if i.lag > sample.alert_lag),
+        )
+        yield GaugeMetricFamily(
+            "conduit_config_dead_instances",
+            "Registered instances whose heartbeat stopped",
+            len(sample.instances) - len(live),
+        )
+
+
 class Metrics:
     """Request counters and latencies, writes and conflicts, projection lag."""
 
-    def __init__(self, *, status: Callable[[], list[ProjectionStatus]]) -> None:
+    def __init__(
+        self,
+        *,
+        status: Callable[[], list[ProjectionStatus]],
+        cluster: Callable[[], ClusterSample] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "conduit_config_http_requests",
@@ -64,6 +116,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_LagCollector(status))
+        if cluster is not None:
+            self.registry.register(_ClusterCollector(cluster))
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format body and its content type."""

@@ -15,6 +15,7 @@ from domain.address import Address
 from infrastructure.client.follower import LogFollower
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import EntryView
+from projections.digest import StateDigest
 from projections.records import LogRecord
 
 Key = tuple[str, str, str]
@@ -33,6 +34,9 @@ class ReadCache:
         self._reading: dict[int, int] = {}  # generation a read began at -> reads in flight
         self._following = False
         self._position = store.index.head()
+        # What this instance has seen, for the cluster's consistency check.
+        self._digest = StateDigest(store.index.versions_at(self._position))
+        self._applied_lock = threading.Lock()
         self._follower = LogFollower(
             store=store,
             position=lambda: self._position,
@@ -77,13 +81,20 @@ class ReadCache:
                     self._views.popitem(last=False)
         return view
 
+    def applied(self) -> tuple[int, str]:
+        """The log position this server has followed to, and its state digest there."""
+        with self._applied_lock:
+            return self._position, self._digest.hexdigest()
+
     def drop(self, address: Address) -> None:
         """Forget an entry (after a write through this server)."""
         self._drop([(address.environment, address.area, address.key)])
 
     def _apply(self, records: list[LogRecord], last: int) -> None:
         self._drop([(r.environment, r.area, r.key) for r in records])
-        self._position = last
+        with self._applied_lock:
+            self._digest.apply(records)
+            self._position = last
 
     def _connection(self, error: BaseException | None) -> None:
         """While the follower is cut off, changes may go unseen: serve from the store."""

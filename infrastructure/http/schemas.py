@@ -183,7 +183,11 @@ class ReadyOut(BaseModel):
 
     status: str
     head: int
-    lag: dict[str, int]
+    lag: dict[str, int] = Field(
+        description="Events behind the log head per projection, and `instance`: this "
+        "server's read cache."
+    )
+    role: str | None = Field(description="`leader` or `follower` in the cluster.")
 
 
 READ_ERRORS = (400, 401, 403, 404, 422, 503)

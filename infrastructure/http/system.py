@@ -140,20 +140,25 @@ def healthz() -> Response:
     responses=problems(*(503,)),
 )
 def readyz(request: Request) -> Response:
-    """503 with the reason when the database is unreachable or a projection lags more
-    than ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
+    """503 with the reason when the database is unreachable, or a projection or this
+    instance's read cache lags more than ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
     limit = request.app.state.options.ready_max_lag
     try:
         statuses = store_of(request).projection_status()
     except ConfigStoreError as exc:
         return problem(503, f"database unreachable: {exc}")
     lags = {s.name: s.lag for s in statuses}
+    head = max((s.head for s in statuses), default=0)
+    cache = getattr(request.app.state, "readcache", None)
+    if cache is not None:
+        lags["instance"] = max(0, head - cache.applied()[0])
     behind = {name: lag for name, lag in lags.items() if lag > limit}
     if behind:
         detail = ", ".join(f"{n} is {lag} events behind" for n, lag in behind.items())
-        return problem(503, f"projections lag: {detail} (limit {limit})", lag=lags)
-    head = max((s.head for s in statuses), default=0)
-    return json_response({"status": "ready", "head": head, "lag": lags})
+        return problem(503, f"lagging: {detail} (limit {limit})", lag=lags)
+    node = request.app.state.node
+    role = node.role if node is not None else None
+    return json_response({"status": "ready", "head": head, "lag": lags, "role": role})
 
 
 @router.get(

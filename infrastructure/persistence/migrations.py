@@ -95,6 +95,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     # An applied migration never changes: a new cc_append body is a new migration that
     # creates cc_append_v2, so builds of both versions can write during an upgrade.
     Migration(4, "single-round-trip append", (APPEND_FUNCTION,)),
+    Migration(
+        5,
+        "instance registry",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_instances ("
+            " id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL,"
+            " kind text NOT NULL, role text NOT NULL, position bigint NOT NULL,"
+            " digest text, started_at timestamptz NOT NULL DEFAULT now(),"
+            " last_seen timestamptz NOT NULL DEFAULT now())",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

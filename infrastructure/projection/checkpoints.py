@@ -49,8 +49,8 @@ class Checkpoints:
 
     def __init__(self, *, schema: str, events_table: str, mapper: Mapper[UUID]) -> None:
         self._mapper = mapper
-        self._table = SQL("{}.cc_checkpoints").format(Identifier(schema))
-        self._index = SQL("{}.cc_event_index").format(Identifier(schema))
+        self.table = SQL("{}.cc_checkpoints").format(Identifier(schema))
+        self.index = SQL("{}.cc_event_index").format(Identifier(schema))
         self._replay = log_query(
             schema,
             events_table,
@@ -72,7 +72,7 @@ class Checkpoints:
             SQL(
                 "SELECT position, state::text FROM {} WHERE environment = %s AND position <= %s"
                 " ORDER BY position DESC LIMIT 1"
-            ).format(self._table),
+            ).format(self.table),
             (environment, position),
             prepare=True,
         )
@@ -105,7 +105,7 @@ class Checkpoints:
                 "INSERT INTO {} (environment, name, position, recorded_at, created_by, reason,"
                 " entry_count, state) VALUES (%s, %s, %s,"
                 " (SELECT recorded_at FROM {} WHERE position = %s), %s, %s, %s, %s)"
-            ).format(self._table, self._index),
+            ).format(self.table, self.index),
             (
                 environment,
                 name,
@@ -122,7 +122,7 @@ class Checkpoints:
         """The named snapshot, if any."""
         cur.execute(
             SQL("SELECT {} FROM {} WHERE environment = %s AND name = %s").format(
-                self._info, self._table
+                self._info, self.table
             ),
             (environment, name),
         )
@@ -135,7 +135,7 @@ class Checkpoints:
             SQL(
                 "SELECT {} FROM {} WHERE environment = %s AND (name IS NOT NULL OR NOT %s)"
                 " ORDER BY position DESC, id DESC"
-            ).format(self._info, self._table),
+            ).format(self._info, self.table),
             (environment, named_only),
         )
         return [CheckpointInfo(*row) for row in cur.fetchall()]
@@ -143,7 +143,7 @@ class Checkpoints:
     def delete(self, cur: Cursor[Any], environment: str, name: str) -> bool:
         """Delete a named snapshot; False if there was none."""
         cur.execute(
-            SQL("DELETE FROM {} WHERE environment = %s AND name = %s").format(self._table),
+            SQL("DELETE FROM {} WHERE environment = %s AND name = %s").format(self.table),
             (environment, name),
         )
         return cur.rowcount > 0
@@ -153,7 +153,7 @@ class Checkpoints:
         cur.execute(
             SQL(
                 "SELECT COALESCE(MAX(position), 0) FROM {} WHERE environment = %s AND name IS NULL"
-            ).format(self._table),
+            ).format(self.table),
             (environment,),
         )
         row = cur.fetchone()
@@ -164,7 +164,7 @@ class Checkpoints:
         cur.execute(
             SQL(
                 "SELECT count(*) FROM {} WHERE environment = %s AND position > %s AND position < %s"
-            ).format(self._index),
+            ).format(self.index),
             (environment, after, before),
         )
         row = cur.fetchone()
@@ -172,7 +172,7 @@ class Checkpoints:
 
     def drop_automatic(self, cur: Cursor[Any]) -> None:
         """Delete the automatic checkpoints (named snapshots are user data and stay)."""
-        cur.execute(SQL("DELETE FROM {} WHERE name IS NULL").format(self._table))
+        cur.execute(SQL("DELETE FROM {} WHERE name IS NULL").format(self.table))
 
 
 def advance_record(state: EnvState, record: LogRecord) -> None:
@@ -217,6 +217,24 @@ class CheckpointSink:
             if count >= self.interval:
                 store.save(cur, environment=environment, position=record.position, state=state)
                 count = 0
+
+    def checkpoint_changed(self, cur: Cursor[Any], position: int) -> int:
+        """Checkpoint, at its last event up to ``position``, every environment changed
+        since its last automatic checkpoint (the timed job); returns how many."""
+        cur.execute(
+            SQL(
+                "SELECT i.environment, MAX(i.position) FROM {} i WHERE i.position <= %s"
+                " GROUP BY i.environment HAVING MAX(i.position) > COALESCE((SELECT"
+                " MAX(c.position) FROM {} c WHERE c.environment = i.environment"
+                " AND c.name IS NULL), 0)"
+            ).format(self._checkpoints.index, self._checkpoints.table),
+            (position,),
+        )
+        changed = [(str(env), int(last)) for env, last in cur.fetchall()]
+        for environment, last in changed:
+            state = self._checkpoints.state_at(cur, environment, last)
+            self._checkpoints.save(cur, environment=environment, position=last, state=state)
+        return len(changed)
 
     def reset(self, cur: Cursor[Any]) -> None:
         self._checkpoints.drop_automatic(cur)

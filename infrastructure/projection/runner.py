@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -26,6 +26,8 @@ from psycopg.sql import SQL, Identifier
 from domain.errors import NotFoundError, StorageError
 from infrastructure.projection.log import decode, log_query
 from infrastructure.projection.sinks import Sink
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class ProjectionRunner:
         self._sinks = {sink.name: sink for sink in sinks}
         self.batch_size = batch_size
         self.channel = events_table.replace(".", "_")
+        # NOTIFY channels are at most 63 bytes; a shared prefix only costs a spurious wake.
+        self.projected_channel = f"cc_projected_{datastore.schema}"[:63]
         schema = Identifier(datastore.schema)
         self._positions = SQL("{}.cc_projection_positions").format(schema)
         self._fetch = log_query(
@@ -120,7 +124,15 @@ class ProjectionRunner:
                 ),
                 (rows[-1][0], sink.name),
             )
+            # Delivered at commit: wakes every instance's change streams (see watch()).
+            cur.execute("SELECT pg_notify(%s, %s)", (self.projected_channel, sink.name))
             return len(rows)
+
+    def run_locked(self, name: str, action: Callable[[Cursor[Any], int], T]) -> T:
+        """Run ``action(cursor, position)`` in a transaction holding projection ``name``'s
+        position row, so that it sees and writes that projection's tables alone."""
+        with self._locked(self.sink(name).name) as (cur, position):
+            return action(cur, position)
 
     def head(self) -> int:
         """The log's last position."""
@@ -172,6 +184,16 @@ class ProjectionRunner:
                     f"within {timeout:g}s"
                 )
             time.sleep(0.05)
+
+    def watch(self, url: str, stop: threading.Event, on_move: Callable[[], None]) -> None:
+        """Call ``on_move`` whenever any process has moved a projection, until ``stop``
+        is set (and once on connecting, for moves made while not listening)."""
+        with psycopg.connect(url, autocommit=True) as listener:
+            listener.execute(SQL("LISTEN {}").format(Identifier(self.projected_channel)))
+            on_move()
+            while not stop.is_set():
+                if any(True for _ in listener.notifies(timeout=0.2, stop_after=1)):
+                    on_move()
 
     def run(
         self, url: str, stop: threading.Event, *, on_batch: Callable[[int], None] | None = None

@@ -8,6 +8,7 @@ from domain.address import SYSTEM_ENVIRONMENT, Address, InvalidAddressError
 from domain.areas.access_token import AccessToken
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
+from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry
 from domain.errors import InvalidValueError, NotFoundError
 from domain.secrets import SecretCodec
@@ -50,6 +51,7 @@ class StoreBase:
         self.database_url = database_url
         self.system_registry = AreaRegistry()
         self.system_registry.register(AccessToken)
+        self.system_registry.register(ScheduledChange)
 
     def area_model(self, environment: str, area: str) -> type[AreaModel]:
         """The schema of ``area`` in ``environment``: the system environment has its own

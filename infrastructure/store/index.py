@@ -72,6 +72,16 @@ class EventIndex:
             self._value(SQL("SELECT COALESCE(MAX(position), 0) FROM {}").format(self._table), ())
         )
 
+    def versions_at(self, position: int) -> list[tuple[UUID, int]]:
+        """Every entry's version after the events up to ``position``."""
+        query = SQL(
+            "SELECT entry_id, MAX(version) AS version FROM {} WHERE position <= %s"
+            " GROUP BY entry_id"
+        ).format(self._table)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, (position,))
+            return [(r["entry_id"], int(r["version"])) for r in curs.fetchall()]
+
     def at_position(self, position: int) -> IndexRow | None:
         """The index row of one log position."""
         rows = self._fetch(

@@ -9,10 +9,13 @@ from infrastructure.store.bulk import StoreBulk
 from infrastructure.store.commands import StoreCommands
 from infrastructure.store.queries import StoreQueries
 from infrastructure.store.readmodels import StoreReadModels
+from infrastructure.store.schedule import StoreSchedule
 from infrastructure.store.verify import StoreVerifier
 
 
-class ConfigStore(StoreCommands, StoreQueries, StoreReadModels, StoreVerifier, StoreBulk):
+class ConfigStore(
+    StoreSchedule, StoreCommands, StoreQueries, StoreReadModels, StoreVerifier, StoreBulk
+):
     """Commands and queries over the configuration event log.
 
     Values in results keep secrets sealed; pass them through :meth:`redacted`

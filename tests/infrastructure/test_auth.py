@@ -109,6 +109,18 @@ def test_bootstrap_once_and_audited(store: ConfigStore) -> None:
     assert [(h.event, h.actor) for h in history] == [("created", "ops")]
 
 
+def test_a_scheduled_change_made_first_does_not_stop_the_bootstrap(store: ConfigStore) -> None:
+    store.schedule_change(
+        Address("default", "router", "default"),
+        "set",
+        {"max_retries": 2},
+        due_at=datetime.now(UTC) + timedelta(hours=1),
+        provenance=WHO,
+    )
+    issued = TokenService(store=store).bootstrap(provenance=WHO)
+    assert issued is not None and issued.role == "admin"
+
+
 def test_plaintext_token_is_never_stored(
     store: ConfigStore, db: psycopg.Connection[Any], schema: str
 ) -> None:

@@ -4,10 +4,6 @@ and a TCP gate that refuses connections until opened, then forwards to PostgreSQ
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +18,7 @@ from infrastructure.client import ConfigClient, connect
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import WriteResult
+from tests.network import Gate
 
 UNREACHABLE_URL = "postgresql://postgres@127.0.0.1:1/x"
 ClientFor = Callable[..., ConfigClient]
@@ -80,84 +77,6 @@ def write(store: ConfigStore) -> Write:
         return method(Address(environment, area, key), *args, provenance=who, **kw)
 
     return run
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """Wait until ``check()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout}s")
-        time.sleep(0.02)
-
-
-class Gate:
-    """A TCP proxy to PostgreSQL (reached over TCP or its Unix socket): while shut,
-    connections are accepted and dropped at once (the server seems down); once opened
-    they are forwarded."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self._target = (target_host, target_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._open = threading.Event()
-        self._stop = threading.Event()
-        self._sockets: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def open(self) -> None:
-        """Start forwarding."""
-        self._open.set()
-
-    def close(self) -> None:
-        """Stop listening and drop every connection."""
-        self._stop.set()
-        self._listener.close()
-        for sock in list(self._sockets):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            if not self._open.is_set():
-                conn.close()
-                continue
-            try:
-                upstream = self._upstream()
-            except OSError:
-                conn.close()
-                continue
-            self._sockets += [conn, upstream]
-            for a, b in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _upstream(self) -> socket.socket:
-        """A connection to the server: TCP, or its Unix socket when the host is a
-        directory (the embedded PostgreSQL)."""
-        host, port = self._target
-        if not host.startswith("/"):
-            return socket.create_connection(self._target)
-        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        unix.connect(f"{host}/.s.PGSQL.{port}")
-        return unix
-
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, target):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture

@@ -22,12 +22,11 @@ from infrastructure.client.lkg import LastKnownGood
 from infrastructure.settings import Settings
 from tests.infrastructure.client.conftest import (
     ClientFor,
-    Gate,
     Write,
     copy_path,
-    eventually,
     gated_url,
 )
+from tests.network import Gate, eventually
 
 PLAINTEXT = "sk-live-PLAINTEXT-4f1c9a"
 

@@ -13,7 +13,8 @@ from domain.areas import CacheConfig, FeatureFlag, GlobalSetting, HttpConfig, Ro
 from domain.areas.http import HttpRetry
 from domain.errors import AreaNotFoundError, NotFoundError, SettingsError
 from infrastructure.client import LiveChange
-from tests.infrastructure.client.conftest import ClientFor, Write, eventually
+from tests.infrastructure.client.conftest import ClientFor, Write
+from tests.network import eventually
 
 
 def test_precedence_per_field(client_for: ClientFor, write: Write) -> None:

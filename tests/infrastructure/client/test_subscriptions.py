@@ -13,7 +13,8 @@ import pytest
 from domain.areas import CacheConfig, FeatureFlag, RouterConfig
 from domain.errors import StorageError
 from infrastructure.client import ConfigClient, LiveChange
-from tests.infrastructure.client.conftest import ClientFor, Write, eventually
+from tests.infrastructure.client.conftest import ClientFor, Write
+from tests.network import eventually
 
 
 class Recorder:

@@ -16,6 +16,7 @@ from domain.access import Role
 from domain.address import Address
 from infrastructure.auth import TokenService
 from infrastructure.store import ConfigStore
+from infrastructure.store import schedule as schedule_module
 from tests.infrastructure.http.conftest import SETUP, Headers, TokenMaker
 
 E = "/v1/envs/prod/entries/router/default"
@@ -25,6 +26,11 @@ ROUTER_DOC = {"entries": {"router": {"default": {"max_retries": 7}}}}
 SECRET = "sk-secret-1"
 FLAG = "/v1/envs/prod/entries/feature_flag/gone"
 AUDIT_PROD = ["feature_flag/2", "router/2", "feature_flag/1", "provider/1", "router/1"]
+SCHEDULED = "/v1/envs/prod/scheduled"
+SCHEDULE_ID = "sch-00000000000a"
+LATER = (datetime.now(UTC) + timedelta(days=365)).isoformat()
+SCHEDULE_BODY = {"area": "router", "key": "default", "operation": "set", "due_at": LATER}
+ROUTER_LATER = {**SCHEDULE_BODY, "value": {"max_retries": 8}}
 R, W, A = Role.READER, Role.WRITER, Role.ADMIN
 
 
@@ -66,6 +72,12 @@ ROUTES: dict[str, Route] = {
     "tokens": Route("GET", "/v1/tokens", None, A, 200),
     "token-create": Route("POST", "/v1/tokens", {"name": "new", "role": "reader"}, A, 201),
     "token-revoke": Route("DELETE", "/v1/tokens/victim", None, A, 204),
+    "scheduled": Route("GET", SCHEDULED, None, R, 200),
+    "scheduled-create": Route("POST", SCHEDULED, ROUTER_LATER, W, 201),
+    "scheduled-show": Route("GET", f"{SCHEDULED}/{SCHEDULE_ID}", None, R, 200),
+    "scheduled-cancel": Route("DELETE", f"{SCHEDULED}/{SCHEDULE_ID}", None, W, 200),
+    "cluster": Route("GET", "/v1/cluster", None, A, 200),
+    "cluster-check": Route("GET", "/v1/cluster/check?wait=0", None, A, 200),
 }
 
 
@@ -113,6 +125,10 @@ ANSWER: dict[str, Any] = {
     "area-schema": lambda b: "max_retries" in b["properties"],
     "tokens": lambda b: "victim" in _names(b),
     "token-create": {"name": "new", "role": "reader"},
+    "scheduled": {"items": [{"id": SCHEDULE_ID, "status": "pending"}]},
+    "scheduled-create": {"status": "pending", "value": {"max_retries": 8}},
+    "scheduled-show": {"id": SCHEDULE_ID, "value": {"max_retries": 9}},
+    "scheduled-cancel": {"id": SCHEDULE_ID, "status": "cancelled"},
 }
 # What an admin reads afterwards, for calls that write (or must not).
 AFTER: dict[str, tuple[str, Any]] = {
@@ -129,6 +145,8 @@ AFTER: dict[str, tuple[str, Any]] = {
     "snapshot-delete": (SNAPSHOTS, {"items": []}),
     "token-create": ("/v1/tokens", lambda b: "new" in _names(b)),
     "token-revoke": ("/v1/tokens", lambda b: "victim" not in _names(b)),
+    "scheduled-create": (SCHEDULED, lambda b: len(b["items"]) == 2),
+    "scheduled-cancel": (SCHEDULED, {"items": []}),
 }
 
 
@@ -186,9 +204,16 @@ class World:
 
 
 @pytest.fixture
-def world(client: TestClient, store: ConfigStore, make_token: TokenMaker, admin: Headers) -> World:
+def world(
+    client: TestClient,
+    store: ConfigStore,
+    make_token: TokenMaker,
+    admin: Headers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> World:
     """prod: router v1 -> snapshot ``base`` -> router v2; a provider with a secret; a
-    feature flag deleted after ``base``. staging: a router. A reader token ``victim``."""
+    feature flag deleted after ``base``; a pending change of its router, ``SCHEDULE_ID``.
+    staging: a router. A reader token ``victim``."""
 
     def put(env: str, area: str, key: str, value: dict[str, Any]) -> None:
         store.set(Address(env, area, key), value, provenance=SETUP)
@@ -201,6 +226,16 @@ def world(client: TestClient, store: ConfigStore, make_token: TokenMaker, admin:
     put("prod", "router", "default", {"max_retries": 2})
     store.delete(Address("prod", "feature_flag", "gone"), provenance=SETUP)
     put("staging", "router", "default", {"max_retries": 5})
+    with monkeypatch.context() as patched:
+        patched.setattr(schedule_module, "new_schedule_id", lambda: SCHEDULE_ID)
+        due = datetime.fromisoformat(LATER)
+        store.schedule_change(
+            Address("prod", "router", "default"),
+            "set",
+            {"max_retries": 9},
+            due_at=due,
+            provenance=SETUP,
+        )
     make_token("reader", name="victim")
     return World(client, store, make_token, admin)
 
@@ -272,6 +307,8 @@ ALLOWED: list[tuple[str, str, Any, tuple[int, int]]] = [
     ("GET", "/v1/envs/prod/entries?area=router", None, (2, 2)),
     ("POST", "/v1/envs/prod/apply", ROUTER_DOC, (3, 7)),
     ("POST", "/v1/envs/prod/apply?dry_run=true", ROUTER_DOC, (2, 2)),
+    ("GET", SCHEDULED, None, (2, 2)),
+    ("DELETE", f"{SCHEDULED}/{SCHEDULE_ID}", None, (2, 2)),
 ]
 REFUSED: list[tuple[str, str, Any]] = [  # ... and the calls it must not make
     ("GET", PROVIDER, None),
@@ -298,6 +335,9 @@ REFUSED: list[tuple[str, str, Any]] = [  # ... and the calls it must not make
     ("GET", "/v1/changes?env=staging", None),
     ("GET", "/v1/changes?env=prod&area=provider", None),
     ("GET", "/v1/changes?env=_system", None),
+    ("POST", SCHEDULED, {**SCHEDULE_BODY, "area": "feature_flag", "key": "f", "value": {}}),
+    ("GET", "/v1/envs/staging/scheduled", None),
+    ("POST", "/v1/envs/staging/scheduled", ROUTER_LATER),
 ]
 SCOPED = [
     pytest.param(method, path, body, router, id=f"{method} {path}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 import schemathesis
@@ -30,19 +32,33 @@ from schemathesis.specs.openapi.checks import (
 
 from domain.address import Address
 from infrastructure.auth import TokenService
-from infrastructure.http import changes, entries, environments, snapshots, system, writes
-from infrastructure.http.app import create_app
+from infrastructure.http.app import ROUTERS, create_app
 from infrastructure.store import ConfigStore
+from infrastructure.store import schedule as schedule_module
 from tests.infrastructure.http.conftest import SETUP, Headers, TokenMaker
 
 EXAMPLES_PER_OPERATION = 25
 STREAM = "/v1/changes"
 REVOKE = ("DELETE", "/v1/tokens/{name}")
-# Path values naming seeded data (an entry with two versions, a snapshot), or a free
-# slot a PUT creates, so generated calls get past 400/404 into the handlers.
+# Path values naming seeded data (an entry with two versions, a snapshot, a scheduled
+# change), or a free slot a PUT creates, so generated calls get past 400/404 into the
+# handlers.
+SEEDED_SCHEDULE = "sch-0000000000aa"
 KNOWN = (
-    {"env": "default", "area": "router", "key": "default", "name": "seeded"},
-    {"env": "default", "area": "cache", "key": "fresh", "name": "fresh"},
+    {
+        "env": "default",
+        "area": "router",
+        "key": "default",
+        "name": "seeded",
+        "schedule_id": SEEDED_SCHEDULE,
+    },
+    {
+        "env": "default",
+        "area": "cache",
+        "key": "fresh",
+        "name": "fresh",
+        "schedule_id": "sch-0000000000ff",
+    },
 )
 CHECKS = [
     not_a_server_error,
@@ -56,8 +72,8 @@ CHECKS = [
 def _operations() -> list[tuple[str, str]]:
     routes = (
         route
-        for module in (entries, writes, environments, snapshots, changes, system)
-        for route in module.router.routes
+        for router in ROUTERS
+        for route in router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
     )
     return sorted(
@@ -81,6 +97,9 @@ def _seed(store: ConfigStore) -> None:
     store.set(Address("default", "cache", "default"), {}, provenance=SETUP)
     store.set(Address("staging", "router", "default"), {"max_retries": 2}, provenance=SETUP)
     store.create_snapshot("default", "seeded", actor="setup", reason="schemathesis seed")
+    with mock.patch.object(schedule_module, "new_schedule_id", return_value=SEEDED_SCHEDULE):
+        later = datetime.now(UTC) + timedelta(days=365)
+        store.schedule_change(router, "patch", {"max_retries": 6}, due_at=later, provenance=SETUP)
 
 
 @pytest.fixture

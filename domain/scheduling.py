@@ -1,0 +1,128 @@
+"""Pure rules of scheduled changes: what is stored when a change is scheduled, and the
+event it makes on its target when it is applied."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.address import Address
+from domain.areas.base import AreaModel
+from domain.areas.scheduled_change import ScheduledChange
+from domain.entry import ConfigEntry, Provenance
+from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
+from domain.secrets import SecretCodec, get_path, seal_secrets, secret_paths
+from domain.values import JsonObject, merge_patch, to_json, validate
+
+SCHEDULER_SOURCE = "scheduler"
+TEXT_LIMIT = 2000  # of a reason or a result
+
+Path = tuple[str | int, ...]
+
+
+def check_due(due_at: datetime, now: datetime | None = None) -> None:
+    """Raise :class:`InvalidValueError` naming ``at`` unless ``due_at`` is timezone-aware
+    and later than ``now`` (default: the current time)."""
+    if due_at.tzinfo is None or due_at.utcoffset() is None:
+        raise InvalidValueError.single("at", "needs a UTC offset, e.g. 2026-01-31T12:00:00Z")
+    if due_at <= (now or datetime.now(UTC)):
+        raise InvalidValueError.single("at", f"{due_at.isoformat()} is not in the future")
+
+
+def sealed_change_value(
+    model: type[AreaModel],
+    address: Address,
+    operation: str,
+    value: Any,
+    *,
+    current: ConfigEntry | None,
+    codec: SecretCodec | None,
+) -> JsonObject | None:
+    """The value to store with a new scheduled change, validated against the target area
+    and with its secrets sealed: a set's value; a patch, checked against the entry's
+    current value (on its own when the entry is missing or deleted); ``None`` for a
+    delete. Raises :class:`InvalidValueError` or :class:`SecretKeyError`."""
+    if operation == "delete":
+        if value is not None:
+            raise InvalidValueError.single("value", "a scheduled delete takes no value")
+        return None
+    if not isinstance(value, dict):
+        field = "patch" if operation == "patch" else "value"
+        raise InvalidValueError.single(field, "must be a JSON object", area=address.area)
+    if operation == "set":
+        instance = validate(model, value, key=address.key)
+        stored = current.value if current else None
+        return seal_secrets(instance, to_json(instance, sparse=True), stored, codec)
+    base = current.value if current and not current.deleted else {}
+    instance = validate(model, merge_patch(base, value), key=address.key)
+    merged = seal_secrets(instance, to_json(instance, sparse=True), base, codec)
+    patch = copy.deepcopy(value)
+    for path in secret_paths(instance):
+        # A merge patch replaces lists whole, so a secret it carries sits at the same
+        # path in the patch as in the merged value.
+        if isinstance(get_path(patch, path), str):
+            _put(patch, path, get_path(merged, path))
+    return patch
+
+
+def target_after(
+    model: type[AreaModel],
+    change: ScheduledChange,
+    entry: ConfigEntry | None,
+    *,
+    who: Provenance,
+    codec: SecretCodec | None,
+) -> ConfigEntry:
+    """The target entry (``entry``, as loaded now) with the change's event pending, or
+    none when it changes nothing. Raises why the change cannot apply:
+    :class:`VersionConflictError` (expected version), :class:`NotFoundError` (patch or
+    delete of a missing or deleted entry), :class:`InvalidValueError`,
+    :class:`SecretKeyError`."""
+    address = change.target
+    current = entry.version if entry else 0
+    if change.expected_version is not None and change.expected_version != current:
+        raise VersionConflictError(str(address), expected=change.expected_version, current=current)
+    if change.operation == "set":
+        instance = validate(model, change.value or {}, key=address.key)
+        stored = entry.value if entry else None
+        sparse = seal_secrets(instance, to_json(instance, sparse=True), stored, codec)
+        if entry is None:
+            return ConfigEntry.create(address, sparse, who, model.schema_version)
+        entry.replace(sparse, who, model.schema_version)
+        return entry
+    if entry is None:
+        raise NotFoundError(f"{address} not found in environment {address.environment!r}")
+    entry.check_live()
+    if change.operation == "delete":
+        entry.delete(who, model.schema_version)
+        return entry
+    instance = validate(model, merge_patch(entry.value, change.value), key=address.key)
+    sparse = seal_secrets(instance, to_json(instance, sparse=True), entry.value, codec)
+    entry.change(sparse, who, model.schema_version)
+    return entry
+
+
+def scheduler_provenance(schedule_id: str, change: ScheduledChange) -> Provenance:
+    """Provenance of applying a change: who scheduled it as actor, source ``scheduler``,
+    the schedule id as correlation id and in the reason, so history and audit tie the
+    change to its schedule."""
+    why = f": {change.reason}" if change.reason else ""
+    return Provenance.checked(
+        actor=change.requested_by,
+        reason=clip(f"scheduled change {schedule_id}{why}"),
+        source=SCHEDULER_SOURCE,
+        correlation_id=schedule_id,
+    )
+
+
+def clip(text: str) -> str:
+    """``text`` cut to the length a reason or result may have."""
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def _put(document: Any, path: Path, value: Any) -> None:
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value

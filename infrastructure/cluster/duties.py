@@ -1,0 +1,176 @@
+"""What only the leader runs: the projection writers, the Redis mirror and the
+scheduler's jobs (due scheduled changes, timed checkpoints, the lag watchdog, pruning
+dead instances). Started on election, stopped on demotion."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from domain.errors import ConfigStoreError
+from infrastructure.client.follower import backoff_seconds
+from infrastructure.cluster.registry import InstanceRegistry
+from infrastructure.projection.checkpoints import CheckpointSink
+from infrastructure.store import ConfigStore
+
+log = logging.getLogger("conduit_config.cluster")
+PRUNE_AFTER_SECONDS = 3600.0
+WATCHDOG_SECONDS = 5.0
+
+
+class Follower(Protocol):
+    """A log follower the leader runs in a thread (the Redis mirror)."""
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow until ``stop`` is set."""
+
+
+@dataclass(frozen=True)
+class DutyOptions:
+    """How often the leader's jobs run; see the settings of the same names."""
+
+    checkpoint_minutes: float = 10.0
+    schedule_poll_seconds: float = 1.0
+    lag_alert_events: int = 1000
+    instance_timeout_seconds: float = 10.0
+
+
+class _Loop:
+    """A thread that runs ``body(stop)`` until stopped, restarting it after errors."""
+
+    def __init__(self, name: str, body: Callable[[threading.Event], None]) -> None:
+        self._body = body
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._body(self._stop)
+                failures = 0
+            except Exception as exc:  # keep the leader's work going; the cause is logged
+                failures += 1
+                delay = backoff_seconds(failures)
+                log.warning("%s: %s; retrying in %.1fs", self._thread.name, exc, delay)
+                self._stop.wait(delay)
+
+
+class LeaderDuties:
+    """The leader's threads and scheduled jobs over one store."""
+
+    def __init__(
+        self,
+        *,
+        store: ConfigStore,
+        registry: InstanceRegistry,
+        options: DutyOptions,
+        mirror: Follower | None = None,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._options = options
+        self._mirror = mirror
+        self._loops: list[_Loop] = []
+        self._scheduler: BackgroundScheduler | None = None
+        self.lagging: dict[str, int] = {}
+
+    def start(self) -> None:
+        """Start the projection writers, the mirror and the scheduler."""
+        store = self._store
+        self._loops = [
+            _Loop("projections", lambda stop: store.projections.run(store.database_url, stop))
+        ]
+        if self._mirror is not None:
+            self._loops.append(_Loop("redis-mirror", self._mirror.run))
+        for loop in self._loops:
+            loop.start()
+        self._scheduler = self._jobs()
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop everything started, waiting for running jobs to end."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        for loop in self._loops:
+            loop.stop()
+        self._loops = []
+
+    def _jobs(self) -> BackgroundScheduler:
+        opts = self._options
+        scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+        scheduler.add_job(
+            self.apply_due_changes, "interval", seconds=opts.schedule_poll_seconds, id="scheduled"
+        )
+        if opts.checkpoint_minutes > 0:
+            scheduler.add_job(
+                self.checkpoint, "interval", minutes=opts.checkpoint_minutes, id="checkpoints"
+            )
+        scheduler.add_job(self.watchdog, "interval", seconds=WATCHDOG_SECONDS, id="watchdog")
+        scheduler.add_job(self.prune, "interval", seconds=PRUNE_AFTER_SECONDS / 10, id="prune")
+        return scheduler
+
+    def apply_due_changes(self) -> None:
+        """Apply every scheduled change that is due (each exactly once)."""
+        try:
+            for outcome in self._store.apply_due_changes():
+                log.info("scheduled change %s: %s", outcome.id, outcome.change.status)
+        except ConfigStoreError as exc:
+            log.warning("applying scheduled changes: %s", exc)
+
+    def checkpoint(self) -> int:
+        """Checkpoint every environment changed since its last checkpoint."""
+        runner = self._store.projections
+        sink = runner.sink("checkpoints")
+        assert isinstance(sink, CheckpointSink)
+        try:
+            runner.catch_up(["checkpoints"])
+            count = runner.run_locked("checkpoints", sink.checkpoint_changed)
+        except Exception as exc:  # psycopg's or ours: log and try at the next interval
+            log.warning("timed checkpoints: %s", exc)
+            return 0
+        if count:
+            log.info("checkpointed %d environment(s)", count)
+        return count
+
+    def watchdog(self) -> dict[str, int]:
+        """Log each projection or instance whose lag passed the alert threshold (and
+        when it recovers); returns what lags now."""
+        limit = self._options.lag_alert_events
+        try:
+            lags = {f"projection {s.name}": s.lag for s in self._store.projection_status()}
+            for info in self._registry.instances(
+                timeout_seconds=self._options.instance_timeout_seconds
+            ):
+                if info.alive:
+                    lags[f"instance {info.id}"] = info.lag
+        except ConfigStoreError as exc:
+            log.warning("lag watchdog: %s", exc)
+            return self.lagging
+        now = {name: lag for name, lag in lags.items() if lag > limit}
+        for name in now.keys() - self.lagging.keys():
+            log.warning("%s is %d events behind the log (alert above %d)", name, now[name], limit)
+        for name in self.lagging.keys() - now.keys():
+            log.info("%s has caught up", name)
+        self.lagging = now
+        return now
+
+    def prune(self) -> None:
+        """Forget instances dead for an hour."""
+        try:
+            self._registry.prune(PRUNE_AFTER_SECONDS)
+        except ConfigStoreError as exc:
+            log.warning("pruning instances: %s", exc)

@@ -1,0 +1,148 @@
+"""One instance's membership of the cluster: it competes for leadership, runs the
+leader's duties while it leads, and reports a heartbeat with its applied position."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from domain.errors import ConfigStoreError
+from infrastructure.cluster.duties import DutyOptions, Follower, LeaderDuties
+from infrastructure.cluster.leader import LeaderElection
+from infrastructure.cluster.registry import Beat, InstanceRegistry
+from infrastructure.settings import Settings
+from infrastructure.store import ConfigStore
+
+log = logging.getLogger("conduit_config.cluster")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Election and heartbeat timing, and the leader's duties; from settings."""
+
+    leader_poll_seconds: float = 1.0
+    leader_timeout_seconds: int = 10
+    heartbeat_seconds: float = 2.0
+    duties: DutyOptions = field(default_factory=DutyOptions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClusterOptions:
+        """Election, heartbeat and leader-job timing from settings."""
+        return cls(
+            leader_poll_seconds=settings.leader_poll_seconds,
+            leader_timeout_seconds=settings.leader_timeout_seconds,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            duties=DutyOptions(
+                checkpoint_minutes=settings.checkpoint_minutes,
+                schedule_poll_seconds=settings.schedule_poll_seconds,
+                lag_alert_events=settings.lag_alert_events,
+                instance_timeout_seconds=settings.instance_timeout_seconds,
+            ),
+        )
+
+
+class ClusterNode:
+    """This process as a cluster instance.
+
+    ``applied`` gives the log position the instance has applied and the digest of
+    its state there (read together, so they match); ``kind`` is ``serve`` or ``worker``.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: ConfigStore,
+        options: ClusterOptions,
+        kind: str,
+        applied: Callable[[], tuple[int, str | None]],
+        mirror: Follower | None = None,
+        on_role: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.id = f"{self.host}-{self.pid}-{secrets.token_hex(2)}"
+        self._store = store
+        self._options = options
+        self._kind = kind
+        self._applied = applied
+        self._on_role = on_role
+        self.registry = InstanceRegistry(datastore=store.app.datastore)
+        self.duties = LeaderDuties(
+            store=store, registry=self.registry, options=options.duties, mirror=mirror
+        )
+        self._election = LeaderElection(
+            url=store.database_url,
+            schema=store.app.datastore.schema,
+            name=self.id,
+            poll_seconds=options.leader_poll_seconds,
+            timeout_seconds=options.leader_timeout_seconds,
+            on_elected=self._elected,
+            on_demoted=self._demoted,
+        )
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
+
+    @property
+    def role(self) -> str:
+        """``leader`` or ``follower``."""
+        return "leader" if self._election.is_leader else "follower"
+
+    def start(self) -> None:
+        """Register, then compete for leadership and beat until stopped."""
+        self._beat()
+        self._thread.start()
+        self._election.start()
+
+    def stop(self) -> None:
+        """Hand over leadership (duties stop first) and unregister."""
+        self._election.stop()
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        try:
+            self.registry.remove(self.id)
+        except ConfigStoreError as exc:
+            log.warning("unregistering %s: %s", self.id, exc)
+
+    def _elected(self) -> None:
+        try:
+            self.registry.claim_leadership(self.id)
+        except ConfigStoreError as exc:  # the next heartbeat records it
+            log.warning("recording leadership of %s: %s", self.id, exc)
+        self.duties.start()
+        self._on_role("leader")
+
+    def _demoted(self) -> None:
+        self.duties.stop()
+        self._wake.set()
+        self._on_role("follower")
+
+    def _heartbeats(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._options.heartbeat_seconds)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self._beat()
+
+    def _beat(self) -> None:
+        try:
+            position, digest = self._applied()
+            self.registry.beat(
+                Beat(
+                    id=self.id,
+                    host=self.host,
+                    pid=self.pid,
+                    kind=self._kind,
+                    role="leader" if self._election.is_leader else "follower",
+                    position=position,
+                    digest=digest,
+                )
+            )
+        except ConfigStoreError as exc:
+            log.warning("heartbeat of %s: %s", self.id, exc)

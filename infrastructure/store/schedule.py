@@ -1,0 +1,294 @@
+"""Scheduled changes: recorded now as ``scheduled_change`` entries of the system
+environment, applied when due by the cluster leader, exactly once.
+
+Applying one appends the target entry's event and the schedule entry's move to
+``applied`` in one transaction. Both are appended at the versions they were decided at,
+so when two instances (or a cancel) race, the loser's whole transaction is refused and
+it simply finds the change done on its next look.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.address import SYSTEM_ENVIRONMENT, Address, InvalidAddressError
+from domain.areas.scheduled_change import (
+    OPERATIONS,
+    SCHEDULE_ID,
+    ScheduledChange,
+    new_schedule_id,
+)
+from domain.entry import ConfigEntry, Provenance
+from domain.errors import (
+    ConfigStoreError,
+    EntryStateError,
+    InvalidValueError,
+    NotFoundError,
+    StorageError,
+    VersionConflictError,
+)
+from domain.scheduling import (
+    check_due,
+    clip,
+    scheduler_provenance,
+    sealed_change_value,
+    target_after,
+)
+from domain.values import JsonObject, to_json, validate
+from infrastructure.store.base import storage_errors
+from infrastructure.store.commands import StoreCommands
+from infrastructure.store.readmodels import StoreReadModels
+
+SCHEDULE_AREA = ScheduledChange.area_name
+# Races on one change end quickly (the winner marks it done); a change still contended
+# after this many looks is left pending for the next run.
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class ScheduledView:
+    """A scheduled change as stored (values keep secrets sealed), with the schedule
+    entry's own version and, once applied, the log position of the target's event."""
+
+    id: str
+    change: ScheduledChange
+    version: int
+    updated_at: datetime | None
+    applied_position: int | None
+
+    @property
+    def target(self) -> Address:
+        """The entry the change applies to."""
+        return self.change.target
+
+    @property
+    def status(self) -> str:
+        """pending, applied, cancelled or failed."""
+        return self.change.status
+
+    @property
+    def result(self) -> str | None:
+        """What applying did, or why the change failed or was cancelled."""
+        return self.change.result
+
+
+def schedule_address(schedule_id: str) -> Address:
+    """Where the scheduled change ``schedule_id`` is stored; raises
+    :class:`NotFoundError` for a malformed id (no change can have it)."""
+    if not SCHEDULE_ID.fullmatch(schedule_id):
+        raise NotFoundError(f"no scheduled change {schedule_id!r} (ids look like sch-0123456789ab)")
+    return Address(SYSTEM_ENVIRONMENT, SCHEDULE_AREA, schedule_id)
+
+
+class StoreSchedule(StoreCommands, StoreReadModels):
+    """Schedule, list, cancel and apply changes. Raise :class:`InvalidValueError`,
+    :class:`NotFoundError`, :class:`EntryStateError`, :class:`VersionConflictError`,
+    :class:`SecretKeyError` or :class:`StorageError`; on any error nothing is appended."""
+
+    def schedule_change(
+        self,
+        address: Address,
+        operation: str,
+        value: Any,
+        *,
+        due_at: datetime,
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> ScheduledView:
+        """Record that ``operation`` (set, patch, delete) of ``address`` is to be applied
+        at ``due_at`` (a future, timezone-aware time: else an error naming ``at``).
+
+        A set or patch is validated against the target area now (a patch against the
+        entry's current value, or on its own when there is none) and its secrets are
+        sealed before they are stored."""
+        if operation not in OPERATIONS:
+            raise InvalidValueError.single("operation", "must be one of set, patch, delete")
+        check_due(due_at)
+        if address.environment == SYSTEM_ENVIRONMENT:
+            raise InvalidAddressError("changes of the system environment cannot be scheduled")
+        model = self.model_for(address)
+        prepared = sealed_change_value(
+            model, address, operation, value, current=self.load(address), codec=self.codec
+        )
+        data: JsonObject = {
+            "environment": address.environment,
+            "area": address.area,
+            "key": address.key,
+            "operation": operation,
+            "value": prepared,
+            "due_at": due_at.isoformat(),
+            "expected_version": expected_version,
+            "status": "pending",
+            "requested_by": provenance.actor,
+            "reason": provenance.reason,
+        }
+        schedule_id = new_schedule_id()
+        sparse = {name: item for name, item in data.items() if item is not None}
+        self.set(schedule_address(schedule_id), sparse, provenance=provenance, expected_version=0)
+        return self.scheduled(schedule_id)
+
+    def scheduled(self, schedule_id: str, *, environment: str | None = None) -> ScheduledView:
+        """One scheduled change, read from the log (never stale). Raises
+        :class:`NotFoundError` when there is none (targeting ``environment``, if given)."""
+        entry = self.load(schedule_address(schedule_id))
+        if entry is None or entry.deleted:
+            raise NotFoundError(f"no scheduled change {schedule_id!r}")
+        change = _parsed(schedule_id, entry.value)
+        if environment is not None and change.environment != environment:
+            raise NotFoundError(f"no scheduled change {schedule_id!r} in {environment!r}")
+        with storage_errors():
+            row = self.index.row(entry.id, entry.version)
+        return self._views(
+            [(schedule_id, change, entry.version, row.recorded_at if row else None)]
+        )[0]
+
+    def scheduled_changes(
+        self, environment: str | None = None, *, include_done: bool = False
+    ) -> list[ScheduledView]:
+        """Pending changes (``include_done``: all) targeting ``environment`` (``None``:
+        every environment), by due time; read from the ``current`` projection, caught up
+        first."""
+        self.fresh(["current"])
+        rows = self._select(
+            "cc_current",
+            (
+                "SELECT key, stored, version, updated_at FROM {}"
+                " WHERE environment = %s AND area = %s AND NOT deleted"
+                " AND (%s::text IS NULL OR stored->>'environment' = %s::text)"
+                " AND (%s OR COALESCE(stored->>'status', 'pending') = 'pending')"
+            ),
+            (SYSTEM_ENVIRONMENT, SCHEDULE_AREA, environment, environment, include_done),
+        )
+        found = [(r[0], _parsed(r[0], r[1]), r[2], r[3]) for r in rows]
+        views = self._views(found)
+        return sorted(views, key=lambda v: (v.change.due_at, v.id))
+
+    def cancel_scheduled(
+        self, schedule_id: str, *, provenance: Provenance, environment: str | None = None
+    ) -> ScheduledView:
+        """Cancel a pending change: it will never apply. Raises :class:`NotFoundError`
+        and, when it is no longer pending, :class:`EntryStateError`."""
+        address = schedule_address(schedule_id)
+        for _ in range(ATTEMPTS):
+            view = self.scheduled(schedule_id, environment=environment)
+            if view.change.status != "pending":
+                raise EntryStateError(
+                    f"scheduled change {schedule_id} is {view.change.status};"
+                    " only a pending change can be cancelled"
+                )
+            why = f": {provenance.reason}" if provenance.reason else ""
+            data = view.change.model_dump(mode="json", exclude_unset=True)
+            data.update(status="cancelled", result=clip(f"cancelled by {provenance.actor}{why}"))
+            try:
+                self.set(address, data, provenance=provenance, expected_version=view.version)
+            except VersionConflictError:
+                continue  # applied or cancelled meanwhile: look again
+            return self.scheduled(schedule_id)
+        raise VersionConflictError(
+            schedule_id, expected=None, current=None, detail=f"{schedule_id} kept changing; retry"
+        )
+
+    def apply_due_changes(
+        self, now: datetime | None = None, limit: int = 100
+    ) -> list[ScheduledView]:
+        """Apply (or mark failed) up to ``limit`` pending changes due at ``now`` (default:
+        the current time), oldest first; returns them as they ended. A change another
+        instance or a cancel got to first is skipped. Raises :class:`StorageError`."""
+        moment = now or datetime.now(UTC)
+        due = [v for v in self.scheduled_changes() if v.change.due_at <= moment][:limit]
+        ended = []
+        for view in due:
+            outcome = self._apply(view.id)
+            if outcome is not None:
+                ended.append(outcome)
+        return ended
+
+    def _apply(self, schedule_id: str) -> ScheduledView | None:
+        address = schedule_address(schedule_id)
+        for _ in range(ATTEMPTS):
+            entry = self.load(address)
+            if entry is None:
+                return None
+            change = _parsed(schedule_id, entry.value)
+            if change.done:
+                return None  # the projection lagged: another instance got there first
+            try:
+                self._settle(entry, change)
+            except IntegrityError:
+                # Lost a race on the schedule (it is done now) or on the target (decide
+                # again on its new state): nothing of this attempt was written.
+                self.entries.drop(change.target.entry_id)
+                continue
+            return self.scheduled(schedule_id)
+        return None
+
+    def _settle(self, entry: ConfigEntry, change: ScheduledChange) -> None:
+        """Append the target's event and the schedule's new status (or only the status
+        ``failed``, with the reason); raises ``IntegrityError`` when a version is taken."""
+        who = scheduler_provenance(entry.key, change)
+        try:
+            model = self.model_for(change.target)
+            target = target_after(
+                model, change, self.load(change.target), who=who, codec=self.codec
+            )
+        except StorageError:
+            raise
+        except ConfigStoreError as exc:
+            self._finish(entry, who, {"status": "failed", "result": clip(str(exc))}, None)
+            return
+        what = f"{change.operation} applied" if target.pending_events else "no change needed"
+        result = f"{what}: {target.address} is at version {target.version}"
+        update = {"status": "applied", "result": result, "applied_version": target.version}
+        self._finish(entry, who, update, target if target.pending_events else None)
+
+    def _finish(
+        self, entry: ConfigEntry, who: Provenance, update: JsonObject, target: ConfigEntry | None
+    ) -> None:
+        instance = validate(ScheduledChange, {**entry.value, **update}, key=entry.key)
+        entry.replace(to_json(instance, sparse=True), who, ScheduledChange.schema_version)
+        saved = [e for e in (target, entry) if e is not None]
+        with storage_errors():
+            self.app.save(*saved, addresses={e.id: e.address for e in saved})
+        for item in saved:
+            self.entries.put(item)
+
+    def _views(self, found: list[tuple[str, ScheduledChange, int, Any]]) -> list[ScheduledView]:
+        """Views of ``(id, change, version, updated_at)``, with the applied positions
+        read from the event index in one query."""
+        applied = [
+            (c.target.entry_id, c.applied_version)
+            for _, c, _, _ in found
+            if c.applied_version is not None
+        ]
+        positions: dict[tuple[UUID, int], int] = {}
+        if applied:
+            rows = self._select(
+                "cc_event_index",
+                "SELECT entry_id, version, position FROM {} WHERE (entry_id, version) IN"
+                " (SELECT * FROM unnest(%s::uuid[], %s::bigint[]))",
+                ([a[0] for a in applied], [a[1] for a in applied]),
+            )
+            positions = {(r[0], r[1]): r[2] for r in rows}
+        return [
+            ScheduledView(
+                id=schedule_id,
+                change=change,
+                version=version,
+                updated_at=updated_at,
+                applied_position=positions.get(
+                    (change.target.entry_id, change.applied_version or 0)
+                ),
+            )
+            for schedule_id, change, version, updated_at in found
+        ]
+
+
+def _parsed(schedule_id: str, stored: JsonObject) -> ScheduledChange:
+    instance = validate(ScheduledChange, stored, key=schedule_id)
+    assert isinstance(instance, ScheduledChange)
+    return instance
