@@ -12,7 +12,7 @@ from domain.areas.base import AreaModel
 from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry, Provenance
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
-from domain.secrets import SecretCodec, get_path, seal_secrets, secret_paths
+from domain.secrets import REDACTED, SecretCodec, get_path, seal_secrets, secret_paths
 from domain.values import JsonObject, merge_patch, to_json, validate
 
 SCHEDULER_SOURCE = "scheduler"
@@ -53,17 +53,56 @@ def sealed_change_value(
     if operation == "set":
         instance = validate(model, value, key=address.key)
         stored = current.value if current else None
-        return seal_secrets(instance, to_json(instance, sparse=True), stored, codec)
+        sealed = seal_secrets(instance, to_json(instance, sparse=True), stored, codec)
+        return _keep_placeholders(instance, value, sealed)
     base = current.value if current and not current.deleted else {}
     instance = validate(model, merge_patch(base, value), key=address.key)
     merged = seal_secrets(instance, to_json(instance, sparse=True), base, codec)
-    patch = copy.deepcopy(value)
+    # A merge patch replaces lists whole, so a secret it carries sits at the same path
+    # in the patch as in the merged value.
+    return _keep_placeholders(instance, value, merged, into=copy.deepcopy(value))
+
+
+def _keep_placeholders(
+    instance: AreaModel, given: JsonObject, sealed: JsonObject, *, into: JsonObject | None = None
+) -> JsonObject:
+    """``into`` (default: ``sealed``) with each secret given in plaintext sealed, and
+    each ``********`` kept as it is: it means "the secret stored when the change
+    applies", which may have been rotated since it was scheduled."""
+    result = sealed if into is None else into
     for path in secret_paths(instance):
-        # A merge patch replaces lists whole, so a secret it carries sits at the same
-        # path in the patch as in the merged value.
-        if isinstance(get_path(patch, path), str):
-            _put(patch, path, get_path(merged, path))
-    return patch
+        given_secret = get_path(given, path)
+        if given_secret == REDACTED:
+            _put(result, path, REDACTED)
+        elif isinstance(given_secret, str):
+            _put(result, path, get_path(sealed, path))
+    return result
+
+
+def pending_change(
+    address: Address,
+    operation: str,
+    value: JsonObject | None,
+    *,
+    due_at: datetime,
+    provenance: Provenance,
+    expected_version: int | None,
+) -> JsonObject:
+    """The stored fields of a new scheduled change (``value`` as prepared by
+    :func:`sealed_change_value`)."""
+    data: JsonObject = {
+        "environment": address.environment,
+        "area": address.area,
+        "key": address.key,
+        "operation": operation,
+        "value": value,
+        "due_at": due_at.isoformat(),
+        "expected_version": expected_version,
+        "status": "pending",
+        "requested_by": provenance.actor,
+        "reason": provenance.reason,
+    }
+    return {name: item for name, item in data.items() if item is not None}
 
 
 def target_after(

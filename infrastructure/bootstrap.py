@@ -81,6 +81,7 @@ def build_runner(
             CheckpointSink(checkpoints=checkpoints, interval=settings.checkpoint_interval),
         ],
         batch_size=settings.projection_batch_size,
+        connect_timeout=settings.connect_timeout,
     )
 
 

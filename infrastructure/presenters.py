@@ -10,8 +10,7 @@ from domain.areas.base import AreaModel
 from domain.secrets import redact
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.bulk import BulkResult
-from infrastructure.store.schedule import ScheduledView
-from infrastructure.store.views import EntryView, HistoryItem, WriteResult
+from infrastructure.store.views import EntryView, HistoryItem, ScheduledView, WriteResult
 from projections.audit import AuditRow
 
 

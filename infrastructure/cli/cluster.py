@@ -54,7 +54,7 @@ def status_cmd() -> None:
 @common
 def check_cmd(wait: float) -> None:
     """Compare every live server's state digest with the log's at its position; exit 1
-    when one differs."""
+    when one differs, or when no live server reports one."""
     state = get_state()
     report = check_consistency(
         state.store,
@@ -65,7 +65,7 @@ def check_cmd(wait: float) -> None:
     if state.as_json:
         emit_json(report.to_json())
     elif not report.instances:
-        click.echo("no live server reports a state digest")
+        click.echo("nothing to check: no live server reports a state digest", err=True)
     else:
         emit_table(
             ("ID", "POSITION", "CONSISTENT"),

@@ -12,7 +12,7 @@ from infrastructure.cli.options import authored, common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, short
 from infrastructure.cli.state import get_state, parse_time
 from infrastructure.presenters import scheduled_json
-from infrastructure.store.schedule import ScheduledView
+from infrastructure.store.views import ScheduledView
 
 AT_HELP = "Apply the change at this time (ISO-8601 with a UTC offset) instead of now."
 

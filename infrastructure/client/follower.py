@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -33,12 +34,35 @@ def backoff_seconds(failures: int) -> float:
     return min(MAX_BACKOFF_SECONDS, 0.1 * 2.0**failures) * random.uniform(0.5, 1)  # noqa: S311
 
 
-#: Receives each batch of records, and the position of the batch's last row.
-Apply = Callable[[list[LogRecord], int], None]
+#: Receives each batch of records, and the position of the batch's last row. Returns
+#: ``False`` when it did not apply the batch because the position moved meanwhile (e.g.
+#: another process applied it): the batch is not counted, the position read again.
+Apply = Callable[[list[LogRecord], int], bool | None]
+#: Reports a failure of the follower, and the seconds it waits before retrying.
+Report = Callable[[BaseException, float], None]
+
+
+class StalledError(StorageError):
+    """The log cannot be followed until someone acts; whoever raised it has logged why.
+    :meth:`LogFollower.follow` retries after the longest backoff, reporting nothing."""
+
+
+def log_failure(exc: BaseException, delay: float) -> None:
+    """The default :data:`Report`: a warning for a lost connection, else the traceback."""
+    if isinstance(exc, psycopg.Error | OSError | StorageError):
+        log.warning("log follower: %s; reconnecting in %.1fs", type(exc).__name__, delay)
+    else:  # the loop must not die (status() would say connected): a bug, retried
+        log.exception("log follower failed; retrying in %.1fs", delay)
 
 
 class LogFollower:
-    """A thread that reads the log after ``position()`` and hands batches to ``apply``."""
+    """Reads the log after ``position()`` and hands batches to ``apply``: in a thread of
+    its own (:meth:`start`, :meth:`stop`), or in the caller's (:meth:`follow`).
+
+    ``batch_size`` rows are read at a time; ``at_head(position)`` is called when nothing
+    follows the position; ``guard()`` wraps each connection's work (LISTEN, reads and
+    waits); ``report`` logs each failure (``on_error`` is told of it too).
+    """
 
     def __init__(
         self,
@@ -48,17 +72,24 @@ class LogFollower:
         apply: Apply,
         on_error: Callable[[BaseException | None], None] = lambda _: None,
         connect_timeout: int = 10,
+        batch_size: int = BATCH,
+        at_head: Callable[[int], None] = lambda _: None,
+        guard: Callable[[], AbstractContextManager[None]] = nullcontext,
+        report: Report = log_failure,
     ) -> None:
         self._store = store
         self._position = position
         self._apply = apply
         self._on_error = on_error
         self._connect_timeout = connect_timeout
+        self._batch_size = batch_size
+        self._at_head = at_head
+        self._guard = guard
+        self._report = report
         self._stop = threading.Event()
         self._failures = 0
-        datastore = store.app.datastore
         self._fetch = log_query(
-            datastore.schema,
+            store.app.datastore.schema,
             store.app.events_table,
             "e.notification_id > %s ORDER BY e.notification_id LIMIT %s",
         )
@@ -74,41 +105,53 @@ class LogFollower:
         self._stop.set()
         self._thread.join(timeout=self._connect_timeout + 5)
 
-    def catch_up(self) -> int:
-        """Apply every event after the current position; returns how many rows were read.
+    def catch_up(self, stop: threading.Event | None = None) -> int:
+        """Apply every event after the current position (until ``stop`` is set); returns
+        how many rows were read, less those of batches ``apply`` refused.
 
-        Raises :class:`StorageError` (e.g. a pool connection the server terminated).
+        Raises :class:`StorageError` (e.g. a pool connection the server terminated), and
+        what ``position``, ``apply`` and ``at_head`` raise.
         """
         total = 0
-        while True:
+        while stop is None or not stop.is_set():
+            position = self._position()
             with (
                 storage_errors(),
                 self._store.app.datastore.get_connection() as conn,
                 conn.cursor(row_factory=tuple_row) as cur,
             ):
-                cur.execute(self._fetch, (self._position(), BATCH))
+                cur.execute(self._fetch, (position, self._batch_size))
                 rows = cur.fetchall()
             if not rows:
+                self._at_head(position)
                 return total
             mapper = self._store.app.mapper
             records = [decode(mapper, row) for row in rows if row[6] is not None]
-            self._apply(records, int(rows[-1][0]))
-            total += len(rows)
+            if self._apply(records, int(rows[-1][0])) is not False:
+                total += len(rows)
+        return total
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def follow(self, stop: threading.Event) -> None:
+        """Follow the log in the caller's thread until ``stop`` is set; returns within
+        about a tenth of a second of it when idle. Raises nothing: each failure is
+        reported, then retried with backoff (a :class:`StalledError` after the longest)."""
+        while not stop.is_set():
             try:
-                self._follow()
-            except (psycopg.Error, OSError, StorageError) as exc:
-                delay = self._failed(exc)
-                log.warning("log follower: %s; reconnecting in %.1fs", type(exc).__name__, delay)
+                self._follow(stop)
+            except StalledError as exc:
+                self._on_error(exc)
+                stop.wait(MAX_BACKOFF_SECONDS)
+            except Exception as exc:
+                self._failures += 1
+                self._on_error(exc)
+                delay = backoff_seconds(self._failures)
+                self._report(exc, delay)
                 if isinstance(exc, StorageError):
                     self._discard_broken()
-                self._stop.wait(delay)
-            except Exception as exc:  # the thread must not die: status() would say connected
-                delay = self._failed(exc)
-                log.exception("log follower failed; retrying in %.1fs", delay)
-                self._stop.wait(delay)
+                stop.wait(delay)
+
+    def _run(self) -> None:
+        self.follow(self._stop)
 
     def _discard_broken(self) -> None:
         """A pool read failed: drop every broken idle connection of the pool now (one
@@ -120,25 +163,22 @@ class LogFollower:
         except Exception:  # best effort: the next attempt reports what fails
             log.debug("checking the pool's connections failed", exc_info=True)
 
-    def _failed(self, exc: BaseException) -> float:
-        """Report a failure; the (jittered, growing) delay before the next attempt."""
-        self._failures += 1
-        self._on_error(exc)
-        return backoff_seconds(self._failures)
-
-    def _follow(self) -> None:
-        with psycopg.connect(
-            self._store.database_url, autocommit=True, connect_timeout=self._connect_timeout
-        ) as listener:
+    def _follow(self, stop: threading.Event) -> None:
+        with (
+            self._guard(),
+            psycopg.connect(
+                self._store.database_url, autocommit=True, connect_timeout=self._connect_timeout
+            ) as listener,
+        ):
             listener.execute(SQL("LISTEN {}").format(Identifier(self._channel)))
-            self.catch_up()  # after LISTEN: nothing committed since can be missed
+            self.catch_up(stop)  # after LISTEN: nothing committed since can be missed
             self._failures = 0
             self._on_error(None)
             polled = time.monotonic()
-            while not self._stop.is_set():
-                # Short waits keep stop() prompt; the log is read on a NOTIFY, or once a
-                # poll interval in case one was lost with a connection.
+            while not stop.is_set():
+                # Short waits keep stopping prompt; the log is read on a NOTIFY, or once
+                # a poll interval in case one was lost with a connection.
                 woken = any(True for _ in listener.notifies(timeout=WAKE_SECONDS, stop_after=1))
                 if woken or time.monotonic() - polled >= POLL_SECONDS:
-                    self.catch_up()
+                    self.catch_up(stop)
                     polled = time.monotonic()

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -54,6 +55,8 @@ class _Loop:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=15)
+        if self._thread.is_alive():  # a batch stuck in the database: say so, go on
+            log.error("%s did not stop within 15 s", self._thread.name)
 
     def _run(self) -> None:
         failures = 0
@@ -112,15 +115,24 @@ class LeaderDuties:
     def _jobs(self) -> BackgroundScheduler:
         opts = self._options
         scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+        # Jobs with long intervals run at once too: a leader that changes more often
+        # than their interval would otherwise never run them.
+        now = datetime.now(UTC)
         scheduler.add_job(
             self.apply_due_changes, "interval", seconds=opts.schedule_poll_seconds, id="scheduled"
         )
         if opts.checkpoint_minutes > 0:
             scheduler.add_job(
-                self.checkpoint, "interval", minutes=opts.checkpoint_minutes, id="checkpoints"
+                self.checkpoint,
+                "interval",
+                minutes=opts.checkpoint_minutes,
+                id="checkpoints",
+                next_run_time=now,
             )
         scheduler.add_job(self.watchdog, "interval", seconds=WATCHDOG_SECONDS, id="watchdog")
-        scheduler.add_job(self.prune, "interval", seconds=PRUNE_AFTER_SECONDS / 10, id="prune")
+        scheduler.add_job(
+            self.prune, "interval", seconds=PRUNE_AFTER_SECONDS / 10, id="prune", next_run_time=now
+        )
         return scheduler
 
     def apply_due_changes(self) -> None:

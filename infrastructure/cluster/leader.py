@@ -20,6 +20,7 @@ from collections.abc import Callable
 import psycopg
 
 from infrastructure.client.follower import backoff_seconds
+from infrastructure.persistence.errors import first_line
 
 log = logging.getLogger("conduit_config.cluster")
 
@@ -75,6 +76,7 @@ class LeaderElection:
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         idle = max(1, self._timeout // 2)
+        count = max(1, self._timeout - idle)
         conn = psycopg.connect(
             self._url,
             autocommit=True,
@@ -83,13 +85,23 @@ class LeaderElection:
             keepalives=1,
             keepalives_idle=idle,
             keepalives_interval=1,
-            keepalives_count=max(1, self._timeout - idle),
+            keepalives_count=count,
+            # A check blocked on unacknowledged data fails after this, not after the
+            # kernel's retransmissions (a quarter of an hour).
+            tcp_user_timeout=self._timeout * 1000,
         )
-        # The server's side of the same bound: it drops a silent leader, freeing the lock.
-        conn.execute(f"SET tcp_keepalives_idle = {idle}")
-        conn.execute("SET tcp_keepalives_interval = 1")
-        conn.execute(f"SET tcp_keepalives_count = {max(1, self._timeout - idle)}")
-        conn.execute(f"SET tcp_user_timeout = {self._timeout * 1000}")
+        try:
+            # The server's side of the same bound: it drops a silent leader, freeing the lock.
+            for name, value in (
+                ("tcp_keepalives_idle", idle),
+                ("tcp_keepalives_interval", 1),
+                ("tcp_keepalives_count", count),
+                ("tcp_user_timeout", self._timeout * 1000),
+            ):
+                conn.execute(f"SET {name} = {int(value)}")
+        except psycopg.Error:
+            conn.close()
+            raise
         return conn
 
     def _run(self) -> None:
@@ -98,13 +110,14 @@ class LeaderElection:
             try:
                 with self._connect() as conn:
                     failures = 0
-                    self._hold(conn)
-                    self._set(leader=False)  # before the lock goes with the connection
+                    try:
+                        self._hold(conn)
+                    finally:
+                        self._set(leader=False)  # the work stops before the lock goes
             except (psycopg.Error, OSError) as exc:
-                self._set(leader=False)
                 failures += 1
                 delay = backoff_seconds(failures)
-                log.warning("leader election: %s; retrying in %.1fs", type(exc).__name__, delay)
+                log.warning("leader election: %s; retrying in %.1fs", first_line(exc), delay)
                 self._stop.wait(delay)
 
     def _hold(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:

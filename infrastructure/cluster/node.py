@@ -15,6 +15,7 @@ from domain.errors import ConfigStoreError
 from infrastructure.cluster.duties import DutyOptions, Follower, LeaderDuties
 from infrastructure.cluster.leader import LeaderElection
 from infrastructure.cluster.registry import Beat, InstanceRegistry
+from infrastructure.persistence.errors import storage_errors
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 
@@ -132,6 +133,8 @@ class ClusterNode:
 
     def _beat(self) -> None:
         try:
+            with storage_errors():
+                head = self._store.index.head()
             position, digest = self._applied()
             self.registry.beat(
                 Beat(
@@ -142,6 +145,7 @@ class ClusterNode:
                     role="leader" if self._election.is_leader else "follower",
                     position=position,
                     digest=digest,
+                    head=head,
                 )
             )
         except ConfigStoreError as exc:

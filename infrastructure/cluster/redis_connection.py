@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from domain.errors import SettingsError, StorageError
+from infrastructure.persistence.errors import first_line
 
 CONNECT_TIMEOUT = 10
 
@@ -25,12 +26,6 @@ def redis_errors() -> Iterator[None]:
         raise StorageError(f"Redis unavailable: {first_line(exc)}") from None
     except redis.RedisError as exc:
         raise StorageError(f"Redis error: {first_line(exc)}") from None
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type's name when it has none)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def redis_client(url: str, *, timeout: float = CONNECT_TIMEOUT) -> redis.Redis:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,22 +21,18 @@ from uuid import UUID
 import orjson
 import psycopg
 import redis
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
 from redis.client import Pipeline
 from redis.exceptions import WatchError
 
 from domain.address import SYSTEM_ENVIRONMENT
 from domain.errors import SettingsError, StorageError
-from infrastructure.client.follower import MAX_BACKOFF_SECONDS, backoff_seconds
+from infrastructure.client.follower import LogFollower, StalledError
 from infrastructure.cluster.redis_connection import (
     CONNECT_TIMEOUT,
-    first_line,
     redis_client,
     redis_errors,
 )
-from infrastructure.persistence.errors import storage_errors
-from infrastructure.projection.log import decode, log_query
+from infrastructure.persistence.errors import first_line, storage_errors
 from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
@@ -47,13 +42,11 @@ from projections.records import LogRecord
 
 log = logging.getLogger("conduit_config.redis")
 NAME = "redis"
-POLL_SECONDS = 1.0
-WAKE_SECONDS = 0.1
 _PREFIX = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _DELETE_CHUNK = 1000
 
 
-class MirrorAheadError(StorageError):
+class MirrorAheadError(StalledError):
     """The mirror's position in Redis is beyond the log's head: that Redis holds the
     mirror of another database. Nothing is written; ``mirror rebuild`` starts over."""
 
@@ -102,12 +95,7 @@ class RedisMirror:
         self.batch_size = batch_size
         self._position_key = f"{prefix}:_position"
         self._rows_key = f"{prefix}:_rows"
-        self._failures = 0
-        self._fetch = log_query(
-            store.app.datastore.schema,
-            store.app.events_table,
-            "e.notification_id > %s ORDER BY e.notification_id LIMIT %s",
-        )
+        self._failing = False
 
     def position(self) -> int:
         """The last log position mirrored (0: nothing yet, or Redis was flushed)."""
@@ -130,7 +118,7 @@ class RedisMirror:
         Raises :class:`MirrorAheadError` (after logging it) when the mirror's position is
         beyond the head, :class:`StorageError` when Redis or PostgreSQL fails.
         """
-        return self._catch_up(None)
+        return self._follower().catch_up()
 
     def rebuild(self) -> int:
         """Delete every key of the prefix (state and position too), then mirror the whole
@@ -153,73 +141,45 @@ class RedisMirror:
         are logged as warnings and retried with backoff from the position in Redis;
         a position beyond the log head is logged as an error and retried slowly (a
         ``mirror rebuild`` resolves it). Raises nothing."""
-        while not stop.is_set():
-            try:
-                self._follow(stop)
-            except MirrorAheadError:
-                stop.wait(MAX_BACKOFF_SECONDS)  # already logged; an operator must act
-            except Exception as exc:  # the leader's thread must not die: retry anything
-                self._failures += 1
-                delay = backoff_seconds(self._failures)
-                if isinstance(exc, psycopg.Error | OSError | StorageError | redis.RedisError):
-                    log.warning("redis mirror: %s; retrying in %.1fs", first_line(exc), delay)
-                else:  # a bug: keep the traceback
-                    log.exception("redis mirror failed; retrying in %.1fs", delay)
-                self._discard_broken()
-                stop.wait(delay)
+        self._follower().follow(stop)
 
     def close(self) -> None:
         """Close the Redis connections."""
         self._client.close()
 
-    def _follow(self, stop: threading.Event) -> None:
-        with (
-            storage_errors(),  # warnings then say "database unavailable: …"
-            psycopg.connect(
-                self._store.database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
-            ) as listener,
-        ):
-            listener.execute(SQL("LISTEN {}").format(Identifier(self._store.projections.channel)))
-            self._catch_up(stop)  # after LISTEN: nothing committed since can be missed
-            if self._failures:
-                log.info("redis mirror: resumed at position %d", self.position())
-                self._failures = 0
-            polled = time.monotonic()
-            while not stop.is_set():
-                # Short waits keep run() prompt to stop; a poll covers a lost NOTIFY.
-                woken = any(True for _ in listener.notifies(timeout=WAKE_SECONDS, stop_after=1))
-                if woken or time.monotonic() - polled >= POLL_SECONDS:
-                    self._catch_up(stop)
-                    polled = time.monotonic()
+    def _follower(self) -> LogFollower:
+        """A follower of the log from the position in Redis. A batch is applied only if
+        that position has not moved since the batch was read after it (WATCHed)."""
+        read_after = 0
 
-    def _discard_broken(self) -> None:
-        # A connection the server terminated fails only when used: drop them all now.
-        try:
-            self._store.app.datastore.pool.check()
-        except Exception:  # best effort: the next attempt reports what fails
-            log.debug("checking the pool's connections failed", exc_info=True)
+        def position() -> int:
+            nonlocal read_after
+            read_after = self.position()
+            return read_after
 
-    def _catch_up(self, stop: threading.Event | None) -> int:
-        total = 0
-        while stop is None or not stop.is_set():
-            position = self.position()
-            rows = self._read(position)
-            if not rows:
-                self._check_head(position)
-                return total
+        def apply(records: list[LogRecord], last: int) -> bool:
             with redis_errors():
-                if self._apply(position, rows):
-                    total += len(rows)
-        return total
+                return self._apply(read_after, records, last)
 
-    def _read(self, position: int) -> list[tuple[Any, ...]]:
-        with (
-            storage_errors(),
-            self._store.app.datastore.get_connection() as conn,
-            conn.cursor(row_factory=tuple_row) as cur,
-        ):
-            cur.execute(self._fetch, (position, self.batch_size))
-            return cur.fetchall()
+        return LogFollower(
+            store=self._store,
+            position=position,
+            apply=apply,
+            on_error=self._connection,
+            connect_timeout=CONNECT_TIMEOUT,
+            batch_size=self.batch_size,
+            at_head=self._check_head,
+            guard=storage_errors,  # warnings then say "database unavailable: …"
+            report=_report,
+        )
+
+    def _connection(self, error: BaseException | None) -> None:
+        """Logs when the mirror follows the log again after failures."""
+        if error is not None:
+            self._failing = True
+        elif self._failing:
+            self._failing = False
+            log.info("redis mirror: resumed at position %d", self.position())
 
     def _check_head(self, position: int) -> None:
         if position == 0:
@@ -234,10 +194,10 @@ class RedisMirror:
             log.error(message)
             raise MirrorAheadError(message)
 
-    def _apply(self, position: int, rows: list[tuple[Any, ...]]) -> bool:
-        """One MULTI/EXEC for the batch; ``False`` when another mirror moved first."""
-        mapper = self._store.app.mapper
-        records = [decode(mapper, row) for row in rows if row[6] not in (None, SYSTEM_ENVIRONMENT)]
+    def _apply(self, position: int, records: list[LogRecord], last: int) -> bool:
+        """One MULTI/EXEC for the batch read after ``position`` up to ``last``;
+        ``False`` when another mirror moved first."""
+        records = [r for r in records if r.environment != SYSTEM_ENVIRONMENT]
         with self._client.pipeline(transaction=True) as pipe:
             try:
                 # redis-py leaves Pipeline.watch unannotated.
@@ -247,7 +207,7 @@ class RedisMirror:
                 state = self._load(pipe, records)
                 pipe.multi()
                 self._queue(pipe, records, state)
-                pipe.set(self._position_key, int(rows[-1][0]))
+                pipe.set(self._position_key, last)
                 pipe.execute()
             except WatchError:
                 return False
@@ -285,6 +245,14 @@ class RedisMirror:
             pipe.hset(self._rows_key, mapping={str(k): row_json(r) for k, r in dirty.items()})
         for channel, message in messages:
             pipe.publish(channel, message)
+
+
+def _report(exc: BaseException, delay: float) -> None:
+    """How the mirror's follower logs a failure (``delay``: before it retries)."""
+    if isinstance(exc, psycopg.Error | OSError | StorageError | redis.RedisError):
+        log.warning("redis mirror: %s; retrying in %.1fs", first_line(exc), delay)
+    else:  # a bug: keep the traceback
+        log.exception("redis mirror failed; retrying in %.1fs", delay)
 
 
 def open_mirror(settings: Settings, store: ConfigStore) -> RedisMirror | None:

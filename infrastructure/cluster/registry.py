@@ -47,6 +47,7 @@ class Beat:
     role: Role
     position: int
     digest: str | None
+    head: int  # the log head just before ``position`` was read: lag = head - position
 
 
 class InstanceRegistry:
@@ -56,7 +57,6 @@ class InstanceRegistry:
         self._datastore = datastore
         schema = Identifier(datastore.schema)
         self._table = SQL("{}.cc_instances").format(schema)
-        self._index = SQL("{}.cc_event_index").format(schema)
 
     def _run(self, query: Composed, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with (
@@ -71,12 +71,21 @@ class InstanceRegistry:
         """Record a heartbeat (registering the instance on its first)."""
         self._run(
             SQL(
-                "INSERT INTO {} (id, host, pid, kind, role, position, digest)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE"
+                "INSERT INTO {} (id, host, pid, kind, role, position, digest, head)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE"
                 " SET role = EXCLUDED.role, position = EXCLUDED.position,"
-                " digest = EXCLUDED.digest, last_seen = now()"
+                " digest = EXCLUDED.digest, head = EXCLUDED.head, last_seen = now()"
             ).format(self._table),
-            (beat.id, beat.host, beat.pid, beat.kind, beat.role, beat.position, beat.digest),
+            (
+                beat.id,
+                beat.host,
+                beat.pid,
+                beat.kind,
+                beat.role,
+                beat.position,
+                beat.digest,
+                beat.head,
+            ),
         )
 
     def claim_leadership(self, instance_id: str) -> None:
@@ -105,15 +114,15 @@ class InstanceRegistry:
         return len(rows)
 
     def instances(self, *, timeout_seconds: float) -> list[InstanceInfo]:
-        """Every registered instance, leader first, with its lag behind the log head."""
+        """Every registered instance, leader first, with its lag behind the log head at
+        its last heartbeat (a dead instance's lag stops there too)."""
         rows = self._run(
             SQL(
-                "SELECT i.id, i.host, i.pid, i.kind, i.role, i.position,"
-                " GREATEST(h.head - i.position, 0), i.digest, i.started_at, i.last_seen,"
-                " i.last_seen >= now() - make_interval(secs => %s)"
-                " FROM {} i, (SELECT COALESCE(MAX(position), 0) AS head FROM {}) h"
-                " ORDER BY i.role = 'leader' DESC, i.started_at, i.id"
-            ).format(self._table, self._index),
+                "SELECT id, host, pid, kind, role, position, GREATEST(head - position, 0),"
+                " digest, started_at, last_seen,"
+                " last_seen >= now() - make_interval(secs => %s)"
+                " FROM {} ORDER BY role = 'leader' DESC, started_at, id"
+            ).format(self._table),
             (timeout_seconds,),
         )
         return [InstanceInfo(*row) for row in rows]

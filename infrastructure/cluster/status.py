@@ -10,7 +10,6 @@ from typing import Any
 from infrastructure.cluster.registry import InstanceInfo, InstanceRegistry
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.store import ConfigStore
-from projections.digest import digest_of
 
 
 def status_json(instances: list[InstanceInfo]) -> dict[str, Any]:
@@ -61,8 +60,8 @@ class ConsistencyReport:
 
     @property
     def consistent(self) -> bool:
-        """True when every checked instance matches the log."""
-        return all(c.consistent for c in self.instances)
+        """True when at least one instance was checked and each matches the log."""
+        return bool(self.instances) and all(c.consistent for c in self.instances)
 
     def to_json(self) -> dict[str, Any]:
         """The ``cluster check --json`` shape."""
@@ -82,17 +81,11 @@ class ConsistencyReport:
         }
 
 
-def check_consistency(
-    store: ConfigStore,
-    registry: InstanceRegistry,
-    *,
-    instance_timeout: float,
-    wait_seconds: float,
-) -> ConsistencyReport:
-    """Wait (up to ``wait_seconds``) for every live instance that reports a digest to
-    reach the log head seen at the start, then compare each digest with the log's at
-    the instance's position. Raises :class:`StorageError`."""
-    target = store.index.head()
+def _reporting(
+    registry: InstanceRegistry, *, instance_timeout: float, target: int, wait_seconds: float
+) -> list[InstanceInfo]:
+    """The live instances that report a digest, once all have reached ``target`` (or
+    ``wait_seconds`` passed)."""
     deadline = time.monotonic() + wait_seconds
     while True:
         live = [
@@ -100,20 +93,35 @@ def check_consistency(
             for i in registry.instances(timeout_seconds=instance_timeout)
             if i.alive and i.digest is not None
         ]
-        positions = {i.position for i in live}
-        if (len(positions) <= 1 and min(positions, default=target) >= target) or (
-            time.monotonic() >= deadline
-        ):
-            break
+        if min((i.position for i in live), default=target) >= target:
+            return live
+        if time.monotonic() >= deadline:
+            return live
         time.sleep(0.2)
+
+
+def check_consistency(
+    store: ConfigStore,
+    registry: InstanceRegistry,
+    *,
+    instance_timeout: float,
+    wait_seconds: float,
+) -> ConsistencyReport:
+    """Wait (up to ``wait_seconds``) for every live server to reach the log head seen at
+    the start, then compare each one's digest with the log's at its position. Raises
+    :class:`StorageError`."""
+    target = store.index.head()
+    live = _reporting(
+        registry, instance_timeout=instance_timeout, target=target, wait_seconds=wait_seconds
+    )
     expected: dict[int, str] = {}
     checks = []
     for info in live:
         if info.position not in expected:
             with storage_errors():
-                versions = store.index.versions_at(info.position)
-            expected[info.position] = digest_of(versions)
-        assert info.digest is not None
-        checks.append(InstanceCheck(info.id, info.position, info.digest, expected[info.position]))
-    common = positions.pop() if len(positions) == 1 else None
-    return ConsistencyReport(common, checks)
+                expected[info.position] = store.index.digest_at(info.position).hexdigest()
+        checks.append(
+            InstanceCheck(info.id, info.position, info.digest or "", expected[info.position])
+        )
+    positions = {c.position for c in checks}
+    return ConsistencyReport(positions.pop() if len(positions) == 1 else None, checks)

@@ -141,6 +141,58 @@ class _Watch:
                 self._stop.wait(FOLLOWER_RETRY_SECONDS)
 
 
+class _Background:
+    """The server's threads: its read cache and, with ``follow``, its part in the
+    cluster (a :class:`ClusterNode`) and the watch that wakes its change streams."""
+
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        follow: bool,
+        cluster: ClusterOptions,
+        mirror: Follower | None,
+    ) -> None:
+        self._app = app
+        self._follow = follow
+        self._cluster = cluster
+        self._mirror = mirror
+        self._tasks: list[_Watch | ClusterNode] = []
+
+    def start(self) -> None:
+        state = self._app.state
+        store: ConfigStore = state.store
+        cache = ReadCache(store=store, size=state.options.read_cache_size)
+        state.readcache = cache
+        cache.start()
+        if self._follow:
+            state.node = ClusterNode(
+                store=store,
+                options=self._cluster,
+                kind="serve",
+                applied=cache.applied,
+                mirror=self._mirror,
+            )
+            self._tasks = [_Watch(store, state.feed), state.node]
+        for task in self._tasks:
+            task.start()
+
+    def stop(self) -> None:
+        for task in reversed(self._tasks):
+            task.stop()
+        self._app.state.readcache.stop()
+
+    def sample(self) -> ClusterSample:
+        """What the cluster gauges of ``/metrics`` show."""
+        state = self._app.state
+        registry = InstanceRegistry(datastore=state.store.app.datastore)
+        return ClusterSample(
+            leader=state.node.role == "leader" if state.node is not None else None,
+            instances=registry.instances(timeout_seconds=state.options.instance_timeout_seconds),
+            alert_lag=self._cluster.duties.lag_alert_events,
+        )
+
+
 def create_app(
     *,
     store: ConfigStore,
@@ -153,35 +205,15 @@ def create_app(
     """The HTTP API over ``store``. With ``follow`` the server joins the cluster: it
     competes for leadership (the leader runs the projections, the scheduler and the
     ``mirror``), reports heartbeats and wakes its change streams as the log moves."""
-    feed = ChangeFeed()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        feed.bind(asyncio.get_running_loop())
-        cache = ReadCache(store=store, size=opts.read_cache_size)
-        app.state.readcache = cache
-        cache.start()
-        background: list[_Watch | ClusterNode] = []
-        if follow:
-            background = [
-                _Watch(store, feed),
-                ClusterNode(
-                    store=store,
-                    options=cluster_opts,
-                    kind="serve",
-                    applied=cache.applied,
-                    mirror=mirror,
-                ),
-            ]
-            app.state.node = background[-1]
-        for task in background:
-            task.start()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.feed.bind(asyncio.get_running_loop())
+        background.start()
         try:
             yield
         finally:
-            for task in reversed(background):
-                task.stop()
-            cache.stop()
+            background.stop()
 
     app = FastAPI(
         title="Conduit Config",
@@ -192,20 +224,9 @@ def create_app(
     )
     opts = options or HttpOptions()
     app.state.store, app.state.tokens, app.state.options = store, tokens, opts
-    app.state.feed = feed
-    app.state.node = None
-    cluster_opts = cluster or ClusterOptions()
-
-    def cluster_sample() -> ClusterSample:
-        node = app.state.node
-        registry = InstanceRegistry(datastore=store.app.datastore)
-        return ClusterSample(
-            leader=node.role == "leader" if node is not None else None,
-            instances=registry.instances(timeout_seconds=opts.instance_timeout_seconds),
-            alert_lag=cluster_opts.duties.lag_alert_events,
-        )
-
-    app.state.metrics = Metrics(status=store.projection_status, cluster=cluster_sample)
+    app.state.feed, app.state.node = ChangeFeed(), None
+    background = _Background(app, follow=follow, cluster=cluster or ClusterOptions(), mirror=mirror)
+    app.state.metrics = Metrics(status=store.projection_status, cluster=background.sample)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

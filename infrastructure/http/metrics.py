@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from infrastructure.cluster.registry import InstanceInfo
 from infrastructure.projection.runner import ProjectionStatus
 
+log = logging.getLogger("conduit_config.http")
 _WRITE_METHODS = {"PUT", "PATCH", "DELETE", "POST"}
 
 
@@ -57,7 +59,8 @@ class _ClusterCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             sample = self._sample()
-        except Exception:
+        except Exception:  # a scrape must not fail: the gauges are left out this time
+            log.debug("reading the instance registry failed", exc_info=True)
             return
         if sample.leader is not None:
             yield GaugeMetricFamily(

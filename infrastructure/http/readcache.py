@@ -15,7 +15,6 @@ from domain.address import Address
 from infrastructure.client.follower import LogFollower
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import EntryView
-from projections.digest import StateDigest
 from projections.records import LogRecord
 
 Key = tuple[str, str, str]
@@ -35,7 +34,7 @@ class ReadCache:
         self._following = False
         self._position = store.index.head()
         # What this instance has seen, for the cluster's consistency check.
-        self._digest = StateDigest(store.index.versions_at(self._position))
+        self._digest = store.index.digest_at(self._position)
         self._applied_lock = threading.Lock()
         self._follower = LogFollower(
             store=store,

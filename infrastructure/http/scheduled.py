@@ -15,7 +15,7 @@ from infrastructure.http.common import entry_address, json_response, store_of
 from infrastructure.http.schemas import READ_ERRORS, WRITE_ERRORS, problems
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import scheduled_json
-from infrastructure.store.schedule import ScheduledView
+from infrastructure.store.views import ScheduledView
 
 router = APIRouter(prefix="/v1/envs/{env}", tags=["scheduled"])
 ONE = "/scheduled/{schedule_id}"

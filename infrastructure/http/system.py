@@ -140,8 +140,9 @@ def healthz() -> Response:
     responses=problems(*(503,)),
 )
 def readyz(request: Request) -> Response:
-    """503 with the reason when the database is unreachable, or a projection or this
-    instance's read cache lags more than ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
+    """503 with the reason when the database is unreachable, or this instance's read
+    cache (or, on the leader, a projection) lags more than
+    ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
     limit = request.app.state.options.ready_max_lag
     try:
         statuses = store_of(request).projection_status()
@@ -152,12 +153,15 @@ def readyz(request: Request) -> Response:
     cache = getattr(request.app.state, "readcache", None)
     if cache is not None:
         lags["instance"] = max(0, head - cache.applied()[0])
-    behind = {name: lag for name, lag in lags.items() if lag > limit}
+    node = request.app.state.node
+    role = node.role if node is not None else None
+    # Projections are the leader's work: a follower stays ready while they lag (its
+    # reads catch them up), or a stuck leader would take every instance out.
+    judged = lags if role != "follower" else {"instance": lags.get("instance", 0)}
+    behind = {name: lag for name, lag in judged.items() if lag > limit}
     if behind:
         detail = ", ".join(f"{n} is {lag} events behind" for n, lag in behind.items())
         return problem(503, f"lagging: {detail} (limit {limit})", lag=lags)
-    node = request.app.state.node
-    role = node.role if node is not None else None
     return json_response({"status": "ready", "head": head, "lag": lags, "role": role})
 
 

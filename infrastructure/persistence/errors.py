@@ -25,11 +25,12 @@ def storage_errors() -> Iterator[None]:
     except IntegrityError:
         raise
     except (OperationalError, InterfaceError, psycopg.OperationalError) as exc:
-        raise StorageError(f"database unavailable: {_first_line(exc)}") from None
+        raise StorageError(f"database unavailable: {first_line(exc)}") from None
     except (PersistenceError, psycopg.Error) as exc:
-        raise StorageError(f"database error: {_first_line(exc)}") from None
+        raise StorageError(f"database error: {first_line(exc)}") from None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -102,6 +102,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE IF NOT EXISTS {s}.cc_instances ("
             " id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL,"
             " kind text NOT NULL, role text NOT NULL, position bigint NOT NULL,"
+            " head bigint NOT NULL DEFAULT 0,"
             " digest text, started_at timestamptz NOT NULL DEFAULT now(),"
             " last_seen timestamptz NOT NULL DEFAULT now())",
         ),

@@ -51,8 +51,10 @@ class ProjectionRunner:
         events_table: str,
         sinks: Sequence[Sink],
         batch_size: int = 1000,
+        connect_timeout: int = 10,
     ) -> None:
         self._datastore = datastore
+        self._connect_timeout = connect_timeout
         self._mapper = mapper
         self._sinks = {sink.name: sink for sink in sinks}
         self.batch_size = batch_size
@@ -83,12 +85,15 @@ class ProjectionRunner:
             known = ", ".join(self._sinks)
             raise NotFoundError(f"unknown projection {name!r} (known: {known})") from None
 
-    def catch_up(self, names: Iterable[str] | None = None) -> int:
-        """Process every event up to the current head; returns how many were processed."""
+    def catch_up(
+        self, names: Iterable[str] | None = None, *, stop: threading.Event | None = None
+    ) -> int:
+        """Process every event up to the current head (or until ``stop`` is set, between
+        batches); returns how many were processed."""
         total = 0
         for name in names if names is not None else self.names:
             sink = self.sink(name)
-            while (count := self._run_batch(sink)) > 0:
+            while not (stop and stop.is_set()) and (count := self._run_batch(sink)) > 0:
                 total += count
         return total
 
@@ -188,7 +193,9 @@ class ProjectionRunner:
     def watch(self, url: str, stop: threading.Event, on_move: Callable[[], None]) -> None:
         """Call ``on_move`` whenever any process has moved a projection, until ``stop``
         is set (and once on connecting, for moves made while not listening)."""
-        with psycopg.connect(url, autocommit=True) as listener:
+        with psycopg.connect(
+            url, autocommit=True, connect_timeout=self._connect_timeout
+        ) as listener:
             listener.execute(SQL("LISTEN {}").format(Identifier(self.projected_channel)))
             on_move()
             while not stop.is_set():
@@ -198,12 +205,18 @@ class ProjectionRunner:
     def run(
         self, url: str, stop: threading.Event, *, on_batch: Callable[[int], None] | None = None
     ) -> None:
-        """Follow the log until ``stop`` is set: catch up, then wait for NOTIFY (or 1 s)."""
-        with psycopg.connect(url, autocommit=True) as listener:
+        """Follow the log until ``stop`` is set: catch up, then wait for NOTIFY (or 1 s);
+        returns within a batch and a fifth of a second of ``stop``."""
+        with psycopg.connect(
+            url, autocommit=True, connect_timeout=self._connect_timeout
+        ) as listener:
             listener.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
+            polled = 0.0
             while not stop.is_set():
-                processed = self.catch_up()
-                if processed and on_batch is not None:
-                    on_batch(processed)
-                for _ in listener.notifies(timeout=1.0, stop_after=1):
-                    pass
+                if time.monotonic() - polled >= 1.0 or any(
+                    True for _ in listener.notifies(timeout=0.2, stop_after=1)
+                ):
+                    processed = self.catch_up(stop=stop)
+                    polled = time.monotonic()
+                    if processed and on_batch is not None:
+                        on_batch(processed)

@@ -11,6 +11,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
 from infrastructure.persistence.recorder import INDEX_TABLE
+from projections.digest import StateDigest
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,18 @@ class EventIndex:
             self._value(SQL("SELECT COALESCE(MAX(position), 0) FROM {}").format(self._table), ())
         )
 
-    def versions_at(self, position: int) -> list[tuple[UUID, int]]:
-        """Every entry's version after the events up to ``position``."""
-        query = SQL(
+    def digest_at(self, position: int) -> StateDigest:
+        """The state digest of the log after the events up to ``position``."""
+        versions = SQL(
             "SELECT entry_id, MAX(version) AS version FROM {} WHERE position <= %s"
             " GROUP BY entry_id"
         ).format(self._table)
+        positions = SQL("SELECT position FROM {} WHERE position <= %s").format(self._table)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(query, (position,))
-            return [(r["entry_id"], int(r["version"])) for r in curs.fetchall()]
+            curs.execute(versions, (position,))
+            pairs = [(r["entry_id"], int(r["version"])) for r in curs.fetchall()]
+            curs.execute(positions, (position,))
+            return StateDigest(pairs, (int(r["position"]) for r in curs.fetchall()))
 
     def at_position(self, position: int) -> IndexRow | None:
         """The index row of one log position."""

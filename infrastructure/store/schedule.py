@@ -9,7 +9,6 @@ it simply finds the change done on its next look.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -35,6 +34,7 @@ from domain.errors import (
 from domain.scheduling import (
     check_due,
     clip,
+    pending_change,
     scheduler_provenance,
     sealed_change_value,
     target_after,
@@ -43,38 +43,12 @@ from domain.values import JsonObject, to_json, validate
 from infrastructure.store.base import storage_errors
 from infrastructure.store.commands import StoreCommands
 from infrastructure.store.readmodels import StoreReadModels
+from infrastructure.store.views import ScheduledView
 
 SCHEDULE_AREA = ScheduledChange.area_name
 # Races on one change end quickly (the winner marks it done); a change still contended
 # after this many looks is left pending for the next run.
 ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class ScheduledView:
-    """A scheduled change as stored (values keep secrets sealed), with the schedule
-    entry's own version and, once applied, the log position of the target's event."""
-
-    id: str
-    change: ScheduledChange
-    version: int
-    updated_at: datetime | None
-    applied_position: int | None
-
-    @property
-    def target(self) -> Address:
-        """The entry the change applies to."""
-        return self.change.target
-
-    @property
-    def status(self) -> str:
-        """pending, applied, cancelled or failed."""
-        return self.change.status
-
-    @property
-    def result(self) -> str | None:
-        """What applying did, or why the change failed or was cancelled."""
-        return self.change.result
 
 
 def schedule_address(schedule_id: str) -> Address:
@@ -115,21 +89,16 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         prepared = sealed_change_value(
             model, address, operation, value, current=self.load(address), codec=self.codec
         )
-        data: JsonObject = {
-            "environment": address.environment,
-            "area": address.area,
-            "key": address.key,
-            "operation": operation,
-            "value": prepared,
-            "due_at": due_at.isoformat(),
-            "expected_version": expected_version,
-            "status": "pending",
-            "requested_by": provenance.actor,
-            "reason": provenance.reason,
-        }
         schedule_id = new_schedule_id()
-        sparse = {name: item for name, item in data.items() if item is not None}
-        self.set(schedule_address(schedule_id), sparse, provenance=provenance, expected_version=0)
+        data = pending_change(
+            address,
+            operation,
+            prepared,
+            due_at=due_at,
+            provenance=provenance,
+            expected_version=expected_version,
+        )
+        self.set(schedule_address(schedule_id), data, provenance=provenance, expected_version=0)
         return self.scheduled(schedule_id)
 
     def scheduled(self, schedule_id: str, *, environment: str | None = None) -> ScheduledView:
@@ -148,11 +117,15 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         )[0]
 
     def scheduled_changes(
-        self, environment: str | None = None, *, include_done: bool = False
+        self,
+        environment: str | None = None,
+        *,
+        include_done: bool = False,
+        due_by: datetime | None = None,
     ) -> list[ScheduledView]:
         """Pending changes (``include_done``: all) targeting ``environment`` (``None``:
-        every environment), by due time; read from the ``current`` projection, caught up
-        first."""
+        every environment), due by ``due_by`` if given, by due time; read from the
+        ``current`` projection, caught up first."""
         self.fresh(["current"])
         rows = self._select(
             "cc_current",
@@ -161,8 +134,18 @@ class StoreSchedule(StoreCommands, StoreReadModels):
                 " WHERE environment = %s AND area = %s AND NOT deleted"
                 " AND (%s::text IS NULL OR stored->>'environment' = %s::text)"
                 " AND (%s OR COALESCE(stored->>'status', 'pending') = 'pending')"
+                " AND (%s::timestamptz IS NULL"
+                " OR (stored->>'due_at')::timestamptz <= %s::timestamptz)"
             ),
-            (SYSTEM_ENVIRONMENT, SCHEDULE_AREA, environment, environment, include_done),
+            (
+                SYSTEM_ENVIRONMENT,
+                SCHEDULE_AREA,
+                environment,
+                environment,
+                include_done,
+                due_by,
+                due_by,
+            ),
         )
         found = [(r[0], _parsed(r[0], r[1]), r[2], r[3]) for r in rows]
         views = self._views(found)
@@ -200,7 +183,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         the current time), oldest first; returns them as they ended. A change another
         instance or a cancel got to first is skipped. Raises :class:`StorageError`."""
         moment = now or datetime.now(UTC)
-        due = [v for v in self.scheduled_changes() if v.change.due_at <= moment][:limit]
+        due = self.scheduled_changes(due_by=moment)[:limit]
         ended = []
         for view in due:
             outcome = self._apply(view.id)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.address import Address
+from domain.areas.scheduled_change import ScheduledChange
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,30 @@ class HistoryItem:
     changes: list[dict[str, Any]]
     value_hash: str
     target_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledView:
+    """A scheduled change as stored (values keep secrets sealed), with the schedule
+    entry's own version and, once applied, the log position of the target's event."""
+
+    id: str
+    change: ScheduledChange
+    version: int
+    updated_at: datetime | None
+    applied_position: int | None
+
+    @property
+    def target(self) -> Address:
+        """The entry the change applies to."""
+        return self.change.target
+
+    @property
+    def status(self) -> str:
+        """pending, applied, cancelled or failed."""
+        return self.change.status
+
+    @property
+    def result(self) -> str | None:
+        """What applying did, or why the change failed or was cancelled."""
+        return self.change.result

@@ -19,7 +19,9 @@ def at(seconds: int = 3600) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
-def test_set_at_schedules_and_the_leader_applies_it(cli: Runner, store: ConfigStore) -> None:
+def test_set_at_schedules_and_applying_it_when_due_sets_the_value(
+    cli: Runner, store: ConfigStore
+) -> None:
     out = ok(cli("--env", "prod", "set", "router", '{"max_retries": 6}', "--at", at()))
     match = re.match(r"scheduled (sch-[0-9a-f]{12}) for \S+: set router/default in prod", out)
     assert match, out

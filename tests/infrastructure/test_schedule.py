@@ -23,7 +23,7 @@ from domain.secrets import REDACTED, is_sealed
 from infrastructure.presenters import scheduled_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.readmodels import AuditQuery
-from infrastructure.store.schedule import ScheduledView
+from infrastructure.store.views import ScheduledView
 from tests.conftest import StoreOpener, dump_schema
 
 ROUTER = Address("prod", "router", "default")
@@ -215,6 +215,20 @@ def test_secrets_are_sealed_at_rest_and_redacted_when_listed(
     store.apply_due_changes(now=later(3600))
     assert store.revealed(store.get(OPENAI).value)["keys"][0]["api_key"] == PLAIN + "-2"
     assert PLAIN not in dump_schema(db, schema)
+
+
+def test_a_kept_secret_means_the_one_stored_when_the_change_applies(store: ConfigStore) -> None:
+    def provider(api_key: str) -> dict[str, Any]:
+        return {"provider_type": "openai", "keys": [{"name": "main", "api_key": api_key}]}
+
+    store.set(OPENAI, provider("sk-old-compromised"), provenance=WHO)
+    view = schedule(store, OPENAI, "set", {**provider(REDACTED), "enabled": False})
+    assert view.change.value["keys"][0]["api_key"] == REDACTED  # type: ignore[index]
+    store.set(OPENAI, provider("sk-new-rotated"), provenance=WHO)
+    [ended] = store.apply_due_changes(now=later(3600))
+    assert ended.status == "applied"
+    value = store.revealed(store.get(OPENAI).value)
+    assert (value["keys"][0]["api_key"], value["enabled"]) == ("sk-new-rotated", False)
 
 
 def test_listing_filters_by_environment_and_limits_apply(store: ConfigStore) -> None:

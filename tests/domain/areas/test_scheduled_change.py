@@ -138,9 +138,9 @@ def test_patch_value_seals_only_what_it_carries() -> None:
     stored = sealed_change_value(
         ProviderConfig, OPENAI, "patch", merge, current=current, codec=codec
     )
-    assert stored == {
+    assert stored == {  # the placeholder stays: it means the secret stored when applied
         "keys": [
-            {"name": "main", "api_key": codec.seal("old")},
+            {"name": "main", "api_key": REDACTED},
             {"name": "b", "api_key": codec.seal("new")},
         ]
     }

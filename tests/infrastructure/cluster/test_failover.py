@@ -241,7 +241,7 @@ def test_a_scheduled_change_applies_once_across_a_leader_kill_and_a_cancelled_on
     servers: list[Server], store: ConfigStore
 ) -> None:
     registry = InstanceRegistry(datastore=store.app.datastore)
-    due = datetime.now(UTC) + timedelta(seconds=3)
+    due = datetime.now(UTC) + timedelta(seconds=10)
     who = Provenance(actor="planner", correlation_id="sched")
     flag, never = (Address("default", "feature_flag", k) for k in ("launch", "never"))
     kept = store.schedule_change(flag, "set", {"enabled": True}, due_at=due, provenance=who)

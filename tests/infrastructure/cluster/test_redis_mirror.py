@@ -195,6 +195,33 @@ def test_run_follows_the_log_and_stops_promptly(store: ConfigStore, mirror: Redi
     assert mirror.position() == 5
 
 
+def test_run_beyond_the_head_logs_an_error_and_waits(
+    store: ConfigStore,
+    mirror: RedisMirror,
+    redis_conn: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No warnings, nothing written, and a stop is still prompt in the long wait."""
+    _write(store, 2)
+    redis_conn.set(f"{mirror.prefix}:_position", 50)
+    stop = threading.Event()
+    thread = threading.Thread(target=mirror.run, args=(stop,))
+    with caplog.at_level(logging.INFO, logger="conduit_config.redis"):
+        thread.start()
+        try:
+            eventually(lambda: any(r.levelname == "ERROR" for r in caplog.records), timeout=10)
+            time.sleep(0.3)  # in its wait before the next attempt
+        finally:
+            started = time.monotonic()
+            stop.set()
+            thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 0.5
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+    assert "beyond the log's head (2)" in caplog.records[0].getMessage()
+    assert mirror.position() == 50
+
+
 def test_open_mirror_reads_the_settings(
     store: ConfigStore, make_settings: Callable[..., Settings], redis_url: str
 ) -> None:

@@ -14,7 +14,6 @@ from infrastructure.cluster.node import ClusterNode, ClusterOptions
 from infrastructure.cluster.registry import Beat, InstanceRegistry
 from infrastructure.cluster.status import check_consistency, status_json
 from infrastructure.store import ConfigStore
-from projections.digest import digest_of
 from tests.network import eventually
 
 WHO = Provenance(actor="cluster-test", correlation_id="c")
@@ -31,8 +30,10 @@ def _write(store: ConfigStore, count: int, env: str = "default") -> int:
     return result.position
 
 
-def _beat(registry: InstanceRegistry, name: str, position: int, digest: str | None) -> None:
-    registry.beat(Beat(name, "h", 1, "serve", "follower", position, digest))
+def _beat(
+    registry: InstanceRegistry, name: str, position: int, digest: str | None, head: int
+) -> None:
+    registry.beat(Beat(name, "h", 1, "serve", "follower", position, digest, head))
 
 
 @pytest.fixture
@@ -42,8 +43,8 @@ def registry(store: ConfigStore) -> InstanceRegistry:
 
 def test_instances_report_lag_and_liveness(store: ConfigStore, registry: InstanceRegistry) -> None:
     head = _write(store, 10)
-    _beat(registry, "a", head, None)
-    _beat(registry, "b", head - 4, None)
+    _beat(registry, "a", head, None, head)
+    _beat(registry, "b", head - 4, None, head)
     found = {i.id: i for i in registry.instances(timeout_seconds=60)}
     assert {(i.position, i.lag, i.alive) for i in found.values()} == {
         (head, 0, True),
@@ -62,12 +63,12 @@ def test_check_finds_an_instance_that_missed_an_event(
     store: ConfigStore, registry: InstanceRegistry
 ) -> None:
     head = _write(store, 12)
-    good = digest_of(store.index.versions_at(head))
-    _beat(registry, "good", head, good)
-    _beat(registry, "behind", head - 1, digest_of(store.index.versions_at(head - 1)))
+    good = store.index.digest_at(head).hexdigest()
+    _beat(registry, "good", head, good, head)
+    _beat(registry, "behind", head - 1, store.index.digest_at(head - 1).hexdigest(), head)
     report = check_consistency(store, registry, instance_timeout=60, wait_seconds=0)
     assert report.consistent and report.common_position is None
-    _beat(registry, "behind", head, digest_of(store.index.versions_at(head - 1)))
+    _beat(registry, "behind", head, store.index.digest_at(head - 1).hexdigest(), head)
     report = check_consistency(store, registry, instance_timeout=60, wait_seconds=0)
     assert report.common_position == head
     assert {c.id: c.consistent for c in report.instances} == {"good": True, "behind": False}
@@ -93,14 +94,14 @@ def test_watchdog_flags_lag_and_recovery(
 ) -> None:
     duties = LeaderDuties(store=store, registry=registry, options=DutyOptions(lag_alert_events=3))
     head = _write(store, 5)
-    _beat(registry, "slow", head - 5, None)
+    _beat(registry, "slow", head - 5, None, head)
     with caplog.at_level(logging.WARNING, logger="conduit_config.cluster"):
         lagging = duties.watchdog()
     assert lagging["instance slow"] == 5
     assert lagging["projection audit"] == 5
     assert "instance slow is 5 events behind" in caplog.text
     store.projections.catch_up()
-    _beat(registry, "slow", head, None)
+    _beat(registry, "slow", head, None, head)
     assert duties.watchdog() == {}
 
 
