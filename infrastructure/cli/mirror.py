@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,13 +13,17 @@ from domain.errors import SettingsError
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table
 from infrastructure.cli.state import CliState, get_state
-from infrastructure.cluster.redis_mirror import RedisMirror, open_mirror
+
+if TYPE_CHECKING:
+    from infrastructure.cluster.redis_mirror import RedisMirror
 
 
 @contextmanager
 def _opened(state: CliState) -> Iterator[RedisMirror]:
     """The configured mirror, closed afterwards. Raises :class:`SettingsError` when
     CONDUIT_CONFIG_REDIS_URL is unset or malformed (before any database is opened)."""
+    from infrastructure.cluster.redis_mirror import open_mirror
+
     settings = state.settings
     if settings.redis_url is None:
         raise SettingsError("the Redis mirror is not configured: set CONDUIT_CONFIG_REDIS_URL")

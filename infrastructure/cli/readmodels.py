@@ -12,8 +12,6 @@ import click
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, summarize_ops
 from infrastructure.cli.state import get_state, parse_time
-from infrastructure.cluster.node import ClusterNode, ClusterOptions
-from infrastructure.cluster.redis_mirror import open_mirror
 from infrastructure.persistence.migrations import Migrator
 from infrastructure.presenters import audit_json
 from infrastructure.store.readmodels import AuditQuery
@@ -132,6 +130,9 @@ def rebuild_cmd(name: str) -> None:
 def run_cmd() -> None:
     """Join the cluster as a projection worker until interrupted: while it is the
     leader it keeps every projection current and runs the scheduler."""
+    from infrastructure.cluster.node import ClusterNode, ClusterOptions
+    from infrastructure.cluster.redis_mirror import open_mirror
+
     state = get_state()
     store = state.store
     stop = threading.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -19,7 +19,9 @@ from domain.values import json_diff, to_json
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, summarize_ops
 from infrastructure.cli.state import CliState, get_state
-from infrastructure.client import LiveChange, connect
+
+if TYPE_CHECKING:
+    from infrastructure.client import LiveChange
 
 
 def _plain(value: AreaModel | None) -> dict[str, Any]:
@@ -55,6 +57,8 @@ def change_json(change: LiveChange) -> dict[str, Any]:
 @common
 def watch_cmd(area: str | None, key: str | None, count: int | None) -> None:
     """Print the environment's changes as they happen (Ctrl-C stops)."""
+    from infrastructure.client import connect
+
     state = get_state()
     done = threading.Event()
     seen = 0

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from infrastructure.auth import TokenService
 from infrastructure.cli.state import get_state
-from infrastructure.cluster.node import ClusterOptions
-from infrastructure.cluster.redis_mirror import open_mirror
-from infrastructure.http.app import HttpOptions, create_app
 
 
 @click.command("serve")
@@ -32,6 +28,12 @@ from infrastructure.http.app import HttpOptions, create_app
 def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> None:
     """Serve the HTTP API (docs at /docs). A store without tokens gets an admin token,
     printed once."""
+    import uvicorn
+
+    from infrastructure.cluster.node import ClusterOptions
+    from infrastructure.cluster.redis_mirror import open_mirror
+    from infrastructure.http.app import HttpOptions, create_app
+
     state = get_state()
     settings = state.settings
     tokens = TokenService(store=state.store, cache_seconds=settings.token_cache_seconds)
