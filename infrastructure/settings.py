@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         description="The leader's watchdog logs and flags a projection or instance more"
         " events behind than this.",
     )
+    leader_stall_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=86_400,
+        description="A leader whose projection behind the log has not moved for this long"
+        " steps down (and waits as long before competing again).",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis URL (redis://, rediss://, unix://): enables the Redis mirror.",

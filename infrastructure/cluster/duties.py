@@ -1,11 +1,13 @@
 """What only the leader runs: the projection writers, the Redis mirror and the
 scheduler's jobs (due scheduled changes, timed checkpoints, the lag watchdog, pruning
-dead instances). Started on election, stopped on demotion."""
+dead instances). Started on election, stopped on demotion; the watchdog makes a leader
+whose projections are stuck step down."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,11 +19,11 @@ from domain.errors import ConfigStoreError
 from infrastructure.client.follower import backoff_seconds
 from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.projection.checkpoints import CheckpointSink
+from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.store import ConfigStore
 
 log = logging.getLogger("conduit_config.cluster")
 PRUNE_AFTER_SECONDS = 3600.0
-WATCHDOG_SECONDS = 5.0
 
 
 class Follower(Protocol):
@@ -39,6 +41,10 @@ class DutyOptions:
     schedule_poll_seconds: float = 1.0
     lag_alert_events: int = 1000
     instance_timeout_seconds: float = 10.0
+    watchdog_seconds: float = 5.0
+    #: A projection behind the log that has not moved for this long makes the leader
+    #: step down (its writer is wedged; another instance may not be).
+    stall_seconds: float = 60.0
 
 
 class _Loop:
@@ -81,8 +87,11 @@ class LeaderDuties:
         registry: InstanceRegistry,
         options: DutyOptions,
         mirror: Follower | None = None,
+        on_stalled: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
+        self._on_stalled = on_stalled
+        self._progress: dict[str, tuple[int, float]] = {}
         self._registry = registry
         self._options = options
         self._mirror = mirror
@@ -129,7 +138,7 @@ class LeaderDuties:
                 id="checkpoints",
                 next_run_time=now,
             )
-        scheduler.add_job(self.watchdog, "interval", seconds=WATCHDOG_SECONDS, id="watchdog")
+        scheduler.add_job(self.watchdog, "interval", seconds=opts.watchdog_seconds, id="watchdog")
         scheduler.add_job(
             self.prune, "interval", seconds=PRUNE_AFTER_SECONDS / 10, id="prune", next_run_time=now
         )
@@ -163,7 +172,8 @@ class LeaderDuties:
         when it recovers); returns what lags now."""
         limit = self._options.lag_alert_events
         try:
-            lags = {f"projection {s.name}": s.lag for s in self._store.projection_status()}
+            statuses = self._store.projection_status()
+            lags = {f"projection {s.name}": s.lag for s in statuses}
             for info in self._registry.instances(
                 timeout_seconds=self._options.instance_timeout_seconds
             ):
@@ -178,7 +188,29 @@ class LeaderDuties:
         for name in self.lagging.keys() - now.keys():
             log.info("%s has caught up", name)
         self.lagging = now
+        self._check_progress(statuses)
         return now
+
+    def _check_progress(self, statuses: list[ProjectionStatus]) -> None:
+        """Step down (``on_stalled``) when a projection behind the log has not moved
+        for ``stall_seconds``."""
+        moment = time.monotonic()
+        for status in statuses:
+            position, since = self._progress.get(status.name, (-1, moment))
+            if status.lag == 0 or status.position != position:
+                self._progress[status.name] = (status.position, moment)
+            elif moment - since >= self._options.stall_seconds:
+                log.error(
+                    "projection %s has not moved from position %d for %.0fs with %d events"
+                    " to go: stepping down as leader",
+                    status.name,
+                    status.position,
+                    moment - since,
+                    status.lag,
+                )
+                self._progress.clear()
+                self._on_stalled()
+                return
 
     def prune(self) -> None:
         """Forget instances dead for an hour."""

@@ -58,6 +58,8 @@ class LeaderElection:
         self._connect_timeout = connect_timeout
         self._leader = False
         self._stop = threading.Event()
+        self._resign = threading.Event()
+        self._hold_off = 0.0
         self._thread = threading.Thread(target=self._run, name="leader-election", daemon=True)
 
     @property
@@ -73,6 +75,12 @@ class LeaderElection:
         """Stop the leader's work, then release the lock (or stop trying)."""
         self._stop.set()
         self._thread.join(timeout=self._connect_timeout + 30)
+
+    def resign(self, *, hold_off_seconds: float) -> None:
+        """Step down if leading (work stops, then the lock goes with the connection) and
+        do not compete again for ``hold_off_seconds``, so that another instance leads."""
+        self._hold_off = hold_off_seconds
+        self._resign.set()
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         idle = max(1, self._timeout // 2)
@@ -114,6 +122,12 @@ class LeaderElection:
                         self._hold(conn)
                     finally:
                         self._set(leader=False)  # the work stops before the lock goes
+                if self._resign.is_set():
+                    self._resign.clear()
+                    log.warning(
+                        "%s stepped down; not competing for %gs", self._name, self._hold_off
+                    )
+                    self._stop.wait(self._hold_off)
             except (psycopg.Error, OSError) as exc:
                 failures += 1
                 delay = backoff_seconds(failures)
@@ -121,8 +135,9 @@ class LeaderElection:
                 self._stop.wait(delay)
 
     def _hold(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
-        """Try for the lock until stopped; once held, check the connection each poll."""
-        while not self._stop.is_set():
+        """Try for the lock until stopped (or resigning); once held, check the
+        connection each poll."""
+        while not self._stop.is_set() and not self._resign.is_set():
             if self._leader:
                 conn.execute("SELECT 1")
             else:

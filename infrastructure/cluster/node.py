@@ -43,6 +43,7 @@ class ClusterOptions:
                 schedule_poll_seconds=settings.schedule_poll_seconds,
                 lag_alert_events=settings.lag_alert_events,
                 instance_timeout_seconds=settings.instance_timeout_seconds,
+                stall_seconds=settings.leader_stall_seconds,
             ),
         )
 
@@ -74,7 +75,11 @@ class ClusterNode:
         self._on_role = on_role
         self.registry = InstanceRegistry(datastore=store.app.datastore)
         self.duties = LeaderDuties(
-            store=store, registry=self.registry, options=options.duties, mirror=mirror
+            store=store,
+            registry=self.registry,
+            options=options.duties,
+            mirror=mirror,
+            on_stalled=self._stalled,
         )
         self._election = LeaderElection(
             url=store.database_url,
@@ -110,6 +115,10 @@ class ClusterNode:
             self.registry.remove(self.id)
         except ConfigStoreError as exc:
             log.warning("unregistering %s: %s", self.id, exc)
+
+    def _stalled(self) -> None:
+        # Long enough for a follower to take over before this instance competes again.
+        self._election.resign(hold_off_seconds=self._options.duties.stall_seconds)
 
     def _elected(self) -> None:
         try:

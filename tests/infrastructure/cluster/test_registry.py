@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.entry import Provenance
@@ -14,6 +17,7 @@ from infrastructure.cluster.node import ClusterNode, ClusterOptions
 from infrastructure.cluster.registry import Beat, InstanceRegistry
 from infrastructure.cluster.status import check_consistency, status_json
 from infrastructure.store import ConfigStore
+from tests.conftest import StoreOpener
 from tests.network import eventually
 
 WHO = Provenance(actor="cluster-test", correlation_id="c")
@@ -121,3 +125,39 @@ def test_a_node_leads_runs_the_projections_and_unregisters(
     finally:
         node.stop()
     assert registry.instances(timeout_seconds=5) == []
+
+
+def test_a_leader_whose_projection_is_stuck_steps_down_for_another(
+    store: ConfigStore,
+    open_test_store: StoreOpener,
+    registry: InstanceRegistry,
+    db: psycopg.Connection[Any],
+    schema: str,
+) -> None:
+    duties = DutyOptions(watchdog_seconds=0.1, stall_seconds=1.0)
+    options = ClusterOptions(leader_poll_seconds=0.1, heartbeat_seconds=0.1, duties=duties)
+    with open_test_store() as other_store:
+        nodes = [
+            ClusterNode(store=s, options=options, kind="worker", applied=lambda: (0, None))
+            for s in (store, other_store)
+        ]
+        nodes[0].start()
+        eventually(lambda: nodes[0].role == "leader")
+        nodes[1].start()
+        try:
+            with db.transaction():  # holds the audit projection: its writer waits
+                db.execute(
+                    SQL(
+                        "SELECT position FROM {}.cc_projection_positions"
+                        " WHERE name = 'audit' FOR UPDATE"
+                    ).format(Identifier(schema))
+                )
+                head = _write(store, 5)
+                eventually(lambda: nodes[0].role == "follower", 15)
+            eventually(lambda: nodes[1].role == "leader", 15)
+            eventually(lambda: all(s.position == head for s in store.projection_status()))
+        finally:
+            for node in nodes:
+                node.stop()
+    audit = db.execute(SQL("SELECT count(*) FROM {}.cc_audit").format(Identifier(schema)))
+    assert audit.fetchone() == (5,)  # each event once, whoever wrote its row
