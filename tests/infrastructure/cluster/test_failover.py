@@ -203,13 +203,13 @@ def _kill_leader(registry: InstanceRegistry, servers: list[Server], writers: Wri
 
 
 def test_the_redis_mirror_survives_two_leader_kills_exactly_once(
+    redis_url: str,
+    redis_conn: redis.Redis,
+    redis_prefix: str,  # before the servers: its keys are deleted after they stopped
     start_servers: StartServers,
     store: ConfigStore,
     db: psycopg.Connection[Any],
     schema: str,
-    redis_url: str,
-    redis_conn: redis.Redis,
-    redis_prefix: str,
 ) -> None:
     group = start_servers(
         3, CONDUIT_CONFIG_REDIS_URL=redis_url, CONDUIT_CONFIG_REDIS_PREFIX=redis_prefix
