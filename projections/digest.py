@@ -58,8 +58,3 @@ class StateDigest:
     def hexdigest(self) -> str:
         """64 lowercase hex digits; equal histories give equal digests."""
         return f"{self._sum:064x}"
-
-
-def digest_of(versions: Iterable[tuple[UUID, int]], positions: Iterable[int]) -> str:
-    """The digest of the events at ``positions``, which left ``versions``."""
-    return StateDigest(versions, positions).hexdigest()

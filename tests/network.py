@@ -7,17 +7,22 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
+T = TypeVar("T")
 
-def eventually(check: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
-    """Wait until ``check()`` is true; fail after ``timeout`` seconds."""
+
+def eventually(check: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
+    """Wait until ``check()`` is true and return what it returned; fail after
+    ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while not check():
+    while not (found := check()):
         if time.monotonic() > deadline:
             pytest.fail(f"{what} not reached within {timeout}s")
         time.sleep(0.02)
+    return found
 
 
 class Gate:

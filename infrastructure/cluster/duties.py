@@ -47,8 +47,9 @@ class DutyOptions:
     stall_seconds: float = 60.0
 
 
-class _Loop:
-    """A thread that runs ``body(stop)`` until stopped, restarting it after errors."""
+class RestartingLoop:
+    """A thread that runs ``body(stop)`` until stopped, restarting it (with backoff)
+    after errors, which it logs."""
 
     def __init__(self, name: str, body: Callable[[threading.Event], None]) -> None:
         self._body = body
@@ -56,9 +57,11 @@ class _Loop:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
+        """Start the thread."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop it and wait (15 s at most) for ``body`` to return."""
         self._stop.set()
         self._thread.join(timeout=15)
         if self._thread.is_alive():  # a batch stuck in the database: say so, go on
@@ -95,7 +98,7 @@ class LeaderDuties:
         self._registry = registry
         self._options = options
         self._mirror = mirror
-        self._loops: list[_Loop] = []
+        self._loops: list[RestartingLoop] = []
         self._scheduler: BackgroundScheduler | None = None
         self.lagging: dict[str, int] = {}
 
@@ -103,10 +106,12 @@ class LeaderDuties:
         """Start the projection writers, the mirror and the scheduler."""
         store = self._store
         self._loops = [
-            _Loop("projections", lambda stop: store.projections.run(store.database_url, stop))
+            RestartingLoop(
+                "projections", lambda stop: store.projections.run(store.database_url, stop)
+            )
         ]
         if self._mirror is not None:
-            self._loops.append(_Loop("redis-mirror", self._mirror.run))
+            self._loops.append(RestartingLoop("redis-mirror", self._mirror.run))
         for loop in self._loops:
             loop.start()
         self._scheduler = self._jobs()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.auth import TokenService
-from infrastructure.cluster.duties import Follower
+from infrastructure.cluster.duties import Follower, RestartingLoop
 from infrastructure.cluster.node import ClusterNode, ClusterOptions
 from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.http import (
@@ -51,7 +50,6 @@ ROUTERS = tuple(
         scheduled,
     )
 )
-FOLLOWER_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,33 +112,6 @@ class _TooLargeError(Exception):
     pass
 
 
-class _Watch:
-    """Wakes the change streams whenever any instance moves the projections."""
-
-    def __init__(self, store: ConfigStore, feed: ChangeFeed) -> None:
-        self._store = store
-        self._feed = feed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="projection-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._store.projections.watch(
-                    self._store.database_url, self._stop, self._feed.notify
-                )
-            except Exception as exc:
-                log.warning("projection watch: %s; retrying", type(exc).__name__)
-                self._stop.wait(FOLLOWER_RETRY_SECONDS)
-
-
 class _Background:
     """The server's threads: its read cache and, with ``follow``, its part in the
     cluster (a :class:`ClusterNode`) and the watch that wakes its change streams."""
@@ -157,7 +128,7 @@ class _Background:
         self._follow = follow
         self._cluster = cluster
         self._mirror = mirror
-        self._tasks: list[_Watch | ClusterNode] = []
+        self._tasks: list[RestartingLoop | ClusterNode] = []
 
     def start(self) -> None:
         state = self._app.state
@@ -173,7 +144,12 @@ class _Background:
                 applied=cache.applied,
                 mirror=self._mirror,
             )
-            self._tasks = [_Watch(store, state.feed), state.node]
+            feed: ChangeFeed = state.feed
+            watch = RestartingLoop(
+                "projection-watch",
+                lambda stop: store.projections.watch(store.database_url, stop, feed.notify),
+            )
+            self._tasks = [watch, state.node]
         for task in self._tasks:
             task.start()
 
@@ -185,7 +161,7 @@ class _Background:
     def sample(self) -> ClusterSample:
         """What the cluster gauges of ``/metrics`` show."""
         state = self._app.state
-        registry = InstanceRegistry(datastore=state.store.app.datastore)
+        registry: InstanceRegistry = state.registry
         return ClusterSample(
             leader=state.node.role == "leader" if state.node is not None else None,
             instances=registry.instances(timeout_seconds=state.options.instance_timeout_seconds),
@@ -225,6 +201,7 @@ def create_app(
     opts = options or HttpOptions()
     app.state.store, app.state.tokens, app.state.options = store, tokens, opts
     app.state.feed, app.state.node = ChangeFeed(), None
+    app.state.registry = InstanceRegistry(datastore=store.app.datastore)
     background = _Background(app, follow=follow, cluster=cluster or ClusterOptions(), mirror=mirror)
     app.state.metrics = Metrics(status=store.projection_status, cluster=background.sample)
     problems.install(app)

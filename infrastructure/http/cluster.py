@@ -48,7 +48,8 @@ class CheckOut(BaseModel):
 
 
 def _registry(request: Request) -> InstanceRegistry:
-    return InstanceRegistry(datastore=store_of(request).app.datastore)
+    registry: InstanceRegistry = request.app.state.registry
+    return registry
 
 
 @router.get(

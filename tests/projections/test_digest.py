@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from domain.entry import ConfigEntry
-from projections.digest import StateDigest, digest_of
+from projections.digest import StateDigest
 from projections.records import LogRecord
 
 A, B = uuid.uuid4(), uuid.uuid4()
@@ -15,6 +15,10 @@ A, B = uuid.uuid4(), uuid.uuid4()
 def _record(position: int, entry_id: uuid.UUID, version: int) -> LogRecord:
     event: ConfigEntry.Event = None  # type: ignore[assignment]  # the digest never reads it
     return LogRecord(position, entry_id, version, datetime.now(UTC), "e", "a", "k", event)
+
+
+def digest_of(versions: list[tuple[uuid.UUID, int]], positions: list[int]) -> str:
+    return StateDigest(versions, positions).hexdigest()
 
 
 def _applied(*records: LogRecord) -> str:

@@ -90,14 +90,6 @@ def _leader(registry: InstanceRegistry, *, not_pid: int | None = None) -> Instan
     return leaders[0] if leaders else None
 
 
-def _wait_for(predicate: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-    return found
-
-
 class Writers:
     """Writes through every live server in turn until stopped; counts every answer."""
 
@@ -153,7 +145,7 @@ def test_kill_9_of_the_leader_fails_over_and_nothing_is_lost_or_repeated(
     cli: Runner,
 ) -> None:
     registry = InstanceRegistry(datastore=store.app.datastore)
-    _wait_for(lambda: len(_alive(registry)) == 3 and _leader(registry), 10)
+    eventually(lambda: len(_alive(registry)) == 3 and _leader(registry), 10)
     token = next(s.token for s in servers if s.token)
     assert token is not None
     with Writers(servers, token) as writers:
@@ -164,7 +156,7 @@ def test_kill_9_of_the_leader_fails_over_and_nothing_is_lost_or_repeated(
         writers.dead.add(victim.proc.pid)
         killed_at = time.monotonic()
         victim.proc.kill()
-        new = _wait_for(lambda: _leader(registry, not_pid=old.pid), FAILOVER_BOUND)
+        new = eventually(lambda: _leader(registry, not_pid=old.pid), FAILOVER_BOUND)
         failover = time.monotonic() - killed_at
         time.sleep(1.0)
     print(f"\nfailover after kill -9: {failover:.3f} s (new leader {new.id})")
@@ -172,7 +164,7 @@ def test_kill_9_of_the_leader_fails_over_and_nothing_is_lost_or_repeated(
     assert len(writers.statuses) > 20
     assert set(writers.statuses) <= {200, 201}, writers.statuses
     head = store.index.head()
-    _wait_for(lambda: all(s.position == head for s in store.projection_status()), 10)
+    eventually(lambda: all(s.position == head for s in store.projection_status()), 10)
     events = _table(db, schema, "cc_event_index", "position")
     audit = _table(db, schema, "cc_audit", "position")
     assert [row[0] for row in audit] == [row[0] for row in events]  # each event once
@@ -181,7 +173,7 @@ def test_kill_9_of_the_leader_fails_over_and_nothing_is_lost_or_repeated(
         store.rebuild_projection(name)
     assert {t: _table(db, schema, t, "1") for t in live} == live
 
-    _wait_for(lambda: len(_alive(registry)) == 2, INSTANCE_TIMEOUT + 5)  # the victim's rows age
+    eventually(lambda: len(_alive(registry)) == 2, INSTANCE_TIMEOUT + 5)  # the victim's rows age
     timeout = {"CONDUIT_CONFIG_INSTANCE_TIMEOUT_SECONDS": str(INSTANCE_TIMEOUT)}
     shown = json.loads(cli("cluster", "status", "--json", **timeout).stdout)
     assert shown["leader"] == new.id
@@ -195,11 +187,11 @@ def test_kill_9_of_the_leader_fails_over_and_nothing_is_lost_or_repeated(
 
 
 def _kill_leader(registry: InstanceRegistry, servers: list[Server], writers: Writers) -> None:
-    old = _wait_for(lambda: _leader(registry), 10)
+    old = eventually(lambda: _leader(registry), 10)
     victim = next(s for s in servers if s.proc.pid == old.pid)
     writers.dead.add(victim.proc.pid)
     victim.proc.kill()
-    _wait_for(lambda: _leader(registry, not_pid=old.pid), FAILOVER_BOUND)
+    eventually(lambda: _leader(registry, not_pid=old.pid), FAILOVER_BOUND)
 
 
 def test_the_redis_mirror_survives_two_leader_kills_exactly_once(
@@ -247,11 +239,11 @@ def test_a_scheduled_change_applies_once_across_a_leader_kill_and_a_cancelled_on
     kept = store.schedule_change(flag, "set", {"enabled": True}, due_at=due, provenance=who)
     dropped = store.schedule_change(never, "set", {"enabled": True}, due_at=due, provenance=who)
     store.cancel_scheduled(dropped.id, provenance=who)
-    old = _wait_for(lambda: _leader(registry), 10)
+    old = eventually(lambda: _leader(registry), 10)
     next(s for s in servers if s.proc.pid == old.pid).proc.kill()
-    _wait_for(lambda: _leader(registry, not_pid=old.pid), FAILOVER_BOUND)
+    eventually(lambda: _leader(registry, not_pid=old.pid), FAILOVER_BOUND)
     assert datetime.now(UTC) < due, "the leader should die before the change is due"
-    _wait_for(lambda: store.scheduled(kept.id).status == "applied", 15)
+    eventually(lambda: store.scheduled(kept.id).status == "applied", 15)
     time.sleep(1.0)  # every survivor's scheduler has run since
     history = store.history(flag)
     assert [(h.version, h.source) for h in history] == [(1, "scheduler")]

@@ -54,13 +54,9 @@ def _leaders(group: list[Candidate]) -> list[str]:
     return [c.name for c in group if c.election.is_leader]
 
 
-def _wait_for(predicate: Callable[[], bool], seconds: float) -> None:
-    eventually(predicate, seconds)
-
-
 def test_exactly_one_of_three_leads(candidates: Any) -> None:
     group = candidates(3)
-    _wait_for(lambda: len(_leaders(group)) == 1, 5)
+    eventually(lambda: len(_leaders(group)) == 1, 5)
     time.sleep(5 * POLL)  # the others keep trying and keep failing
     assert len(_leaders(group)) == 1
     assert len(candidates.timeline) == 1
@@ -68,11 +64,11 @@ def test_exactly_one_of_three_leads(candidates: Any) -> None:
 
 def test_a_stopped_leader_hands_over_after_its_work_stopped(candidates: Any) -> None:
     group = candidates(2)
-    _wait_for(lambda: len(_leaders(group)) == 1, 5)
+    eventually(lambda: len(_leaders(group)) == 1, 5)
     leader = next(c for c in group if c.election.is_leader)
     other = next(c for c in group if c is not leader)
     leader.election.stop()
-    _wait_for(lambda: other.election.is_leader, 5)
+    eventually(lambda: other.election.is_leader, 5)
     assert candidates.timeline == [f"+{leader.name}", f"-{leader.name}", f"+{other.name}"]
 
 
@@ -80,7 +76,7 @@ def test_a_leader_whose_connection_is_cut_steps_down_and_another_leads(
     candidates: Any, database_url: str
 ) -> None:
     group = candidates(2)
-    _wait_for(lambda: len(_leaders(group)) == 1, 5)
+    eventually(lambda: len(_leaders(group)) == 1, 5)
     leader = next(c for c in group if c.election.is_leader)
     with psycopg.connect(database_url, autocommit=True) as admin:
         killed = admin.execute(
@@ -89,8 +85,8 @@ def test_a_leader_whose_connection_is_cut_steps_down_and_another_leads(
             (f"conduit-config leader election {leader.name}",),
         ).fetchone()
     assert killed == (1,)
-    _wait_for(lambda: f"-{leader.name}" in candidates.timeline, 5)
-    _wait_for(lambda: len(_leaders(group)) == 1, 5)
+    eventually(lambda: f"-{leader.name}" in candidates.timeline, 5)
+    eventually(lambda: len(_leaders(group)) == 1, 5)
     assert candidates.timeline[:2] == [f"+{leader.name}", f"-{leader.name}"]
 
 
@@ -108,9 +104,9 @@ def test_never_two_leaders_while_leadership_moves(candidates: Any) -> None:
     sampler.start()
     try:
         for _ in range(2):
-            _wait_for(lambda: len(_leaders(group)) == 1, 5)
+            eventually(lambda: len(_leaders(group)) == 1, 5)
             next(c for c in group if c.election.is_leader).election.stop()
-        _wait_for(lambda: len(_leaders(group)) == 1, 5)
+        eventually(lambda: len(_leaders(group)) == 1, 5)
     finally:
         stop.set()
         sampler.join()
