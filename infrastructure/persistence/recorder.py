@@ -2,8 +2,9 @@
 
 The index row ``(position, entry, version, recorded_at, address, event type)`` is inserted
 after the table lock is taken, with one database-clock instant per transaction, so
-``recorded_at`` grows with ``position`` and an ``--as-of`` read sees exactly the
-transactions committed by then (all of a multi-entry write or none of it).
+``recorded_at`` grows with ``position`` and an ``--as-of`` read sees all of a multi-entry
+write or none of it (reads of the last milliseconds wait for the append in flight:
+``EventIndex.settle``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
-from infrastructure.persistence.recorder import INDEX_TABLE
+from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from projections.digest import StateDigest
 
 
@@ -33,6 +33,7 @@ class EventIndex:
     def __init__(self, *, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
         self._table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
+        self._events = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(EVENTS_TABLE))
 
     def _fetch(self, query: Composed, params: tuple[Any, ...]) -> list[IndexRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -50,8 +51,28 @@ class EventIndex:
                 for r in curs.fetchall()
             ]
 
+    def settle(self, moment: datetime) -> None:
+        """Wait until every append that may record a time at or before ``moment`` has
+        committed, so that a read as of ``moment`` (a time already past) is final.
+
+        An append stamps its time when it takes the table lock and commits a little later;
+        without this, a read of the last milliseconds could miss a transaction that
+        commits afterwards with an earlier time. Appends already committed with a later
+        time prove that none in flight can be earlier (each stamps no earlier than the
+        last committed one), so older moments cost one indexed ``MAX``. Otherwise a
+        ``ROW SHARE`` lock waits for the append holding the table lock; every later one
+        stamps a time after that. Database errors propagate as eventsourcing's."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(SQL("SELECT MAX(recorded_at) AS latest FROM {}").format(self._table))
+            row = cur.fetchone()
+            if row is not None and row["latest"] is not None and moment < row["latest"]:
+                return
+            cur.execute("SET LOCAL lock_timeout = '10s'")  # as long as an append may wait
+            cur.execute(SQL("LOCK TABLE {} IN ROW SHARE MODE").format(self._events))
+
     def version_at(self, entry_id: UUID, at: datetime) -> IndexRow | None:
-        """The latest version recorded at or before ``at``."""
+        """The latest version recorded at or before ``at`` (final once ``at`` is past)."""
+        self.settle(at)
         rows = self._fetch(
             SQL(
                 "SELECT * FROM {} WHERE entry_id = %s AND recorded_at <= %s"
@@ -94,7 +115,8 @@ class EventIndex:
         return rows[0] if rows else None
 
     def last_at(self, moment: datetime) -> IndexRow | None:
-        """The last row recorded at or before ``moment``."""
+        """The last row recorded at or before ``moment`` (final once ``moment`` is past)."""
+        self.settle(moment)
         rows = self._fetch(
             SQL(
                 "SELECT * FROM {} WHERE recorded_at <= %s"
