@@ -62,11 +62,10 @@ class EventIndex:
         last committed one), so older moments cost one indexed ``MAX``. Otherwise a
         ``ROW SHARE`` lock waits for the append holding the table lock; every later one
         stamps a time after that. Database errors propagate as eventsourcing's."""
+        latest = self._value(SQL("SELECT MAX(recorded_at) FROM {}").format(self._table), ())
+        if latest is not None and moment < latest:
+            return
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.execute(SQL("SELECT MAX(recorded_at) AS latest FROM {}").format(self._table))
-            row = cur.fetchone()
-            if row is not None and row["latest"] is not None and moment < row["latest"]:
-                return
             cur.execute("SET LOCAL lock_timeout = '10s'")  # as long as an append may wait
             cur.execute(SQL("LOCK TABLE {} IN ROW SHARE MODE").format(self._events))
 
