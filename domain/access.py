@@ -118,6 +118,20 @@ class Grant:
                 where += ", every area"
             raise PermissionDeniedError(f"token {self.name!r} is not scoped to {where}")
 
+    def visible_areas(self, environment: str) -> frozenset[str] | None:
+        """The areas of ``environment`` a reader of this grant may see; ``None``: all."""
+        if environment == SYSTEM_ENVIRONMENT and self.role < Role.ADMIN:
+            return frozenset()
+        if not self.scopes:
+            return None
+        found: set[str] = set()
+        for scope in self.scopes:
+            if scope.environment in ("*", environment):
+                if scope.areas is None:
+                    return None
+                found |= scope.areas
+        return frozenset(found)
+
     def sees(self, environment: str, area: str) -> bool:
         """True when a reader of this grant may see entries of ``environment``/``area``;
         the system environment (tokens) is for admins only."""

@@ -21,9 +21,11 @@ from domain.entry import Provenance
 from domain.errors import (
     AuthenticationError,
     EntryStateError,
+    InvalidValueError,
     NotFoundError,
     VersionConflictError,
 )
+from domain.parsing import MalformedInputError, in_utc
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import WriteResult
 
@@ -60,6 +62,18 @@ def token_address(name: str) -> Address:
     return Address(SYSTEM_ENVIRONMENT, TOKEN_AREA, check_name("token name", name))
 
 
+def _future(moment: datetime) -> datetime:
+    """``moment`` in UTC; :class:`InvalidValueError` unless it is later than now (a token
+    that expires at once is a mistake, not a token)."""
+    try:
+        utc = in_utc(moment, name="expires_at")
+    except MalformedInputError as exc:
+        raise InvalidValueError.single("expires_at", exc.problem) from None
+    if utc <= datetime.now(UTC):
+        raise InvalidValueError.single("expires_at", f"{utc.isoformat()} is not in the future")
+    return utc
+
+
 class TokenService:
     """Issue, list, revoke and check tokens.
 
@@ -83,15 +97,16 @@ class TokenService:
         expires_at: datetime | None = None,
         description: str | None = None,
     ) -> IssuedToken:
-        """Create a token; raises :class:`InvalidValueError` for a bad field and
-        :class:`EntryStateError` when the name is taken (revoked names stay taken)."""
+        """Create a token; raises :class:`InvalidValueError` for a bad field (also an
+        ``expires_at`` not in the future) and :class:`EntryStateError` when the name is
+        taken (revoked names stay taken)."""
         address = token_address(name)
         plaintext = generate_token(name)
         value: dict[str, Any] = {"role": role, "token_hash": hash_token(plaintext)}
         if scopes:
             value["scopes"] = scopes
         if expires_at is not None:
-            value["expires_at"] = expires_at.isoformat()
+            value["expires_at"] = _future(expires_at).isoformat()
         if description is not None:
             value["description"] = description
         try:

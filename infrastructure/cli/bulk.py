@@ -9,7 +9,7 @@ from domain.document import parse_document
 from infrastructure.cli.documents import FORMATS, load_document
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.plans import emit_result
-from infrastructure.cli.state import CliState, get_state, one_point
+from infrastructure.cli.state import POSITION, CliState, get_state, one_point
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.environment import PointRef
 
@@ -70,7 +70,7 @@ def plan_cmd(file: str, prune: bool, fmt: str | None) -> None:
 @_FORMAT
 @click.option(
     "--expected-position",
-    type=click.IntRange(min=0),
+    type=POSITION,
     help="Fail with exit code 4 if the environment changed after this log position.",
 )
 @_DRY_RUN
@@ -111,7 +111,7 @@ def _required_point(
 
 @click.command("restore")
 @click.option("--to-time", metavar="TIMESTAMP", help="Restore the state at this time.")
-@click.option("--to-position", type=click.IntRange(min=0), help="...at this log position.")
+@click.option("--to-position", type=POSITION, help="...at this log position.")
 @click.option("--to-snapshot", metavar="NAME", help="...of this named snapshot.")
 @_DRY_RUN
 @authored

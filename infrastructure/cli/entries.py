@@ -14,7 +14,7 @@ from infrastructure.cli.options import common, read_json_value, writer
 from infrastructure.cli.output import emit_json, emit_table, emit_write, fmt_time
 from infrastructure.cli.runtime import show_effective
 from infrastructure.cli.scheduled import AT_HELP, emit_scheduled, parse_at
-from infrastructure.cli.state import get_state, parse_time
+from infrastructure.cli.state import VERSION, get_state, parse_time
 from infrastructure.presenters import entry_json
 
 
@@ -113,7 +113,7 @@ def patch_cmd(
 
 @click.command("get")
 @click.argument("address")
-@click.option("--version", type=click.IntRange(min=1), help="Read this version.")
+@click.option("--version", type=VERSION, help="Read this version.")
 @click.option("--as-of", "as_of", metavar="TIMESTAMP", help="Read the value current at this time.")
 @click.option("--reveal", is_flag=True, help="Show secrets in plaintext.")
 @click.option("--stored", is_flag=True, help="Show only the stored fields (no defaults).")
@@ -140,7 +140,7 @@ def get_cmd(
         return
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
-    moment = parse_time(as_of, name="--as-of") if as_of else None
+    moment = parse_time(as_of, name="--as-of") if as_of is not None else None
     view = state.store.get(state.address(address), version=version, as_of=moment)
     value = view.stored if stored else view.value
     shown = state.store.revealed(value) if reveal else state.store.redacted(value)

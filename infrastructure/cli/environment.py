@@ -10,14 +10,14 @@ from infrastructure.cli.documents import FORMATS, dump_document
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, short
 from infrastructure.cli.plans import emit_changes
-from infrastructure.cli.state import get_state, one_point, parse_point
+from infrastructure.cli.state import POSITION, get_state, one_point, parse_point
 from infrastructure.presenters import snapshot_json
 from infrastructure.projection.checkpoints import CheckpointInfo
 
 
 @click.command("export")
 @click.option("--as-of", metavar="TIMESTAMP", help="The environment as it was at this time.")
-@click.option("--position", type=click.IntRange(min=0), help="...at this log position.")
+@click.option("--position", type=POSITION, help="...at this log position.")
 @click.option("--snapshot", metavar="NAME", help="...in this named snapshot.")
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), help="Default: from -o's suffix, else json."

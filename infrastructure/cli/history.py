@@ -13,13 +13,13 @@ from infrastructure.cli.output import (
     fmt_time,
     summarize_ops,
 )
-from infrastructure.cli.state import get_state, parse_ref, parse_time
+from infrastructure.cli.state import VERSION, WholeNumber, get_state, parse_ref, parse_time
 from infrastructure.presenters import history_json
 
 
 @click.command("history")
 @click.argument("address")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the last N versions.")
+@click.option("--limit", type=WholeNumber(minimum=1), help="Only the last N versions.")
 @common
 def history_cmd(address: str, limit: int | None) -> None:
     """Every version of AREA/KEY, oldest first, with who, why and what changed."""
@@ -51,7 +51,7 @@ def history_cmd(address: str, limit: int | None) -> None:
 @click.option("--effective", is_flag=True, help="Compare complete values (defaults filled in).")
 @common
 def diff_cmd(address: str, from_ref: str, to_ref: str, effective: bool) -> None:
-    """RFC 6902 changes of AREA/KEY between two versions or ISO-8601 timestamps."""
+    """RFC 6902 changes of AREA/KEY between two versions (from 1) or ISO-8601 timestamps."""
     state = get_state()
     ops = state.store.diff(
         state.address(address),
@@ -68,7 +68,7 @@ def diff_cmd(address: str, from_ref: str, to_ref: str, effective: bool) -> None:
 
 @click.command("rollback")
 @click.argument("address")
-@click.option("--to-version", type=click.IntRange(min=1), help="Restore this version's value.")
+@click.option("--to-version", type=VERSION, help="Restore this version's value.")
 @click.option("--to-time", metavar="TIMESTAMP", help="Restore the value current at this time.")
 @writer
 def rollback_cmd(
@@ -79,7 +79,8 @@ def rollback_cmd(
     actor: str | None,
     reason: str | None,
 ) -> None:
-    """Append a new version of AREA/KEY equal to an earlier one (history is kept)."""
+    """Append a new version of AREA/KEY equal to an earlier one (history is kept);
+    nothing is appended when it already holds that value ("unchanged", exit 0)."""
     if (to_version is None) == (to_time is None):
         raise click.UsageError("give exactly one of --to-version or --to-time")
     state = get_state()
@@ -87,7 +88,7 @@ def rollback_cmd(
         state.address(address),
         provenance=state.provenance(actor, reason),
         to_version=to_version,
-        to_time=parse_time(to_time, name="--to-time") if to_time else None,
+        to_time=parse_time(to_time, name="--to-time") if to_time is not None else None,
         expected_version=expected_version,
     )
     emit_write(result, as_json=state.as_json)

@@ -13,6 +13,7 @@ from domain.errors import (
     NotFoundError,
     VersionConflictError,
 )
+from domain.parsing import MalformedInputError
 from infrastructure.cli import (
     bulk,
     cluster,
@@ -82,6 +83,7 @@ _EXIT_CODES: tuple[tuple[type[ConfigStoreError], int], ...] = (
     (VersionConflictError, EXIT_CONFLICT),
     (NotFoundError, EXIT_NOT_FOUND),
     (InvalidAddressError, EXIT_USAGE),
+    (MalformedInputError, EXIT_USAGE),
 )
 
 

@@ -12,7 +12,7 @@ import orjson
 
 from domain.address import check_name
 from domain.errors import InvalidValueError
-from infrastructure.cli.state import CliState
+from infrastructure.cli.state import CliState, WholeNumber
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,7 +67,7 @@ def writer(func: F) -> F:
     """Options of every single-entry write command."""
     func = click.option(
         "--expected-version",
-        type=click.IntRange(min=0),
+        type=WholeNumber(minimum=0),
         default=None,
         help="Fail with exit code 4 unless the entry is at this version (0: must not exist).",
     )(func)

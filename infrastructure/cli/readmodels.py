@@ -11,7 +11,7 @@ import click
 
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, summarize_ops
-from infrastructure.cli.state import get_state, parse_time
+from infrastructure.cli.state import POSITION, WholeNumber, get_state, parse_time
 from infrastructure.persistence.migrations import Migrator
 from infrastructure.presenters import audit_json
 from infrastructure.store.readmodels import AuditQuery
@@ -24,9 +24,9 @@ from projections.audit import AuditRow
 @click.option("--actor", help="Only changes by this actor.")
 @click.option("--since", metavar="TIMESTAMP", help="Recorded at or after.")
 @click.option("--until", metavar="TIMESTAMP", help="Recorded at or before.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--before", type=click.IntRange(min=1), help="Page: rows before this position.")
-@click.option("--min-position", type=click.IntRange(min=0), help="Wait until this position.")
+@click.option("--limit", type=WholeNumber(1, 10_000), default=50, show_default=True)
+@click.option("--before", type=WholeNumber(minimum=1), help="Page: rows before this position.")
+@click.option("--min-position", type=POSITION, help="Wait until this position.")
 @common
 def audit_cmd(
     area: str | None,
@@ -45,8 +45,8 @@ def audit_cmd(
         area=area,
         key=key,
         actor=actor,
-        since=parse_time(since, name="--since") if since else None,
-        until=parse_time(until, name="--until") if until else None,
+        since=parse_time(since, name="--since") if since is not None else None,
+        until=parse_time(until, name="--until") if until is not None else None,
         before=before,
         limit=limit,
     )

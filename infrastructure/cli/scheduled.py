@@ -20,13 +20,7 @@ AT_HELP = "Apply the change at this time (ISO-8601 with a UTC offset) instead of
 def parse_at(text: str) -> datetime:
     """The ``--at`` time; a usage error when it is not ISO-8601 or has no UTC offset (a
     change must not apply at a time that depends on where it was typed)."""
-    moment = parse_time(text, name="--at")
-    if datetime.fromisoformat(text.strip()).tzinfo is None:
-        raise click.BadParameter(
-            f"{text!r} has no UTC offset (e.g. 2026-01-31T12:00:00Z or +02:00)",
-            param_hint="--at",
-        )
-    return moment
+    return parse_time(text, name="--at", require_offset=True)
 
 
 def emit_scheduled(

@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import click
 
+from domain import parsing
 from domain.address import DEFAULT_ENVIRONMENT, Address
 from domain.areas.base import SINGLETON_KEY
 from domain.entry import Provenance
@@ -84,6 +85,9 @@ def _os_user() -> str:
         return "unknown"
 
 
+T = TypeVar("T")
+
+
 def get_state() -> CliState:
     """The state of the running command."""
     state = click.get_current_context().find_object(CliState)
@@ -91,33 +95,56 @@ def get_state() -> CliState:
     return state
 
 
-def parse_time(text: str, *, name: str = "timestamp") -> datetime:
-    """ISO-8601 timestamp; a naive one is taken as UTC. Raises ``click.BadParameter``."""
+class WholeNumber(click.ParamType[int]):
+    """A click parameter of ASCII digits from ``minimum`` to ``maximum`` (click's
+    ``INT`` takes ``+3``, ``1_0`` and other scripts' digits, and no bigint bound)."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int = 0, maximum: int = parsing.MAX_INT64) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """The number; a usage error (exit 2) naming the option otherwise."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            number = parsing.whole_number(str(value), name="value", minimum=self.minimum)
+        except parsing.MalformedInputError as exc:
+            self.fail(exc.problem, param, ctx)
+        if number > self.maximum:
+            self.fail(f"must be at most {self.maximum}", param, ctx)
+        return number
+
+
+#: A version option (from 1) and a log position option (from 0).
+VERSION = WholeNumber(minimum=1)
+POSITION = WholeNumber(minimum=0)
+
+
+def _usage(parse: Callable[..., T], text: str, **options: Any) -> T:
+    """``parse(text, **options)``; a malformed argument is click's usage error (exit 2)
+    naming it."""
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO-8601 timestamp (e.g. 2026-01-31T12:00:00Z)", param_hint=name
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse(text, **options)
+    except parsing.MalformedInputError as exc:
+        raise click.BadParameter(exc.problem, param_hint=exc.name) from None
+
+
+def parse_time(text: str, *, name: str = "timestamp", require_offset: bool = False) -> datetime:
+    """An ISO-8601 time in UTC (a naive one is taken as UTC unless ``require_offset``);
+    ``click.BadParameter`` naming ``name`` when malformed or out of range in UTC."""
+    return _usage(parsing.moment, text, name=name, require_offset=require_offset)
 
 
 def parse_ref(text: str, *, name: str) -> int | datetime:
-    """A version number or an ISO-8601 timestamp."""
-    if text.isdigit():
-        return int(text)
-    return parse_time(text, name=name)
+    """A version number (from 1) or an ISO-8601 timestamp."""
+    return _usage(parsing.version_or_time, text, name=name)
 
 
 def parse_point(text: str, *, name: str) -> int | datetime | str | None:
     """A point of the log: ``now``, a position, an ISO-8601 timestamp or a snapshot name."""
-    if text == "now":
-        return None
-    if text.isdigit():
-        return int(text)
-    if text[:1].isdigit():
-        return parse_time(text, name=name)
-    return text
+    return _usage(parsing.point, text, name=name)
 
 
 def one_point(options: dict[str, Any], *, required: bool) -> int | datetime | str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from domain.address import SYSTEM_ENVIRONMENT
@@ -9,7 +11,7 @@ from infrastructure.auth import TOKEN_AREA, IssuedToken, TokenService
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time
 from infrastructure.cli.readmodels import emit_audit
-from infrastructure.cli.state import CliState, get_state, parse_time
+from infrastructure.cli.state import CliState, WholeNumber, get_state, parse_time
 from infrastructure.presenters import json_ready
 from infrastructure.store.readmodels import AuditQuery
 
@@ -75,11 +77,19 @@ def create_cmd(
         name,
         role=role,
         scopes=list(scopes),
-        expires_at=parse_time(expires, name="--expires") if expires else None,
+        expires_at=_expiry(expires) if expires is not None else None,
         description=description,
         provenance=state.provenance(actor, reason),
     )
     _emit_issued(issued, as_json=state.as_json)
+
+
+def _expiry(text: str) -> datetime:
+    """``--expires``: a time in the future (a usage error, exit 2, otherwise)."""
+    moment = parse_time(text, name="--expires")
+    if moment <= datetime.now(UTC):
+        raise click.BadParameter(f"{text!r} is not in the future", param_hint="--expires")
+    return moment
 
 
 @token_group.command("list")
@@ -112,7 +122,7 @@ def revoke_cmd(name: str, actor: str | None, reason: str | None) -> None:
 
 
 @token_group.command("audit")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--limit", type=WholeNumber(1, 10_000), default=50, show_default=True)
 @common
 def audit_cmd(limit: int) -> None:
     """Who created and revoked which token, newest first."""

@@ -20,7 +20,7 @@ from domain.errors import (
     VersionConflictError,
 )
 from domain.secrets import seal_secrets
-from domain.values import merge_patch, to_json, validate
+from domain.values import json_diff, merge_patch, to_json, validate
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.views import WriteResult
 
@@ -91,7 +91,8 @@ class StoreCommands(StoreBase):
         to_time: datetime | None = None,
         expected_version: int | None = None,
     ) -> WriteResult:
-        """Append a new version equal to an earlier one (by version or by time)."""
+        """Append a new version equal to an earlier one (by version or by time); nothing
+        (``changed`` false) when the entry already holds that value."""
         model = self.model_for(address)
         target = self._resolve_target(address, to_version, to_time)
 
@@ -104,6 +105,8 @@ class StoreCommands(StoreBase):
             old = self.require(address, target)
             if old.deleted:
                 raise EntryStateError(f"version {target} of {address} is a deleted state")
+            if not entry.deleted and not json_diff(entry.value, old.value):
+                return entry  # already that value: append nothing, like an unchanged set
             validate(model, old.value, key=address.key)
             entry.roll_back(target, old.value, provenance, model.schema_version)
             return entry
