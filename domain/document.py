@@ -122,7 +122,8 @@ def _prepare(
     check_name("key", key)
     if model.singleton and key != SINGLETON_KEY:
         raise InvalidAddressError(f"area {area!r} is a singleton: use key {SINGLETON_KEY!r}")
-    instance = validate(model, value, key=key)
+    instance = validate(model, value, key=key, limits=registry.limits)
     sparse = to_json(instance, sparse=True)
     before = current.get((area, key))
-    return seal_secrets(instance, sparse, before.stored if before else None, codec)
+    previous = before.stored if before else None
+    return seal_secrets(instance, sparse, previous, codec, limits=registry.limits)

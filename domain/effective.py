@@ -16,6 +16,7 @@ from typing import Any, Literal
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
 from domain.errors import FieldError, InvalidValueError, SettingsError
+from domain.limits import DEFAULT_LIMITS, ValueLimits
 from domain.values import JsonObject, to_json, validate
 
 OVERRIDE_PREFIX = "CONDUIT__"
@@ -100,9 +101,15 @@ def _blamed(overrides: list[Override], errors: Iterable[FieldError]) -> list[Ove
 
 
 def effective(
-    model: type[AreaModel], key: str, stored: JsonObject, overrides: Iterable[Override]
+    model: type[AreaModel],
+    key: str,
+    stored: JsonObject,
+    overrides: Iterable[Override],
+    *,
+    limits: ValueLimits = DEFAULT_LIMITS,
 ) -> Effective:
-    """The value with ``overrides`` on top of ``stored`` on top of the defaults.
+    """The value with ``overrides`` on top of ``stored`` on top of the defaults, kept
+    within ``limits``.
 
     Raises :class:`SettingsError` naming the variables when the result is invalid (those
     of the fields at fault, else all of the entry's), or the :class:`InvalidValueError` of
@@ -113,14 +120,14 @@ def effective(
     for override in mine:
         merged = _with(merged, override.path, override.value)
     try:
-        instance = validate(model, merged, key=key)
+        instance = validate(model, merged, key=key, limits=limits)
     except InvalidValueError as exc:
         if not mine:
             raise
         blamed = _blamed(mine, exc.errors)
         if not blamed:  # no error is about an overridden field
             if stored:  # raises when the stored value is the problem
-                validate(model, stored, key=key)
+                validate(model, stored, key=key, limits=limits)
             blamed = mine  # else they clash with it, or define too little of a new entry
         names = ", ".join(o.variable for o in blamed)
         raise SettingsError(f"{names}: {'; '.join(str(e) for e in exc.errors)}") from None

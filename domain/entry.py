@@ -22,7 +22,14 @@ from domain.errors import (
     NotFoundError,
     VersionConflictError,
 )
-from domain.values import JsonObject, apply_json_patch, field_errors, json_diff, value_hash
+from domain.values import (
+    JsonObject,
+    apply_json_patch,
+    field_errors,
+    json_diff,
+    json_equal,
+    value_hash,
+)
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
@@ -234,7 +241,7 @@ class ConfigEntry(BaseAggregate[UUID]):
 
     def replace(self, value: JsonObject, provenance: Provenance, schema_version: int) -> bool:
         """Replace the stored value; returns False (and records nothing) if unchanged."""
-        if value == self.value and not self.deleted:
+        if json_equal(value, self.value) and not self.deleted:
             return False
         self.trigger_event(
             self.ValueReplaced,

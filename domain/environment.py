@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from domain.entry import ConfigEntry, deleted_after, value_after
-from domain.values import JsonObject, json_diff
+from domain.values import JsonObject, json_diff, json_equal
 
 EntryKey = tuple[str, str]
 Action = Literal["create", "update", "undelete", "delete", "rollback", "unchanged"]
@@ -140,7 +140,7 @@ def diff_states(before: EnvState, after: EnvState) -> list[Change]:
         old, new = before.get((area, key)), after.get((area, key))
         old_value = old.stored if old is not None and _is_live(old) else None
         new_value = new.stored if new is not None and _is_live(new) else None
-        if old_value == new_value:
+        if json_equal(old_value, new_value):
             continue
         action: Action = (
             "create" if old_value is None else "delete" if new_value is None else "update"
@@ -164,10 +164,10 @@ def restore_plan(current: EnvState, target: EnvState) -> list[Change]:
                 steps.append(_deletion(now))
             continue
         assert then is not None
-        if not now.deleted and now.stored == then.stored:
+        if not now.deleted and json_equal(now.stored, then.stored):
             continue
         ops = json_diff({} if now.deleted else now.stored, then.stored)
-        if now.deleted and now.stored == then.stored:
+        if now.deleted and json_equal(now.stored, then.stored):
             steps.append(Change(area, key, "undelete", now.version, ops, then.stored))
         else:
             steps.append(Change(area, key, "rollback", now.version, ops, then.stored, then.version))
@@ -192,7 +192,7 @@ def apply_plan(
         elif now.deleted:
             steps.append(Change(area, key, "undelete", now.version, json_diff({}, value), value))
         else:
-            action: Action = "unchanged" if now.stored == value else "update"
+            action: Action = "unchanged" if json_equal(now.stored, value) else "update"
             steps.append(
                 Change(area, key, action, now.version, json_diff(now.stored, value), value)
             )

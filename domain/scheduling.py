@@ -12,6 +12,7 @@ from domain.areas.base import AreaModel
 from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry, Provenance
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
+from domain.limits import DEFAULT_LIMITS, ValueLimits
 from domain.secrets import REDACTED, SecretCodec, get_path, seal_secrets, secret_paths
 from domain.values import JsonObject, merge_patch, to_json, validate
 
@@ -38,11 +39,13 @@ def sealed_change_value(
     *,
     current: ConfigEntry | None,
     codec: SecretCodec | None,
+    limits: ValueLimits = DEFAULT_LIMITS,
 ) -> JsonObject | None:
     """The value to store with a new scheduled change, validated against the target area
     and with its secrets sealed: a set's value; a patch, checked against the entry's
     current value (on its own when the entry is missing or deleted); ``None`` for a
-    delete. Raises :class:`InvalidValueError` or :class:`SecretKeyError`."""
+    delete. The value, and a patch's result, must keep within ``limits``. Raises
+    :class:`InvalidValueError` or :class:`SecretKeyError`."""
     if operation == "delete":
         if value is not None:
             raise InvalidValueError.single("value", "a scheduled delete takes no value")
@@ -51,13 +54,15 @@ def sealed_change_value(
         field = "patch" if operation == "patch" else "value"
         raise InvalidValueError.single(field, "must be a JSON object", area=address.area)
     if operation == "set":
-        instance = validate(model, value, key=address.key)
+        instance = validate(model, value, key=address.key, limits=limits)
         stored = current.value if current else None
-        sealed = seal_secrets(instance, to_json(instance, sparse=True), stored, codec)
+        sealed = seal_secrets(
+            instance, to_json(instance, sparse=True), stored, codec, limits=limits
+        )
         return _keep_placeholders(instance, value, sealed)
     base = current.value if current and not current.deleted else {}
-    instance = validate(model, merge_patch(base, value), key=address.key)
-    merged = seal_secrets(instance, to_json(instance, sparse=True), base, codec)
+    instance = validate(model, merge_patch(base, value), key=address.key, limits=limits)
+    merged = seal_secrets(instance, to_json(instance, sparse=True), base, codec, limits=limits)
     # A merge patch replaces lists whole, so a secret it carries sits at the same path
     # in the patch as in the merged value.
     return _keep_placeholders(instance, value, merged, into=copy.deepcopy(value))
@@ -112,6 +117,7 @@ def target_after(
     *,
     who: Provenance,
     codec: SecretCodec | None,
+    limits: ValueLimits = DEFAULT_LIMITS,
 ) -> ConfigEntry:
     """The target entry (``entry``, as loaded now) with the change's event pending, or
     none when it changes nothing. Raises why the change cannot apply:
@@ -123,9 +129,11 @@ def target_after(
     if change.expected_version is not None and change.expected_version != current:
         raise VersionConflictError(str(address), expected=change.expected_version, current=current)
     if change.operation == "set":
-        instance = validate(model, change.value or {}, key=address.key)
+        instance = validate(model, change.value or {}, key=address.key, limits=limits)
         stored = entry.value if entry else None
-        sparse = seal_secrets(instance, to_json(instance, sparse=True), stored, codec)
+        sparse = seal_secrets(
+            instance, to_json(instance, sparse=True), stored, codec, limits=limits
+        )
         if entry is None:
             return ConfigEntry.create(address, sparse, who, model.schema_version)
         entry.replace(sparse, who, model.schema_version)
@@ -136,8 +144,11 @@ def target_after(
     if change.operation == "delete":
         entry.delete(who, model.schema_version)
         return entry
-    instance = validate(model, merge_patch(entry.value, change.value), key=address.key)
-    sparse = seal_secrets(instance, to_json(instance, sparse=True), entry.value, codec)
+    merged = merge_patch(entry.value, change.value)
+    instance = validate(model, merged, key=address.key, limits=limits)
+    sparse = seal_secrets(
+        instance, to_json(instance, sparse=True), entry.value, codec, limits=limits
+    )
     entry.change(sparse, who, model.schema_version)
     return entry
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, SecretStr
 
 from domain.areas.base import AreaModel
 from domain.errors import InvalidValueError, SecretKeyError
+from domain.limits import DEFAULT_LIMITS, ValueLimits
 
 SECRET_PREFIX = "enc:v1:"  # noqa: S105 - a marker, not a password
 REDACTED = "********"
@@ -120,14 +121,19 @@ def seal_secrets(
     sparse: dict[str, Any],
     previous: dict[str, Any] | None,
     codec: SecretCodec | None,
+    *,
+    limits: ValueLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Encrypt every plaintext secret of a sparse value in place and return it.
 
     ``********`` keeps the stored secret at the same place; an unchanged plaintext
     keeps its old ciphertext (so history shows no change); a sealed value must open
-    with this store's key. Raises :class:`InvalidValueError` or :class:`SecretKeyError`.
+    with this store's key; the sealed value must keep within ``limits`` (ciphertext is
+    longer than its plaintext). Raises :class:`InvalidValueError` or
+    :class:`SecretKeyError`.
     """
-    for path in secret_paths(instance):
+    paths = list(secret_paths(instance))
+    for path in paths:
         given = get_path(sparse, path)
         if not isinstance(given, str):
             continue
@@ -146,6 +152,8 @@ def seal_secrets(
             _set_path(sparse, path, old)
         else:
             _set_path(sparse, path, _require(codec).seal(given))
+    if paths:
+        limits.check(sparse, area=instance.area_name)
     return sparse
 
 

@@ -17,6 +17,7 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from domain.areas.base import AreaModel
 from domain.errors import FieldError, InvalidValueError
+from domain.limits import DEFAULT_LIMITS, ValueLimits
 
 JsonObject = dict[str, Any]
 _JSONABLE: TypeAdapter[Any] = TypeAdapter(Any)
@@ -32,17 +33,22 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     return errors
 
 
-def validate(model: type[AreaModel], value: Mapping[str, Any], *, key: str) -> AreaModel:
+def validate(
+    model: type[AreaModel],
+    value: Mapping[str, Any],
+    *,
+    key: str,
+    limits: ValueLimits = DEFAULT_LIMITS,
+) -> AreaModel:
     """Validate a (sparse) value against its area, defaults filled in.
 
-    Raises :class:`InvalidValueError` naming every bad field.
+    The value, and what the schema makes of it, must keep within ``limits``. Raises
+    :class:`InvalidValueError` naming every bad field.
     """
     if not isinstance(value, Mapping):
         raise InvalidValueError.single("value", "must be a JSON object", area=model.area_name)
-    nul = [FieldError(path, "must not contain NUL characters") for path in nul_paths(value)]
-    if nul:
-        # PostgreSQL text cannot hold NUL: such a value would stop every projection.
-        raise InvalidValueError(nul, area=model.area_name)
+    # Before the schema sees it: pydantic and every later encoder recurse.
+    limits.check(value, area=model.area_name)
     try:
         instance = model.model_validate(dict(value))
     except ValidationError as exc:
@@ -53,22 +59,9 @@ def validate(model: type[AreaModel], value: Mapping[str, Any], *, key: str) -> A
             validate_key(key, instance)
         except ValueError as exc:
             raise InvalidValueError.single("key", str(exc), area=model.area_name) from None
+    # The schema may coerce ("1e30" or 1e30 into a 31-digit int) or add fields.
+    limits.check(to_json(instance, sparse=True), area=model.area_name)
     return instance
-
-
-def nul_paths(value: Any, path: str = "") -> list[str]:
-    """Dotted paths of the strings (or object keys) in ``value`` holding a NUL character."""
-    found: list[str] = []
-    if isinstance(value, str):
-        return [path or "value"] if "\x00" in value else []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            found += [where] if "\x00" in str(key) else nul_paths(item, where)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found += nul_paths(item, f"{path}.{index}" if path else str(index))
-    return found
 
 
 def _unmask_dump(python_dump: Any) -> Any:
@@ -91,47 +84,103 @@ def to_json(instance: AreaModel, *, sparse: bool) -> JsonObject:
     return result
 
 
-def normalize(model: type[AreaModel], value: Mapping[str, Any], *, key: str) -> JsonObject:
+def normalize(
+    model: type[AreaModel],
+    value: Mapping[str, Any],
+    *,
+    key: str,
+    limits: ValueLimits = DEFAULT_LIMITS,
+) -> JsonObject:
     """Validate and return the normalised sparse value (what the log records)."""
-    return to_json(validate(model, value, key=key), sparse=True)
+    return to_json(validate(model, value, key=key, limits=limits), sparse=True)
 
 
-def complete(model: type[AreaModel], sparse: Mapping[str, Any], *, key: str) -> JsonObject:
+def complete(
+    model: type[AreaModel],
+    sparse: Mapping[str, Any],
+    *,
+    key: str,
+    limits: ValueLimits = DEFAULT_LIMITS,
+) -> JsonObject:
     """The full value: stored fields plus schema defaults."""
-    return to_json(validate(model, sparse, key=key), sparse=False)
+    return to_json(validate(model, sparse, key=key, limits=limits), sparse=False)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """Apply an RFC 7396 JSON merge patch; ``null`` removes a member."""
+    """Apply an RFC 7396 JSON merge patch; ``null`` removes a member. ``target`` is not
+    changed; the walk is iterative, so a deep patch cannot exhaust the stack."""
     if not isinstance(patch, dict):
         return patch
     result = dict(target) if isinstance(target, dict) else {}
-    for name, member in patch.items():
-        if member is None:
-            result.pop(name, None)
-        else:
-            result[name] = merge_patch(result.get(name), member)
+    pending: list[tuple[JsonObject, JsonObject]] = [(result, patch)]
+    while pending:
+        into, members = pending.pop()
+        for name, member in members.items():
+            if member is None:
+                into.pop(name, None)
+            elif isinstance(member, dict):
+                base = into.get(name)
+                merged = dict(base) if isinstance(base, dict) else {}
+                into[name] = merged
+                pending.append((merged, member))
+            else:
+                into[name] = member
     return result
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON data by JSON type: ``true`` is not ``1`` and ``1`` is not ``1.0``
+    (Python's ``==`` says both are), at any depth. Iterative."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        kind = _kind(x)
+        if kind != _kind(y):
+            return False
+        if kind == "object":
+            if x.keys() != y.keys():
+                return False
+            pending.extend((x[name], y[name]) for name in x)
+        elif kind == "array":
+            if len(x) != len(y):
+                return False
+            pending.extend(zip(x, y, strict=True))
+        elif kind == "float":
+            if repr(x) != repr(y):  # as encoded: -0.0 is not 0.0
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
 
 
 def json_diff(before: Any, after: Any) -> list[JsonObject]:
     """RFC 6902 operations turning ``before`` into ``after``: objects are compared member
     by member (removals first, then additions and replacements in ``after``'s order),
-    lists of the same length item by item; any other changed value is replaced whole."""
+    lists of the same length item by item; any other changed value (by
+    :func:`json_equal`) is replaced whole."""
     ops: list[JsonObject] = []
     _diff(before, after, "", ops)
     return ops
 
 
 def _diff(before: Any, after: Any, path: str, ops: list[JsonObject]) -> None:
-    if before == after and type(before) is type(after):
-        return
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         for index, (old, new) in enumerate(zip(before, after, strict=True)):
             _diff(old, new, f"{path}/{index}", ops)
         return
     if not (isinstance(before, dict) and isinstance(after, dict)):
-        ops.append({"op": "replace", "path": path, "value": copy.deepcopy(after)})
+        if not json_equal(before, after):
+            ops.append({"op": "replace", "path": path, "value": copy.deepcopy(after)})
         return
     for name in before:
         if name not in after:

@@ -40,8 +40,9 @@ def _import_area(path: str) -> type[AreaModel]:
 
 
 def load_registry(settings: Settings) -> AreaRegistry:
-    """Built-in areas, then entry points of group ``conduit_config.areas``, then settings."""
-    registry = builtin_registry()
+    """Built-in areas, then entry points of group ``conduit_config.areas``, then settings;
+    every value is kept within the value limits of the settings."""
+    registry = builtin_registry(limits=settings.value_limits())
     for point in entry_points(group=AREA_ENTRY_POINT_GROUP):
         registry.register(_import_area(point.value))
     for path in filter(None, (p.strip() for p in settings.areas.split(","))):

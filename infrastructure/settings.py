@@ -11,6 +11,15 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import SettingsError
+from domain.limits import (
+    DEFAULT_LIMITS,
+    DepthBound,
+    KeyCharsBound,
+    MembersBound,
+    StringCharsBound,
+    ValueBytesBound,
+    ValueLimits,
+)
 
 ENV_PREFIX = "CONDUIT_CONFIG_"
 
@@ -79,6 +88,32 @@ class Settings(BaseSettings):
     )
     http_max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=100_000_000, description="Largest HTTP request body."
+    )
+    max_value_depth: DepthBound = Field(
+        default=DEFAULT_LIMITS.max_depth,
+        description="Deepest nesting of objects and lists in one value (the value is level 1).",
+    )
+    max_value_bytes: ValueBytesBound = Field(
+        default=DEFAULT_LIMITS.max_value_bytes,
+        description="Largest stored value, as compact UTF-8 JSON (secrets encrypted).",
+    )
+    max_string_chars: StringCharsBound = Field(
+        default=DEFAULT_LIMITS.max_string_chars,
+        description="Longest string in a value, in characters.",
+    )
+    max_key_chars: KeyCharsBound = Field(
+        default=DEFAULT_LIMITS.max_key_chars,
+        description="Longest object key in a value, in characters.",
+    )
+    max_value_members: MembersBound = Field(
+        default=DEFAULT_LIMITS.max_members,
+        description="Most members of one object (or items of one list) in a value.",
+    )
+    max_document_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=65_536,
+        le=1024 * 1024 * 1024,
+        description="Largest document (plan, apply, import) or CLI value text read.",
     )
     http_read_cache_size: int = Field(
         default=10_000,
@@ -168,6 +203,16 @@ class Settings(BaseSettings):
             if not port.isdigit():
                 raise ValueError(f"port {port!r} is not a number")
         return url
+
+    def value_limits(self) -> ValueLimits:
+        """The bounds every stored value keeps (``CONDUIT_CONFIG_MAX_VALUE_*`` and co)."""
+        return ValueLimits(
+            max_depth=self.max_value_depth,
+            max_value_bytes=self.max_value_bytes,
+            max_string_chars=self.max_string_chars,
+            max_key_chars=self.max_key_chars,
+            max_members=self.max_value_members,
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

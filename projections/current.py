@@ -11,7 +11,7 @@ from uuid import UUID
 from domain.areas.registry import AreaRegistry
 from domain.entry import deleted_after, value_after
 from domain.errors import ConfigStoreError
-from domain.values import complete
+from domain.values import complete, json_equal
 from projections.records import LogRecord
 
 #: Fills schema defaults into a stored value: ``(area, key, stored) -> complete``.
@@ -54,7 +54,9 @@ def next_current(row: CurrentRow | None, record: LogRecord, complete: Completer)
         deleted=False,
     )
     value = (
-        base.value if stored == base.stored and row else complete(record.area, record.key, stored)
+        base.value
+        if row and json_equal(stored, base.stored)
+        else complete(record.area, record.key, stored)
     )
     return replace(
         base,
@@ -74,7 +76,7 @@ def registry_completer(registry: AreaRegistry) -> Completer:
 
     def complete_value(area: str, key: str, stored: dict[str, Any]) -> dict[str, Any]:
         try:
-            return complete(registry.get(area), stored, key=key)
+            return complete(registry.get(area), stored, key=key, limits=registry.limits)
         except ConfigStoreError:
             return dict(stored)
 

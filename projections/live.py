@@ -137,7 +137,8 @@ class LiveView:
             return result
         entry = self.state.get((area, key))
         if entry is not None and not entry.deleted:
-            effective(model, key, self._reveal(entry.stored), ())  # raises why not served
+            revealed = self._reveal(entry.stored)
+            effective(model, key, revealed, (), limits=self.registry.limits)  # raises: why
         raise NotFoundError(f"no entry {area}/{key} in environment {self.environment!r}")
 
     def _resolve(self, area: str, key: str, *, strict: bool) -> Effective | None:
@@ -162,7 +163,7 @@ class LiveView:
         defined)."""
         where = f"{model.area_name}/{key}"
         try:
-            return effective(model, key, stored, self.overrides)
+            return effective(model, key, stored, self.overrides, limits=self.registry.limits)
         except SettingsError as exc:
             if strict:
                 raise
@@ -174,6 +175,6 @@ class LiveView:
         if not alone:
             return None
         try:
-            return effective(model, key, stored, ())
+            return effective(model, key, stored, (), limits=self.registry.limits)
         except ConfigStoreError:
             return None

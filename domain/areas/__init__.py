@@ -22,6 +22,7 @@ from domain.areas.virtual_key import (
     generate_virtual_key,
     hash_virtual_key,
 )
+from domain.limits import DEFAULT_LIMITS, ValueLimits
 
 BUILTIN_AREAS: tuple[type[AreaModel], ...] = (
     RouterConfig,
@@ -40,9 +41,9 @@ BUILTIN_AREAS: tuple[type[AreaModel], ...] = (
 )
 
 
-def builtin_registry() -> AreaRegistry:
-    """A new registry holding every built-in area."""
-    registry = AreaRegistry()
+def builtin_registry(*, limits: ValueLimits = DEFAULT_LIMITS) -> AreaRegistry:
+    """A new registry holding every built-in area, its values kept within ``limits``."""
+    registry = AreaRegistry(limits=limits)
     for model in BUILTIN_AREAS:
         registry.register(model)
     return registry

@@ -7,19 +7,22 @@ from collections.abc import Iterator
 
 from domain.areas.base import AreaModel
 from domain.errors import AreaNotFoundError, ConfigStoreError
+from domain.limits import DEFAULT_LIMITS, ValueLimits
 
 _AREA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 
 class AreaRegistry:
-    """Maps area names to their schema classes.
+    """Maps area names to their schema classes, and holds the :class:`ValueLimits`
+    every value of these areas keeps.
 
     ``register`` raises :class:`ConfigStoreError` for a bad or duplicate name;
     ``get`` raises :class:`AreaNotFoundError` for an unknown one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, limits: ValueLimits = DEFAULT_LIMITS) -> None:
         self._areas: dict[str, type[AreaModel]] = {}
+        self.limits = limits
 
     def register(self, model: type[AreaModel], *, replace: bool = False) -> None:
         """Add an area schema under its ``area_name``."""

@@ -34,7 +34,8 @@ def _apply_file(
 ) -> BulkResult:
     """Apply (or plan) a document file; its target is --env if given, else the
     document's environment."""
-    document = parse_document(load_document(file, fmt=fmt))
+    text = load_document(file, fmt=fmt, max_bytes=state.settings.max_document_bytes)
+    document = parse_document(text)
     environment = (
         state.environment
         if state.environment_given

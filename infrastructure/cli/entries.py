@@ -43,7 +43,8 @@ def set_cmd(
     due = parse_at(at) if at is not None else None
     if value is None and not generate_key:
         raise click.UsageError("VALUE is required (JSON text, @file.json or -)")
-    data: Any = read_json_value(value) if value is not None else {}
+    limit = state.settings.max_document_bytes
+    data: Any = read_json_value(value, max_bytes=limit) if value is not None else {}
     extra: dict[str, Any] = {}
     if generate_key:
         data, plaintext = _with_generated_key(addr.area, data)
@@ -106,7 +107,8 @@ def patch_cmd(
     state = get_state()
     addr = state.address(address)
     due = parse_at(at) if at is not None else None
-    data = read_json_value(merge_patch, field="patch")
+    limit = state.settings.max_document_bytes
+    data = read_json_value(merge_patch, max_bytes=limit, field="patch")
     who = state.provenance(actor, reason)
     _write_now_or_at("patch", addr, data, due, who, expected_version)
 

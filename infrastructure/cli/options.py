@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +11,7 @@ import orjson
 
 from domain.address import check_name
 from domain.errors import InvalidValueError
+from infrastructure.cli.documents import decode_text, read_text
 from infrastructure.cli.state import CliState, WholeNumber
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,20 +74,16 @@ def writer(func: F) -> F:
     return authored(func)
 
 
-def read_json_value(text: str, *, field: str = "value") -> Any:
-    """JSON text, ``@file.json`` or ``-`` (stdin). Bad JSON is an invalid value (exit 3)."""
+def read_json_value(text: str, *, max_bytes: int, field: str = "value") -> Any:
+    """JSON text, ``@file.json`` or ``-`` (stdin). A file that cannot be read is a usage
+    error (exit 2); text over ``max_bytes``, not valid UTF-8 or not valid JSON is an
+    invalid value (exit 3) naming ``field``, the same for a file as for stdin."""
     if text == "-":
-        raw = sys.stdin.read()
+        raw = read_text(None, max_bytes=max_bytes, field=field, hint=field)
     elif text.startswith("@"):
-        path = Path(text[1:])
-        try:
-            raw = path.read_text()
-        except OSError as exc:
-            raise click.BadParameter(
-                f"cannot read {path}: {exc.strerror}", param_hint=field
-            ) from None
+        raw = read_text(Path(text[1:]), max_bytes=max_bytes, field=field, hint=field)
     else:
-        raw = text
+        raw = decode_text(text.encode("utf-8", "surrogateescape"), max_bytes=max_bytes, field=field)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -102,7 +102,8 @@ def show_effective(state: CliState, addr: Address) -> None:
     if (entry is None or entry.deleted) and not (model.singleton or defined):
         what = "is deleted" if entry is not None else "not found"
         raise NotFoundError(f"{addr} {what} in environment {addr.environment!r}")
-    result = effective(model, addr.key, stored, overrides)
+    limits = state.store.limits_for(addr.environment)
+    result = effective(model, addr.key, stored, overrides, limits=limits)
     value = redact(to_json(result.value, sparse=False))
     if state.as_json:
         emit_json({"value": value, "sources": result.sources})

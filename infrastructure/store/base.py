@@ -11,6 +11,7 @@ from domain.areas.registry import AreaRegistry
 from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry
 from domain.errors import InvalidValueError, NotFoundError
+from domain.limits import ValueLimits
 from domain.secrets import SecretCodec
 from infrastructure.persistence.application import ConfigApplication
 from infrastructure.persistence.errors import storage_errors
@@ -49,7 +50,8 @@ class StoreBase:
         self.checkpoints = checkpoints
         self.entries = entries or EntryCache(maxsize=0)
         self.database_url = database_url
-        self.system_registry = AreaRegistry()
+        # A scheduled change holds the value it will set, one level down.
+        self.system_registry = AreaRegistry(limits=registry.limits.enclosing())
         self.system_registry.register(AccessToken)
         self.system_registry.register(ScheduledChange)
 
@@ -59,6 +61,12 @@ class StoreBase:
         if environment == SYSTEM_ENVIRONMENT:
             return self.system_registry.get(area)
         return self.registry.get(area)
+
+    def limits_for(self, environment: str) -> ValueLimits:
+        """The bounds every value of ``environment`` keeps."""
+        if environment == SYSTEM_ENVIRONMENT:
+            return self.system_registry.limits
+        return self.registry.limits
 
     def model_for(self, address: Address) -> type[AreaModel]:
         """The area schema of an address; singleton areas only accept key ``default``."""

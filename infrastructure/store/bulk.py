@@ -19,7 +19,7 @@ from domain.document import EnvDocument, entry_errors, prepare_values
 from domain.entry import ConfigEntry, Provenance
 from domain.environment import Change, EntryState, apply_plan, live, restore_plan
 from domain.errors import FieldError, InvalidValueError, NotFoundError, VersionConflictError
-from domain.values import validate
+from domain.values import json_equal, validate
 from infrastructure.persistence.recorder import EnvironmentMovedError
 from infrastructure.store.base import storage_errors
 from infrastructure.store.environment import (
@@ -154,7 +154,7 @@ class StoreBulk(StoreEnvironment):
                 continue
             model = self.model_for(Address(environment, step.area, step.key))
             try:
-                validate(model, step.value, key=step.key)
+                validate(model, step.value, key=step.key, limits=self.registry.limits)
             except InvalidValueError as exc:
                 errors.extend(entry_errors(step.area, step.key, exc))
         if errors:
@@ -185,7 +185,7 @@ class StoreBulk(StoreEnvironment):
         elif step.action == "rollback":
             assert step.value is not None and step.target_version is not None
             entry.roll_back(step.target_version, step.value, provenance, schema_version)
-        elif step.action == "undelete" and step.value == now.stored:
+        elif step.action == "undelete" and json_equal(step.value, now.stored):
             entry.restore(provenance, schema_version)
         else:
             assert step.value is not None

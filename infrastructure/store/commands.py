@@ -47,11 +47,13 @@ class StoreCommands(StoreBase):
     ) -> WriteResult:
         """Replace the stored fields of an entry (creating it if needed)."""
         model = self.model_for(address)
+        limits = self.limits_for(address.environment)
 
         def decide(entry: ConfigEntry | None) -> ConfigEntry:
-            instance = validate(model, value, key=address.key)
+            instance = validate(model, value, key=address.key, limits=limits)
             sparse = to_json(instance, sparse=True)
-            seal_secrets(instance, sparse, entry.value if entry else None, self.codec)
+            previous = entry.value if entry else None
+            seal_secrets(instance, sparse, previous, self.codec, limits=limits)
             if entry is None:
                 return ConfigEntry.create(address, sparse, provenance, model.schema_version)
             entry.replace(sparse, provenance, model.schema_version)
@@ -69,14 +71,16 @@ class StoreCommands(StoreBase):
     ) -> WriteResult:
         """Merge an RFC 7396 patch into the stored fields; ``null`` restores a default."""
         model = self.model_for(address)
+        limits = self.limits_for(address.environment)
         if not isinstance(merge, dict):
             raise InvalidValueError.single("patch", "must be a JSON object", area=address.area)
 
         def decide(entry: ConfigEntry | None) -> ConfigEntry:
             entry = _live(entry, address)
-            instance = validate(model, merge_patch(entry.value, merge), key=address.key)
+            merged = merge_patch(entry.value, merge)  # what is validated is the result
+            instance = validate(model, merged, key=address.key, limits=limits)
             sparse = to_json(instance, sparse=True)
-            seal_secrets(instance, sparse, entry.value, self.codec)
+            seal_secrets(instance, sparse, entry.value, self.codec, limits=limits)
             entry.change(sparse, provenance, model.schema_version)
             return entry
 
@@ -107,7 +111,7 @@ class StoreCommands(StoreBase):
                 raise EntryStateError(f"version {target} of {address} is a deleted state")
             if not entry.deleted and not json_diff(entry.value, old.value):
                 return entry  # already that value: append nothing, like an unchanged set
-            validate(model, old.value, key=address.key)
+            validate(model, old.value, key=address.key, limits=self.limits_for(address.environment))
             entry.roll_back(target, old.value, provenance, model.schema_version)
             return entry
 

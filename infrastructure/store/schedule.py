@@ -87,7 +87,13 @@ class StoreSchedule(StoreCommands, StoreReadModels):
             raise InvalidAddressError("changes of the system environment cannot be scheduled")
         model = self.model_for(address)
         prepared = sealed_change_value(
-            model, address, operation, value, current=self.load(address), codec=self.codec
+            model,
+            address,
+            operation,
+            value,
+            current=self.load(address),
+            codec=self.codec,
+            limits=self.limits_for(address.environment),
         )
         schedule_id = new_schedule_id()
         data = pending_change(
@@ -107,7 +113,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         entry = self.load(schedule_address(schedule_id))
         if entry is None or entry.deleted:
             raise NotFoundError(f"no scheduled change {schedule_id!r}")
-        change = _parsed(schedule_id, entry.value)
+        change = self._parsed(schedule_id, entry.value)
         if environment is not None and change.environment != environment:
             raise NotFoundError(f"no scheduled change {schedule_id!r} in {environment!r}")
         with storage_errors():
@@ -147,7 +153,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
                 due_by,
             ),
         )
-        found = [(r[0], _parsed(r[0], r[1]), r[2], r[3]) for r in rows]
+        found = [(r[0], self._parsed(r[0], r[1]), r[2], r[3]) for r in rows]
         views = self._views(found)
         return sorted(views, key=lambda v: (v.change.due_at, v.id))
 
@@ -197,7 +203,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
             entry = self.load(address)
             if entry is None:
                 return None
-            change = _parsed(schedule_id, entry.value)
+            change = self._parsed(schedule_id, entry.value)
             if change.done:
                 return None  # the projection lagged: another instance got there first
             try:
@@ -217,7 +223,12 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         try:
             model = self.model_for(change.target)
             target = target_after(
-                model, change, self.load(change.target), who=who, codec=self.codec
+                model,
+                change,
+                self.load(change.target),
+                who=who,
+                codec=self.codec,
+                limits=self.limits_for(change.target.environment),
             )
         except StorageError:
             raise
@@ -232,13 +243,25 @@ class StoreSchedule(StoreCommands, StoreReadModels):
     def _finish(
         self, entry: ConfigEntry, who: Provenance, update: JsonObject, target: ConfigEntry | None
     ) -> None:
-        instance = validate(ScheduledChange, {**entry.value, **update}, key=entry.key)
+        instance = validate(
+            ScheduledChange,
+            {**entry.value, **update},
+            key=entry.key,
+            limits=self.system_registry.limits,
+        )
         entry.replace(to_json(instance, sparse=True), who, ScheduledChange.schema_version)
         saved = [e for e in (target, entry) if e is not None]
         with storage_errors():
             self.app.save(*saved, addresses={e.id: e.address for e in saved})
         for item in saved:
             self.entries.put(item)
+
+    def _parsed(self, schedule_id: str, stored: JsonObject) -> ScheduledChange:
+        instance = validate(
+            ScheduledChange, stored, key=schedule_id, limits=self.system_registry.limits
+        )
+        assert isinstance(instance, ScheduledChange)
+        return instance
 
     def _views(self, found: list[tuple[str, ScheduledChange, int, Any]]) -> list[ScheduledView]:
         """Views of ``(id, change, version, updated_at)``, with the applied positions
@@ -269,9 +292,3 @@ class StoreSchedule(StoreCommands, StoreReadModels):
             )
             for schedule_id, change, version, updated_at in found
         ]
-
-
-def _parsed(schedule_id: str, stored: JsonObject) -> ScheduledChange:
-    instance = validate(ScheduledChange, stored, key=schedule_id)
-    assert isinstance(instance, ScheduledChange)
-    return instance
