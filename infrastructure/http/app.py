@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import Depends, FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.auth import TokenService
 from infrastructure.cluster.duties import Follower, RestartingLoop
@@ -29,6 +28,7 @@ from infrastructure.http import (
 from infrastructure.http import (
     cluster as cluster_api,
 )
+from infrastructure.http.bodies import BodyLimit
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
 from infrastructure.http.metrics import ClusterSample, Metrics, MetricsMiddleware
@@ -61,55 +61,6 @@ class HttpOptions:
     ready_max_lag: int = 10_000
     read_cache_size: int = 10_000
     instance_timeout_seconds: float = 10.0
-
-
-class BodyLimit:
-    """Answers 413 for a body over the limit (declared or streamed) and 415 for a body
-    that is not JSON, before any handler reads it."""
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
-            await self._too_large(scope, receive, send, declared.isdigit())
-            return
-        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if int(declared) and kind and kind != b"application/json" and not kind.endswith(b"+json"):
-            response = problems.problem(
-                415, f"send JSON (Content-Type: application/json), not {kind.decode('latin-1')}"
-            )
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLargeError
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLargeError:
-            await self._too_large(scope, receive, send, True)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, valid: bool) -> None:
-        detail = f"the request body is over {self.limit} bytes" if valid else "bad Content-Length"
-        response = problems.problem(413 if valid else 400, detail)
-        await response(scope, receive, send)
-
-
-class _TooLargeError(Exception):
-    pass
 
 
 class _Background:

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from domain import parsing
 from domain.access import Grant, Role
 from domain.address import DEFAULT_ENVIRONMENT, SYSTEM_ENVIRONMENT, check_name
-from infrastructure.http.common import MinPosition, json_response, parse_time, store_of
-from infrastructure.http.problems import BadRequestError
+from domain.parsing import MAX_INT64
+from infrastructure.http.common import MinPosition, QueryInt, json_response, parse_time, store_of
 from infrastructure.http.schemas import READ_ERRORS, AuditOut, problems
 from infrastructure.http.security import Caller
 from infrastructure.presenters import audit_json
@@ -90,8 +91,10 @@ def audit(
     actor: str | None = None,
     since: Annotated[str | None, Query(description="ISO-8601 time, inclusive.")] = None,
     until: Annotated[str | None, Query(description="ISO-8601 time, inclusive.")] = None,
-    before: Annotated[int | None, Query(ge=1, description="Page: rows before it.")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    before: Annotated[
+        QueryInt | None, Query(ge=1, le=MAX_INT64, description="Page: rows before it.")
+    ] = None,
+    limit: Annotated[QueryInt, Query(ge=1, le=10_000)] = 50,
     min_position: MinPosition = None,
 ) -> Response:
     """``next_before`` is the cursor of the next (older) page, ``null`` at the end."""
@@ -101,10 +104,11 @@ def audit(
         area=area,
         key=key,
         actor=actor,
-        since=parse_time(since, name="since") if since else None,
-        until=parse_time(until, name="until") if until else None,
+        since=parse_time(since, name="since") if since is not None else None,
+        until=parse_time(until, name="until") if until is not None else None,
         before=before,
         limit=limit,
+        areas=grant.visible_areas(env),
     )
     rows = store_of(request).audit(query, min_position=min_position)
     items = [audit_json(r) for r in rows if grant.sees(r.environment, r.area)]
@@ -131,9 +135,7 @@ def _start(after: int | None, last_event_id: str | None) -> int:
         return after
     if last_event_id is None:
         return 0
-    if not last_event_id.strip().isdigit():
-        raise BadRequestError("Last-Event-ID must be a log position (a whole number)")
-    return int(last_event_id)
+    return parsing.position(last_event_id.strip(), name="Last-Event-ID")
 
 
 @router.get(
@@ -150,7 +152,9 @@ async def changes(
     grant: Caller,
     env: str | None = None,
     area: str | None = None,
-    after: Annotated[int | None, Query(ge=0, description="Start after this position.")] = None,
+    after: Annotated[
+        QueryInt | None, Query(ge=0, le=MAX_INT64, description="Start after this position.")
+    ] = None,
     last_event_id: Annotated[str | None, Header(description="The last id received.")] = None,
 ) -> StreamingResponse:
     """``id:`` is the log position: a client that reconnects with the last id it got

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
 import orjson
 from fastapi import Query, Request
+from pydantic import AfterValidator, BeforeValidator
 from starlette.responses import Response
 
+from domain import parsing
 from domain.address import Address, check_name
 from domain.errors import InvalidValueError
-from infrastructure.http.problems import BadRequestError
+from domain.parsing import MAX_INT64, MalformedInputError
+from infrastructure.http.problems import BadRequestError, valid_utf8
 from infrastructure.store import ConfigStore
 
 POSITION_HEADER = "X-Config-Position"
@@ -21,9 +24,33 @@ ENTRY = "/entries/{area}/{key}"
 # ``\u0000`` in JSON text: the escape itself, not an escaped backslash before "u0000".
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
+
+def _ascii_digits(value: Any) -> Any:
+    """A query's text must be digits 0-9 only (pydantic alone takes ``+5``, ``1_0``)."""
+    if isinstance(value, str) and not parsing.is_whole_number(value):
+        raise ValueError("must be a whole number (digits 0-9)")
+    return value
+
+
+def utc_time(value: datetime) -> datetime:
+    """A body's time in UTC; outside years 1-9999 once converted is invalid (422)."""
+    try:
+        return parsing.in_utc(value, name="time")
+    except MalformedInputError as exc:
+        raise ValueError(exc.problem) from None
+
+
+#: An integer query parameter: ASCII digits; bound it with ``Query(ge=, le=MAX_INT64)``.
+QueryInt = Annotated[int, BeforeValidator(_ascii_digits)]
+#: A time in a body: ISO-8601, returned in UTC (naive ones are UTC).
+UtcTime = Annotated[datetime, AfterValidator(utc_time)]
 MinPosition = Annotated[
-    int | None,
-    Query(ge=0, description="Read-your-writes: wait (bounded) until projections reach it."),
+    QueryInt | None,
+    Query(
+        ge=0,
+        le=MAX_INT64,
+        description="Read-your-writes: wait (bounded) until projections reach it.",
+    ),
 ]
 
 
@@ -41,24 +68,19 @@ def store_of(request: Request) -> ConfigStore:
 def json_response(
     body: Any, status: int = 200, *, headers: dict[str, str] | None = None
 ) -> Response:
-    """A JSON response encoded by orjson (datetimes as ISO-8601)."""
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
-        status,
-        headers=headers,
-        media_type="application/json",
-    )
+    """A JSON response encoded by orjson (datetimes as ISO-8601); a lone surrogate in a
+    string is sent escaped rather than failing the response."""
+    try:
+        content = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        content = orjson.dumps(valid_utf8(body), option=orjson.OPT_NON_STR_KEYS)
+    return Response(content, status, headers=headers, media_type="application/json")
 
 
 def parse_time(text: str, *, name: str) -> datetime:
-    """An ISO-8601 time; a naive one is UTC. Raises :class:`BadRequestError` naming ``name``."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BadRequestError(
-            f"{name}: {text!r} is not an ISO-8601 time (e.g. 2026-01-31T12:00:00Z)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """An ISO-8601 time in UTC; a naive one is UTC. Raises :class:`MalformedInputError`
+    (400) naming ``name``, also when the time is out of range once in UTC."""
+    return parsing.moment(text, name=name)
 
 
 async def refuse_nul(request: Request) -> None:

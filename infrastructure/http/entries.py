@@ -8,12 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from domain import parsing
 from domain.access import Grant, Role
 from domain.address import Address, check_name
+from domain.parsing import MAX_INT64
 from infrastructure.http.common import (
     ENTRY,
     POSITION_HEADER,
     MinPosition,
+    QueryInt,
     entry_address,
     json_response,
     parse_time,
@@ -83,8 +86,8 @@ def get_entry(
     area: str,
     key: str,
     grant: Caller,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    as_of: Annotated[datetime | None, Query(description="ISO-8601 time")] = None,
+    version: Annotated[QueryInt | None, Query(ge=1, le=MAX_INT64)] = None,
+    as_of: Annotated[str | None, Query(description="ISO-8601 time (no offset: UTC).")] = None,
     reveal: Annotated[bool, Query(description="Secrets in plaintext (admin only).")] = False,
     stored: Annotated[bool, Query(description="Only the stored fields.")] = False,
 ) -> Response:
@@ -97,7 +100,8 @@ def get_entry(
     if version is None and as_of is None:
         view = request.app.state.readcache.get(address)
     else:
-        view = store.get(address, version=version, as_of=as_of)
+        moment = parse_time(as_of, name="as_of") if as_of is not None else None
+        view = store.get(address, version=version, as_of=moment)
     value = view.stored if stored else view.value
     shown = store.revealed(value) if reveal else store.redacted(value)
     response = json_response(entry_json(view, shown), headers=_at(view.position or 0))
@@ -117,7 +121,9 @@ def entry_history(
     area: str,
     key: str,
     grant: Caller,
-    limit: Annotated[int | None, Query(ge=1, le=100_000, description="Only the last N.")] = None,
+    limit: Annotated[
+        QueryInt | None, Query(ge=1, le=100_000, description="Only the last N.")
+    ] = None,
 ) -> Response:
     """Who, when, why and what changed (secrets redacted)."""
     address = entry_address(env, area, key)
@@ -153,4 +159,4 @@ def entry_diff(
 
 
 def _ref(text: str, name: str) -> int | datetime:
-    return int(text) if text.isdigit() else parse_time(text, name=name)
+    return parsing.version_or_time(text, name=name)

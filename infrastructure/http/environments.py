@@ -3,17 +3,25 @@ apply of documents, restore and promote (all atomic)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import parsing
 from domain.access import Grant, Role
 from domain.address import Address, check_name
 from domain.document import parse_document
+from domain.parsing import MAX_INT64
 from domain.secrets import redact
-from infrastructure.http.common import POSITION_HEADER, json_response, parse_time, store_of
+from infrastructure.http.common import (
+    POSITION_HEADER,
+    QueryInt,
+    UtcTime,
+    json_response,
+    parse_time,
+    store_of,
+)
 from infrastructure.http.problems import BadRequestError
 from infrastructure.http.schemas import (
     READ_ERRORS,
@@ -42,8 +50,8 @@ class RestoreBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to_time: datetime | None = None
-    to_position: int | None = Field(default=None, ge=0)
+    to_time: UtcTime | None = None
+    to_position: int | None = Field(default=None, ge=0, le=MAX_INT64)
     to_snapshot: str | None = Field(default=None, min_length=1, max_length=100)
     dry_run: bool = False
     reason: str | None = Field(default=None, max_length=2000)
@@ -94,7 +102,9 @@ def export_environment(
     env: str,
     grant: Caller,
     as_of: Annotated[str | None, Query(description="ISO-8601 time.")] = None,
-    position: Annotated[int | None, Query(ge=0, description="Log position.")] = None,
+    position: Annotated[
+        QueryInt | None, Query(ge=0, le=MAX_INT64, description="Log position.")
+    ] = None,
     snapshot: Annotated[str | None, Query(description="Snapshot name.")] = None,
     include_secrets: Annotated[
         bool, Query(description="Keep secrets, still encrypted (admin only).")
@@ -168,11 +178,7 @@ def diff_environment(
 
 
 def _parse_point(text: str, name: str) -> PointRef | None:
-    if text == "now":
-        return None
-    if text.isdigit():
-        return int(text)
-    return parse_time(text, name=name) if text[:1].isdigit() else text
+    return parsing.point(text, name=name)
 
 
 def _document_guard(
@@ -214,7 +220,8 @@ def apply_document(
     document: Document,
     prune: Prune = False,
     expected_position: Annotated[
-        int | None, Query(ge=0, description="409 if the environment changed after it.")
+        QueryInt | None,
+        Query(ge=0, le=MAX_INT64, description="409 if the environment changed after it."),
     ] = None,
     dry_run: bool = False,
 ) -> Response:

@@ -25,6 +25,7 @@ from domain.errors import (
     StorageError,
     VersionConflictError,
 )
+from domain.parsing import MalformedInputError
 
 PROBLEM_TYPE = "application/problem+json"
 log = logging.getLogger("conduit_config.http")
@@ -50,6 +51,7 @@ _STATUS: tuple[tuple[type[ConfigStoreError], int], ...] = (
     (PermissionDeniedError, 403),
     (InvalidValueError, 422),
     (InvalidAddressError, 400),
+    (MalformedInputError, 400),
     (AreaNotFoundError, 404),
     (NotFoundError, 404),
     (VersionConflictError, 409),
@@ -77,7 +79,22 @@ def problem(status: int, detail: str, **extra: Any) -> Response:
     body["detail"] = detail
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_TYPE)
+    try:
+        content = orjson.dumps(body)
+    except TypeError:  # a lone surrogate quoted from the input: escape it, never a 500
+        content = orjson.dumps(valid_utf8(body))
+    return Response(content, status, headers=headers, media_type=PROBLEM_TYPE)
+
+
+def valid_utf8(data: Any) -> Any:
+    """``data`` with every string made valid UTF-8 (lone surrogates as ``\\udxxx``)."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(data, dict):
+        return {valid_utf8(str(k)): valid_utf8(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [valid_utf8(item) for item in data]
+    return data
 
 
 def store_problem(exc: ConfigStoreError) -> Response:

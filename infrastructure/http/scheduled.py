@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.access import Grant, Role
 from domain.address import check_name
-from infrastructure.http.common import entry_address, json_response, store_of
+from domain.parsing import MAX_INT64
+from infrastructure.http.common import entry_address, json_response, store_of, utc_time
 from infrastructure.http.schemas import READ_ERRORS, WRITE_ERRORS, problems
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import scheduled_json
@@ -32,9 +33,14 @@ class ScheduleBody(BaseModel):
     value: dict[str, Any] | None = Field(
         default=None, description="set: the fields to store; patch: RFC 7396; delete: none."
     )
-    due_at: AwareDatetime = Field(description="When to apply it (ISO-8601 with an offset).")
+    due_at: Annotated[AwareDatetime, AfterValidator(utc_time)] = Field(
+        description="When to apply it (ISO-8601 with an offset)."
+    )
     expected_version: int | None = Field(
-        default=None, ge=0, description="Apply only if the entry is then at this version."
+        default=None,
+        ge=0,
+        le=MAX_INT64,
+        description="Apply only if the entry is then at this version.",
     )
     reason: str | None = Field(default=None, max_length=2000)
 

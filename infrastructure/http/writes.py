@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import parsing
 from domain.access import Grant, Role
 from domain.address import Address
 from domain.entry import Provenance
 from domain.errors import VersionConflictError
+from domain.parsing import ANY_VERSION, MAX_INT64
 from infrastructure.http.common import (
     ENTRY,
     POSITION_HEADER,
+    UtcTime,
     entry_address,
     json_response,
     store_of,
@@ -36,7 +38,8 @@ from infrastructure.store.views import WriteResult
 router = APIRouter(prefix="/v1/envs/{env}", tags=["entries"])
 
 IfMatch = Annotated[
-    str | None, Header(description='The version the write expects, e.g. "3" (ETag).')
+    str | None,
+    Header(description='The version the write expects, e.g. "3" (ETag); `*`: any, if it exists.'),
 ]
 IfNoneMatch = Annotated[str | None, Header(description="`*`: create only, never overwrite.")]
 
@@ -46,8 +49,8 @@ class RollbackBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to_version: int | None = Field(default=None, ge=1)
-    to_time: datetime | None = None
+    to_version: int | None = Field(default=None, ge=1, le=MAX_INT64)
+    to_time: UtcTime | None = None
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -61,31 +64,61 @@ class ReasonBody(BaseModel):
 
 @dataclass(frozen=True)
 class _Command:
-    """One authorised write: where, by whom, expecting which version."""
+    """One authorised write: where, by whom, expecting which version (``any_version``:
+    ``If-Match: *``, whatever version is current, but the entry must exist)."""
 
     store: ConfigStore
     address: Address
     who: Provenance
     expected: int | None
     forget: Callable[[Address], None]
+    any_version: bool = False
 
     def run(self, command: Callable[..., WriteResult], *args: Any, **kwargs: Any) -> Response:
         """Call a store command on the address; a stale ``If-Match`` is 412, other
         conflicts 409."""
-        try:
-            result = command(
-                self.address, *args, provenance=self.who, expected_version=self.expected, **kwargs
+        attempts = _ANY_ATTEMPTS if self.any_version else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                result = command(
+                    self.address,
+                    *args,
+                    provenance=self.who,
+                    expected_version=self._expected(),
+                    **kwargs,
+                )
+            except VersionConflictError as exc:
+                if self.expected is None and not self.any_version:
+                    raise
+                if attempt < attempts:
+                    continue  # `*`: another writer moved it on; any current version will do
+                raise PreconditionFailedError(str(exc)) from None
+            return self._answer(result)
+        raise AssertionError("unreachable")
+
+    def _expected(self) -> int | None:
+        """The version to expect: the one given, or (``*``) the current one; 412 when
+        ``*`` finds no current entry."""
+        if not self.any_version:
+            return self.expected
+        entry = self.store.load(self.address)
+        if entry is None or entry.deleted:
+            raise PreconditionFailedError(
+                f"If-Match: * needs a current entry; {self.address} "
+                + ("is deleted" if entry else "does not exist")
             )
-        except VersionConflictError as exc:
-            if self.expected is None:
-                raise
-            raise PreconditionFailedError(str(exc)) from None
+        return entry.version
+
+    def _answer(self, result: WriteResult) -> Response:
         self.forget(self.address)  # read-your-writes on this server, before the follower
         created = result.changed and result.version == 1
         response = json_response(write_json(result), 201 if created else 200)
         response.headers["ETag"] = f'"{result.version}"'
         response.headers[POSITION_HEADER] = str(result.position)
         return response
+
+
+_ANY_ATTEMPTS = 5
 
 
 def _command(
@@ -104,11 +137,17 @@ def _command(
     expected = _expected(request, if_match, if_none_match)
     who = provenance(grant, request, reason)
     forget = request.app.state.readcache.drop
+    if expected == ANY_VERSION:
+        return _Command(store_of(request), address, who, None, forget, any_version=True)
+    assert not isinstance(expected, str)
     return _Command(store_of(request), address, who, expected, forget)
 
 
-def _expected(request: Request, if_match: str | None, if_none_match: str | None) -> int | None:
-    """The expected version from ``If-Match`` (or 0 from ``If-None-Match: *``)."""
+def _expected(
+    request: Request, if_match: str | None, if_none_match: str | None
+) -> int | str | None:
+    """The expected version from ``If-Match`` (``*``: any current one), or 0 from
+    ``If-None-Match: *``. Raises :class:`MalformedInputError` (400) naming the header."""
     if if_none_match is not None:
         if if_none_match.strip() != "*":
             raise BadRequestError("If-None-Match only accepts *")
@@ -117,12 +156,7 @@ def _expected(request: Request, if_match: str | None, if_none_match: str | None)
         if request.app.state.options.require_if_match:
             raise PreconditionRequiredError("this server requires If-Match on writes")
         return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise BadRequestError(
-            f'If-Match must be a version as sent in ETag, e.g. "3"; got {if_match!r}'
-        )
-    return int(text)
+    return parsing.entity_tag(if_match, name="If-Match")
 
 
 @router.put(

@@ -19,7 +19,9 @@ from projections.audit import AuditRow
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """Filters of an audit read; ``before`` pages backwards by position."""
+    """Filters of an audit read; ``before`` pages backwards by position; ``areas`` (when
+    set) are the only areas the reader may see, filtered in the query so that a page
+    holds up to ``limit`` visible rows."""
 
     environment: str
     area: str | None = None
@@ -29,6 +31,7 @@ class AuditQuery:
     until: datetime | None = None
     before: int | None = None
     limit: int = 50
+    areas: frozenset[str] | None = None
 
 
 class StoreReadModels(StoreBase):
@@ -83,6 +86,7 @@ class StoreReadModels(StoreBase):
     def audit(self, query: AuditQuery, *, min_position: int | None = None) -> list[AuditRow]:
         """Audit rows matching the filters, newest first."""
         self.fresh(["audit"], min_position)
+        areas = None if query.areas is None else sorted(query.areas)
         rows = self._select(
             "cc_audit",
             (
@@ -94,6 +98,7 @@ class StoreReadModels(StoreBase):
                 " AND (%s::timestamptz IS NULL OR recorded_at >= %s::timestamptz)"
                 " AND (%s::timestamptz IS NULL OR recorded_at <= %s::timestamptz)"
                 " AND (%s::bigint IS NULL OR position < %s::bigint)"
+                " AND (%s::text[] IS NULL OR area = ANY(%s::text[]))"
                 " ORDER BY position DESC LIMIT %s"
             ),
             (
@@ -110,6 +115,8 @@ class StoreReadModels(StoreBase):
                 query.until,
                 query.before,
                 query.before,
+                areas,
+                areas,
                 query.limit,
             ),
         )

@@ -3,6 +3,7 @@ each role, and scoped tokens; a refused call must change nothing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -247,8 +248,10 @@ def _revoked(tokens: TokenService) -> str:
 
 
 def _expired(tokens: TokenService) -> str:
-    past = datetime.now(UTC) - timedelta(seconds=1)
-    return tokens.create("old-admin", role="admin", provenance=SETUP, expires_at=past).token
+    soon = datetime.now(UTC) + timedelta(seconds=0.2)  # a token can only be made to expire later
+    issued = tokens.create("old-admin", role="admin", provenance=SETUP, expires_at=soon)
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.01)
+    return issued.token
 
 
 BAD: dict[str, Callable[[TokenService], str | None]] = {
