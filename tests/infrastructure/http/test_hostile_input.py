@@ -286,3 +286,18 @@ def test_scoped_reader_audit_pages_are_full(
             break
     assert seen == ["f2", "f1", "f0"]
     assert pages == 2
+
+
+def test_chunked_bodies_meet_the_body_rules(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    before = log_head(store)
+    big = iter([b'{"description": "', b"x" * 2_000_000, b'"}'])
+    json_headers = {**admin, "Content-Type": "application/json"}
+    assert (
+        "over 1048576 bytes"
+        in problem(client.put(FLAG, content=big, headers=json_headers), 413)["detail"]
+    )
+    text = iter([b'{"enabled": ', b"true}"])
+    problem(client.put(FLAG, content=text, headers={**admin, "Content-Type": "text/plain"}), 415)
+    assert log_head(store) == before
