@@ -6,6 +6,7 @@ import click
 
 from infrastructure.auth import TokenService
 from infrastructure.cli.state import get_state
+from infrastructure.cli.tokens import announce_first_token
 
 
 @click.command("serve")
@@ -27,7 +28,7 @@ from infrastructure.cli.state import get_state
 )
 def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> None:
     """Serve the HTTP API (docs at /docs). A store without tokens gets an admin token,
-    printed once."""
+    written once to CONDUIT_CONFIG_HOME/admin-token (mode 0600), never printed."""
     import uvicorn
 
     from infrastructure.cluster.node import ClusterOptions
@@ -39,7 +40,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     tokens = TokenService(store=state.store, cache_seconds=settings.token_cache_seconds)
     issued = tokens.bootstrap(provenance=state.provenance(None, "first serve"))
     if issued is not None:
-        click.echo(f"admin token (shown once, store it now): {issued.token}", err=True)
+        announce_first_token(settings.home, issued)
     mirror = open_mirror(settings, state.store)
     if mirror is not None:
         state.on_close(mirror.close)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -26,6 +28,43 @@ def _emit_issued(issued: IssuedToken, *, as_json: bool) -> None:
         return
     click.echo(f"token {issued.name!r} ({issued.role}), shown once; store it now:")
     click.echo(issued.token)
+
+
+FIRST_ADMIN_FILE = "admin-token"
+
+
+def save_admin_token(home: Path, token: str) -> Path:
+    """Write ``token`` to ``home/admin-token``, readable by its owner only (mode 0600;
+    an older file is replaced). Raises ``OSError``."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = (home / FIRST_ADMIN_FILE).resolve()
+    partial = path.with_name(f".{FIRST_ADMIN_FILE}.{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    partial.replace(path)
+    return path
+
+
+def announce_first_token(home: Path, issued: IssuedToken) -> None:
+    """Tell where the first ``serve`` put its admin token. The token goes to a file, never
+    to stderr, which is often a log file (``serve 2>> instance.log``)."""
+    try:
+        path = save_admin_token(home, issued.token)
+    except OSError as exc:
+        click.echo(
+            f"warning: could not write the first admin token under {home} ({exc.strerror});"
+            " it is not shown: create one with"
+            " `conduit-config token create --name NAME --role admin`",
+            err=True,
+        )
+        return
+    click.echo(
+        f"admin token written to {path} (mode 0600, shown nowhere else):"
+        " store it somewhere safe, then delete the file",
+        err=True,
+    )
 
 
 @click.command("init")

@@ -14,7 +14,7 @@ import httpx
 
 from tests.cli.conftest import clean_env, executable
 
-TOKEN = re.compile(r"admin token \(shown once, store it now\): (cct_\S+)")
+TOKEN_FILE = re.compile(r"admin token written to (\S+) \(mode 0600")
 
 
 def free_port() -> int:
@@ -64,9 +64,10 @@ class Server:
 
     @property
     def token(self) -> str | None:
-        """The admin token this process printed, if it printed one."""
-        found = TOKEN.search(self.output)
-        return found.group(1) if found else None
+        """The first admin token, if this process created it (it writes it to a file
+        and says where)."""
+        found = TOKEN_FILE.search(self.output)
+        return Path(found.group(1)).read_text().strip() if found else None
 
     def terminate(self, timeout: float = 10) -> int | None:
         """SIGTERM; the return code, or ``None`` when still running after ``timeout``."""

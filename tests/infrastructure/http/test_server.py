@@ -95,11 +95,14 @@ def increasing(changes: list[Change]) -> bool:
     return positions == sorted(set(positions))
 
 
-def test_first_serve_prints_an_admin_token_once(serve: Serve) -> None:
+def test_first_serve_writes_an_admin_token_to_a_private_file(serve: Serve, tmp_path: Path) -> None:
     first = serve()
     token = first.token
     assert token is not None and token.startswith("cct_admin.")
-    assert first.output.count("admin token") == 1 and token not in first.stdout
+    saved = tmp_path / "home" / "admin-token"
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert first.output.count("admin token") == 1 and str(saved) in first.output
+    assert "cct_" not in first.output + first.stdout  # stderr is often a log file
     with client(first, token) as http:
         assert http.get("/v1/areas").status_code == 200
     assert first.terminate() in CLEAN_EXIT
