@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import orjson
 
 from domain.address import check_name
-from domain.errors import InvalidValueError
-from infrastructure.cli.documents import decode_text, read_text
+from infrastructure.cli.documents import decode_text, parse_json, read_text
 from infrastructure.cli.state import CliState, WholeNumber
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,7 +82,4 @@ def read_json_value(text: str, *, max_bytes: int, field: str = "value") -> Any:
         raw = read_text(Path(text[1:]), max_bytes=max_bytes, field=field, hint=field)
     else:
         raw = decode_text(text.encode("utf-8", "surrogateescape"), max_bytes=max_bytes, field=field)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidValueError.single(field, f"not valid JSON ({exc})") from None
+    return parse_json(raw, field=field)

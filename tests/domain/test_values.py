@@ -9,13 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.address import Address
 from domain.areas import FallbackConfig, FeatureFlag, GlobalSetting, HttpConfig, RouterConfig
-from domain.entry import Provenance
+from domain.entry import ConfigEntry, Provenance
 from domain.errors import FieldError, InvalidValueError
 from domain.values import (
     apply_json_patch,
     complete,
     json_diff,
+    json_equal,
     merge_patch,
     normalize,
     validate,
@@ -176,10 +178,9 @@ _objects = st.dictionaries(st.text(max_size=5), _json, max_size=5)
 def test_diff_apply_round_trip(a: dict[str, Any], b: dict[str, Any]) -> None:
     before = copy.deepcopy(a)
     ops = json_diff(a, b)
-    assert apply_json_patch(a, ops) == b
+    assert json_equal(apply_json_patch(a, ops), b)  # true stays true, 1.0 stays 1.0
     assert a == before  # applied to a copy
-    if a == b:
-        assert ops == []
+    assert (ops == []) == json_equal(a, b)
 
 
 def test_json_diff_ops() -> None:
@@ -189,6 +190,56 @@ def test_json_diff_ops() -> None:
         {"op": "add", "path": "/d", "value": [1]},
     ]
     assert json_diff({"a": 1}, {"a": 1}) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (True, 1),
+        (1, 1.0),
+        (False, 0),
+        (0.0, -0.0),
+        ({"x": True}, {"x": 1}),
+        ({"x": [1, {"y": 1}]}, {"x": [1, {"y": 1.0}]}),
+        ([1, 2], (1, 2.0)),
+        ({"a": 1}, {"a": 1, "b": None}),
+        ("1", 1),
+        (None, {}),
+    ],
+)
+def test_json_equality_respects_json_types(before: Any, after: Any) -> None:
+    assert not json_equal(before, after)
+    assert not json_equal(after, before)
+    assert json_equal(before, copy.deepcopy(before))
+    assert value_hash(before) != value_hash(after)  # so the hash agrees with it
+
+
+def test_json_equality_of_deep_values_does_not_recurse() -> None:
+    deep: Any = 1
+    for _ in range(10_000):
+        deep = {"a": [deep]}
+    twin: Any = 1
+    for _ in range(10_000):
+        twin = {"a": [twin]}
+    assert json_equal(deep, twin)
+
+
+def test_json_diff_sees_type_changes_inside_objects_and_lists() -> None:
+    assert json_diff({"x": True}, {"x": 1}) == [{"op": "replace", "path": "/x", "value": 1}]
+    assert json_diff({"x": [1]}, {"x": [1.0]}) == [{"op": "replace", "path": "/x/0", "value": 1.0}]
+    ops = json_diff({"x": 1}, {"x": 1.0})
+    result = apply_json_patch({"x": 1}, ops)
+    assert repr(result) == repr({"x": 1.0})
+
+
+def test_replace_with_the_same_value_of_another_json_type_is_a_change() -> None:
+    who = Provenance(actor="ops", correlation_id="c")
+    entry = ConfigEntry.create(Address("prod", "loose", "k"), {"x": True}, who, 1)
+    assert entry.replace({"x": 1}, who, 1) is True
+    assert entry.change({"x": 1.0}, who, 1) is True
+    assert entry.replace({"x": 1.0}, who, 1) is False
+    assert repr(entry.value) == repr({"x": 1.0})
+    assert entry.version == 3
 
 
 # --- value_hash -------------------------------------------------------------------------------
