@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,36 +16,45 @@ from domain.areas.base import SINGLETON_KEY
 from domain.areas.registry import AreaRegistry
 from domain.environment import EntryKey, EnvState
 from domain.errors import AreaNotFoundError, FieldError, InvalidValueError, SecretKeyError
+from domain.limits import path_segment
 from domain.secrets import SecretCodec, seal_secrets
+from domain.stored import EntryProblem
 from domain.values import JsonObject, to_json, validate
 
-_TOP_LEVEL = {"environment", "position", "recorded_at", "entries"}
+_TOP_LEVEL = {"environment", "position", "recorded_at", "entries", "problems"}
 
 
 @dataclass(frozen=True)
 class EnvDocument:
-    """A whole environment's stored values; ``position``/``recorded_at`` say when."""
+    """A whole environment's stored values; ``position``/``recorded_at`` say when.
+    ``problems``: entries the export left out because their stored value cannot be
+    served (applying the document leaves them alone, even with ``prune``)."""
 
     environment: str | None
     entries: dict[str, dict[str, JsonObject]]
     position: int | None = None
     recorded_at: datetime | None = None
+    problems: list[EntryProblem] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """The document as plain JSON-able data."""
-        return {
+        """The document as plain JSON-able data (``problems`` only when there are some)."""
+        data: dict[str, Any] = {
             "environment": self.environment,
             "position": self.position,
             "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
             "entries": self.entries,
         }
+        if self.problems:
+            data["problems"] = [p.to_json() for p in self.problems]
+        return data
 
 
 def parse_document(data: Any) -> EnvDocument:
     """Check a document's shape. Raises :class:`InvalidValueError` naming every bad field."""
     if not isinstance(data, Mapping):
         raise InvalidValueError.single("document", "must be an object with `entries`")
-    errors = [FieldError(name, "unknown field") for name in sorted(set(data) - _TOP_LEVEL)]
+    unknown = sorted(str(name) for name in set(data) - _TOP_LEVEL)
+    errors = [FieldError(path_segment(name), "unknown field") for name in unknown]
     environment = data.get("environment")
     try:
         if environment is not None:
@@ -60,21 +69,46 @@ def parse_document(data: Any) -> EnvDocument:
     checked: dict[str, dict[str, JsonObject]] = {}
     for area, keyed in entries.items():
         if not isinstance(keyed, Mapping):
-            errors.append(FieldError(f"entries.{area}", "must be an object {key: value}"))
+            where = f"entries.{path_segment(str(area))}"
+            errors.append(FieldError(where, "must be an object {key: value}"))
             continue
         for key, value in keyed.items():
             if not isinstance(value, Mapping):
-                errors.append(FieldError(f"entries.{area}.{key}", "must be a JSON object"))
+                where = _entry_path(str(area), str(key))
+                errors.append(FieldError(where, "must be a JSON object"))
                 continue
             checked.setdefault(str(area), {})[str(key)] = dict(value)
+    problems = _problems(data.get("problems", []), errors)
     if errors:
         raise InvalidValueError(errors)
-    return EnvDocument(environment=environment, entries=checked)
+    return EnvDocument(environment=environment, entries=checked, problems=problems)
+
+
+def _problems(data: Any, errors: list[FieldError]) -> list[EntryProblem]:
+    """The entries a document says its export left out: ``[{area, key, reason}]``."""
+    shape = "must be a list of {area, key, reason}"
+    if not isinstance(data, list):
+        errors.append(FieldError("problems", shape))
+        return []
+    problems = []
+    for index, item in enumerate(data):
+        parts = [item.get(k) if isinstance(item, Mapping) else None for k in ("area", "key")]
+        reason = item.get("reason", "") if isinstance(item, Mapping) else None
+        if not all(isinstance(p, str) for p in (*parts, reason)):
+            errors.append(FieldError(f"problems.{index}", shape))
+            continue
+        problems.append(EntryProblem(str(parts[0]), str(parts[1]), str(reason)))
+    return problems
 
 
 def entry_errors(area: str, key: str, exc: InvalidValueError) -> list[FieldError]:
     """An entry's field errors, named as in a document: ``entries.AREA.KEY.FIELD``."""
-    return [FieldError(f"entries.{area}.{key}.{e.field}", e.message) for e in exc.errors]
+    return [FieldError(f"{_entry_path(area, key)}.{e.field}", e.message) for e in exc.errors]
+
+
+def _entry_path(area: str, key: str) -> str:
+    # Names come from the document: quoted so that an error naming them always prints.
+    return f"entries.{path_segment(area)}.{path_segment(key)}"
 
 
 def prepare_values(
@@ -91,7 +125,7 @@ def prepare_values(
     errors: list[FieldError] = []
     for area, keyed in document.entries.items():
         for key, value in keyed.items():
-            where = f"entries.{area}.{key}"
+            where = _entry_path(area, key)
             try:
                 wanted[area, key] = _prepare(
                     registry, codec, current, area=area, key=key, value=value

@@ -3,11 +3,13 @@ script can move between them without reshaping anything. Datetimes become ISO st
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from domain.areas.base import AreaModel
 from domain.secrets import redact
+from domain.stored import EntryProblem
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.views import EntryView, HistoryItem, ScheduledView, WriteResult
@@ -89,9 +91,18 @@ def audit_json(row: AuditRow) -> dict[str, Any]:
     return dict(json_ready(vars(row)))
 
 
+def problems_json(problems: Iterable[EntryProblem]) -> list[dict[str, str]]:
+    """Entries a read left out: ``[{entry, area, key, reason}]`` (never their values)."""
+    return [p.to_json() for p in problems]
+
+
 def snapshot_json(info: CheckpointInfo) -> dict[str, Any]:
-    """A named snapshot or automatic checkpoint, without its entries."""
-    return dict(json_ready(vars(info)))
+    """A named snapshot or automatic checkpoint, without its entries (``problems``: the
+    entries that reads of it leave out, when checked and there are some)."""
+    data: dict[str, Any] = json_ready({k: v for k, v in vars(info).items() if k != "problems"})
+    if info.problems:
+        data["problems"] = problems_json(info.problems)
+    return data
 
 
 def bulk_json(result: BulkResult) -> dict[str, Any]:
@@ -103,6 +114,7 @@ def bulk_json(result: BulkResult) -> dict[str, Any]:
         "applied": result.applied,
         "changes": [c.to_json() for c in result.changes],
         "unchanged": sum(1 for s in result.steps if s.action == "unchanged"),
+        **({"skipped": problems_json(result.skipped)} if result.skipped else {}),
     }
 
 

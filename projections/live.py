@@ -11,12 +11,20 @@ from types import MappingProxyType
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
 from domain.effective import Effective, Override, effective
-from domain.environment import EntryState, EnvState, advance
-from domain.errors import ConfigStoreError, NotFoundError, SettingsError
+from domain.environment import EntryState, EnvState
+from domain.errors import ConfigStoreError, NotFoundError, SecretKeyError, SettingsError
+from domain.stored import (
+    BrokenEntry,
+    EntryProblem,
+    StoredValueError,
+    advance_checked,
+    check_entry,
+)
 from domain.values import JsonObject
 from projections.records import LogRecord
 
 log = logging.getLogger("conduit_config.live")
+#: Opens a value's sealed secrets; raises :class:`SecretKeyError` when one does not open.
 Reveal = Callable[[JsonObject], JsonObject]
 
 
@@ -53,11 +61,14 @@ class LiveView:
         self.position = 0
         self._typed: dict[str, Mapping[str, AreaModel]] = {}
         self._served: dict[tuple[str, str], Effective] = {}
+        self._problems: dict[tuple[str, str], EntryProblem] = {}
 
-    def load(self, position: int, state: EnvState) -> None:
-        """Start from ``state`` at ``position``. Raises :class:`SettingsError` when an
-        override makes a value invalid (start-up must fail, naming the variable)."""
+    def load(self, position: int, state: EnvState, problems: Iterable[EntryProblem] = ()) -> None:
+        """Start from ``state`` at ``position`` (``problems``: entries its source left out
+        because they cannot be served). Raises :class:`SettingsError` when an override
+        makes a value invalid (start-up must fail, naming the variable)."""
         self.state, self.position = dict(state), position
+        self._problems = {(p.area, p.key): p for p in problems}
         typed: dict[str, dict[str, AreaModel]] = {}
         served: dict[tuple[str, str], Effective] = {}
         for area, key in self._addresses():
@@ -81,7 +92,7 @@ class LiveView:
         self.position = record.position
         if record.environment != self.environment:
             return None
-        advance(
+        advance_checked(
             self.state,
             area=record.area,
             key=record.key,
@@ -99,6 +110,16 @@ class LiveView:
         self.position = entry.position
         self.state[entry.area, entry.key] = entry
         return self._changed(entry.area, entry.key, entry.version, event)
+
+    def apply_broken(
+        self, area: str, key: str, version: int, position: int, problem: str
+    ) -> LiveChange | None:
+        """An event at ``position`` that cannot be decoded: its entry is no longer served
+        (reported in :meth:`problems`) until an event replaces its whole value."""
+        before = self.state.get((area, key))
+        deleted = before.deleted if before is not None else False
+        entry = BrokenEntry(area, key, version, position, {}, deleted, problem=problem)
+        return self.apply_state(entry, "undecodable")
 
     def _changed(self, area: str, key: str, version: int, event: str) -> LiveChange:
         old = self.get(area, key)
@@ -126,15 +147,23 @@ class LiveView:
         """Every entry of an area, key -> typed value (a read-only snapshot)."""
         return self._typed.get(area, MappingProxyType({}))
 
+    def problems(self) -> list[EntryProblem]:
+        """The entries not served because their stored value is not valid under the
+        current rules (or cannot be decoded), by area and key."""
+        return [self._problems[k] for k in sorted(self._problems)]
+
     def effective(self, area: str, key: str = SINGLETON_KEY) -> Effective:
         """The value served for ``area``/``key`` with the source of each field (the same
         value :meth:`get` returns). Raises :class:`AreaNotFoundError`, or
-        :class:`NotFoundError` when the entry has no value (absent or deleted), or the
-        :class:`InvalidValueError` of a stored value the schema refuses."""
+        :class:`NotFoundError` when the entry has no value (absent or deleted), or
+        :class:`StoredValueError` when its stored value cannot be served."""
         model = self.registry.get(area)
         result = self._served.get((area, key))
         if result is not None:
             return result
+        problem = self._problems.get((area, key))
+        if problem is not None:
+            raise StoredValueError(area, key, problem.reason)
         entry = self.state.get((area, key))
         if entry is not None and not entry.deleted:
             revealed = self._reveal(entry.stored)
@@ -150,10 +179,29 @@ class LiveView:
         present = entry is not None and not entry.deleted
         overridden = any(o.area == area and o.key == key for o in self.overrides)
         default = model.singleton and key == SINGLETON_KEY
+        if entry is None and (area, key) in self._problems:
+            return None  # left out by the source: not even defaults stand in for it
+        self._problems.pop((area, key), None)
         if not (present or overridden or default):
             return None
-        stored = self._reveal(entry.stored) if entry is not None and present else {}
+        stored: JsonObject = {}
+        if entry is not None and present:
+            try:
+                stored = self._servable(model, entry)
+            except StoredValueError as exc:  # reported; the other entries are served
+                self._problems[area, key] = exc.problem
+                log.warning("%s/%s is not served: %s", area, key, exc.reason)
+                return None
         return self._fitting(model, key, stored, strict=strict, alone=present or default)
+
+    def _servable(self, model: type[AreaModel], entry: EntryState) -> JsonObject:
+        """The stored value, secrets opened; raises :class:`StoredValueError`."""
+        check_entry(model, entry, limits=self.registry.limits)
+        try:
+            return self._reveal(entry.stored)
+        except SecretKeyError:
+            reason = "a secret does not decrypt with this key"
+            raise StoredValueError(entry.area, entry.key, reason) from None
 
     def _fitting(
         self, model: type[AreaModel], key: str, stored: JsonObject, *, strict: bool, alone: bool

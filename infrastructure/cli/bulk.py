@@ -7,6 +7,7 @@ import click
 from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.document import parse_document
 from infrastructure.cli.documents import FORMATS, load_document
+from infrastructure.cli.environment import warn_problems
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.plans import emit_result
 from infrastructure.cli.state import POSITION, CliState, get_state, one_point
@@ -19,6 +20,7 @@ _FORMAT = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), help="Default: from FILE's suffix, else json."
 )
 _DRY_RUN = click.option("--dry-run", is_flag=True, help="Only show the plan; write nothing.")
+_NOT_IN_FILE = "is not in FILE (its export left it out) and is left alone"
 
 
 def _apply_file(
@@ -60,6 +62,7 @@ def plan_cmd(file: str, prune: bool, fmt: str | None) -> None:
     """What applying FILE (an `export` document; `-` reads stdin) would change."""
     state = get_state()
     result = _apply_file(state, file, fmt, prune=prune, dry_run=True)
+    warn_problems(result.skipped, _NOT_IN_FILE)
     emit_result(result, as_json=state.as_json, verb="would apply")
     if result.changes and not state.as_json:
         click.echo(f"apply it with: --expected-position {result.base_position}", err=True)
@@ -98,6 +101,7 @@ def apply_cmd(
         actor=actor,
         reason=reason,
     )
+    warn_problems(result.skipped, _NOT_IN_FILE)
     emit_result(result, as_json=state.as_json, verb="applied")
 
 
@@ -162,6 +166,7 @@ def promote_cmd(
         prune=prune,
         dry_run=dry_run,
     )
+    warn_problems(result.skipped, "not promoted (the target's entry is left alone)")
     emit_result(result, as_json=state.as_json, verb="promoted")
 
 

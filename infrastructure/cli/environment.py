@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
+from domain.stored import EntryProblem
 from infrastructure.cli.documents import FORMATS, dump_document
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time, short
 from infrastructure.cli.plans import emit_changes
 from infrastructure.cli.state import POSITION, get_state, one_point, parse_point
-from infrastructure.presenters import snapshot_json
+from infrastructure.presenters import problems_json, snapshot_json
 from infrastructure.projection.checkpoints import CheckpointInfo
+
+EXIT_INVALID = 3
+
+
+def warn_problems(problems: Iterable[EntryProblem], what: str = "left out") -> None:
+    """One stderr line per entry a command left out (or skipped), and why."""
+    for problem in problems:
+        click.echo(
+            f"warning: {problem.entry} {what}: the stored value is not valid under the"
+            f" current rules: {problem.reason}",
+            err=True,
+        )
 
 
 @click.command("export")
@@ -48,13 +62,19 @@ def export_cmd(
     text = dump_document(document.to_json(), fmt=fmt, path=output)
     if output is None:
         click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text)
-    except OSError as exc:
-        raise click.FileError(str(output), exc.strerror) from None
-    entries = sum(len(keyed) for keyed in document.entries.values())
-    click.echo(f"exported {entries} entries at position {document.position} to {output}", err=True)
+    else:
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise click.FileError(str(output), exc.strerror) from None
+        entries = sum(len(keyed) for keyed in document.entries.values())
+        click.echo(
+            f"exported {entries} entries at position {document.position} to {output}", err=True
+        )
+    if document.problems:
+        # The document is written, but it is not the whole environment: say so loudly.
+        warn_problems(document.problems)
+        click.get_current_context().exit(EXIT_INVALID)
 
 
 @click.command("diff-env")
@@ -65,13 +85,14 @@ def diff_env_cmd(before: str, after: str) -> None:
     """What changed in the environment between two points: a timestamp, a log position,
     a snapshot name or `now` (the default TO)."""
     state = get_state()
-    changes = state.store.diff_environment(
+    diff = state.store.diff_environment(
         state.environment, parse_point(before, name="FROM"), parse_point(after, name="TO")
     )
+    warn_problems(diff.problems, "not compared")
     if state.as_json:
-        emit_json([c.to_json() for c in changes])
+        emit_json([c.to_json() for c in diff.changes])
         return
-    emit_changes(changes, empty="no differences")
+    emit_changes(diff.changes, empty="no differences")
 
 
 @click.group("snapshot")
@@ -109,6 +130,7 @@ def snapshot_create_cmd(name: str, reason: str | None, actor: str | None) -> Non
     state = get_state()
     who = state.provenance(actor, reason).actor
     info = state.store.create_snapshot(state.environment, name, actor=who, reason=reason)
+    warn_problems(info.problems, "is kept but reads of the snapshot leave it out")
     if state.as_json:
         emit_json(snapshot_json(info))
     else:
@@ -132,8 +154,12 @@ def snapshot_show_cmd(name: str) -> None:
     state = get_state()
     info = state.store.snapshot(state.environment, name)
     document = state.store.export(state.environment, info.position)
+    warn_problems(document.problems)
     if state.as_json:
-        emit_json({**snapshot_json(info), "entries": document.entries})
+        shown = {**snapshot_json(info), "entries": document.entries}
+        if document.problems:
+            shown["problems"] = problems_json(document.problems)
+        emit_json(shown)
         return
     _emit_infos([info])
     click.echo()

@@ -24,10 +24,12 @@ from domain.effective import Effective
 from domain.entry import Provenance
 from domain.environment import EntryState
 from domain.errors import NotFoundError, StorageError
+from domain.stored import EntryProblem
 from infrastructure.client.follower import LogFollower
 from infrastructure.client.lkg import LastKnownGood
 from infrastructure.client.remote import HttpBackend
 from infrastructure.client.subscriptions import Subscription, async_feed
+from infrastructure.projection.tolerant import BrokenRow
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import WriteResult
 from projections.live import LiveChange, LiveView
@@ -48,6 +50,9 @@ class ClientStatus:
     connected: bool
     stale: bool
     last_error: str | None
+    #: Entries not served because their stored value is not valid under the current
+    #: rules or cannot be decoded (each is also logged as a warning).
+    problems: tuple[EntryProblem, ...] = ()
 
 
 class AreaManager(Generic[M]):
@@ -127,9 +132,16 @@ class ConfigClient:
         and not yet caught up with the store)."""
         attached = self._store is not None or self._remote is not None
         connected = attached and self._last_error is None
+        with self._lock:
+            problems = tuple(self.view.problems())
         return ClientStatus(
-            self.environment, self.position, connected, self._stale, self._last_error
+            self.environment, self.position, connected, self._stale, self._last_error, problems
         )
+
+    def problems(self) -> list[EntryProblem]:
+        """The entries not served because their stored value cannot be served today."""
+        with self._lock:
+            return self.view.problems()
 
     def wait_for(self, position: int, timeout: float = 10.0) -> None:
         """Block until ``position`` is applied; raises :class:`StorageError` on timeout."""
@@ -203,6 +215,7 @@ class ConfigClient:
             position=lambda: self.view.position,
             apply=self._apply,
             on_error=self._error,
+            on_broken=self._broken,
         )
         follower.catch_up()
         self._follower = follower
@@ -239,6 +252,18 @@ class ConfigClient:
         with self._lock:
             self._deliver([c for r in records if (c := self.view.apply(r)) is not None])
             self.view.advance_to(last)
+        self._moved_on()
+
+    def _broken(self, row: BrokenRow) -> None:
+        """An event of the log that does not decode: its entry stops being served."""
+        with self._lock:
+            change = None
+            if row.environment == self.environment:
+                change = self.view.apply_broken(
+                    row.area, row.key, row.version, row.position, row.problem
+                )
+            self.view.advance_to(row.position)
+            self._deliver([change] if change is not None else [])
         self._moved_on()
 
     def _deliver(self, changes: list[LiveChange]) -> None:

@@ -15,8 +15,9 @@ from typing import Any
 from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.effective import parse_overrides
 from domain.environment import EnvState
-from domain.errors import ConfigStoreError, SecretKeyError, StorageError
+from domain.errors import ConfigStoreError, StorageError
 from domain.secrets import SecretCodec, reveal
+from domain.stored import EntryProblem
 from domain.values import JsonObject
 from infrastructure.bootstrap import load_registry, open_store, secret_codec
 from infrastructure.client.client import RECONNECT_SECONDS, ConfigClient
@@ -115,8 +116,9 @@ def _start_remote(
     actor: str | None,
     stack: ExitStack,
 ) -> ConfigClient:
+    problems: list[EntryProblem] = []
     try:
-        position, state = backend.load(environment)
+        position, state, problems = backend.load(environment)
         unreachable = None
     except StorageError as exc:
         copy = lkg.load(environment) if lkg is not None else None
@@ -124,7 +126,7 @@ def _start_remote(
             raise
         (position, state), unreachable = copy, exc
     live = _view(environment, settings, environ, state, None)
-    live.load(position, state)
+    live.load(position, state, problems)
     client = ConfigClient(view=live, lkg=lkg, actor=actor or settings.actor or _user(), stack=stack)
     if unreachable is not None:
         client.mark_unreachable(str(unreachable))
@@ -153,10 +155,10 @@ def _view(
     overrides = parse_overrides(os.environ if environ is None else environ, registry, keys)
 
     def opened(value: JsonObject) -> JsonObject:
-        try:
-            result: JsonObject = reveal(value, codec)
-        except SecretKeyError:
-            return value  # no usable key: secrets stay sealed
+        if codec is None:  # no key: secrets stay sealed (over HTTP they arrive redacted)
+            return value
+        # A secret this key cannot open raises: the view reports the entry, unserved.
+        result: JsonObject = reveal(value, codec)
         return result
 
     return LiveView(environment=environment, registry=registry, overrides=overrides, reveal=opened)

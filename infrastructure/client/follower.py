@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -17,7 +18,8 @@ from psycopg.sql import SQL, Identifier
 
 from domain.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
-from infrastructure.projection.log import decode, log_query
+from infrastructure.projection.log import log_query
+from infrastructure.projection.tolerant import BrokenRow, decode_each
 from infrastructure.store import ConfigStore
 from projections.records import LogRecord
 
@@ -40,6 +42,8 @@ def backoff_seconds(failures: int) -> float:
 Apply = Callable[[list[LogRecord], int], bool | None]
 #: Reports a failure of the follower, and the seconds it waits before retrying.
 Report = Callable[[BaseException, float], None]
+#: Receives, in log order between the batches around it, a row that does not decode.
+Broken = Callable[[BrokenRow], None]
 
 
 class StalledError(StorageError):
@@ -61,7 +65,9 @@ class LogFollower:
 
     ``batch_size`` rows are read at a time; ``at_head(position)`` is called when nothing
     follows the position; ``guard()`` wraps each connection's work (LISTEN, reads and
-    waits); ``report`` logs each failure (``on_error`` is told of it too).
+    waits); ``report`` logs each failure (``on_error`` is told of it too). A row that
+    does not decode is logged and skipped, or handed to ``on_broken`` in its place in
+    the log: it never stops the follower.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class LogFollower:
         at_head: Callable[[int], None] = lambda _: None,
         guard: Callable[[], AbstractContextManager[None]] = nullcontext,
         report: Report = log_failure,
+        on_broken: Broken | None = None,
     ) -> None:
         self._store = store
         self._position = position
@@ -86,6 +93,7 @@ class LogFollower:
         self._at_head = at_head
         self._guard = guard
         self._report = report
+        self._on_broken = on_broken
         self._stop = threading.Event()
         self._failures = 0
         self._fetch = log_query(
@@ -125,11 +133,27 @@ class LogFollower:
             if not rows:
                 self._at_head(position)
                 return total
-            mapper = self._store.app.mapper
-            records = [decode(mapper, row) for row in rows if row[6] is not None]
-            if self._apply(records, int(rows[-1][0])) is not False:
+            if self._hand_over(rows):
                 total += len(rows)
         return total
+
+    def _hand_over(self, rows: list[tuple[Any, ...]]) -> bool:
+        """Apply a batch; False when ``apply`` refused it."""
+        items = decode_each(self._store.app.mapper, rows)
+        last = int(rows[-1][0])
+        records = [i for i in items if not isinstance(i, BrokenRow)]
+        if self._on_broken is None or len(records) == len(items):
+            return self._apply(records, last) is not False
+        run: list[LogRecord] = []
+        for item in items:  # in log order: each broken row between the records around it
+            if not isinstance(item, BrokenRow):
+                run.append(item)
+                continue
+            if run:
+                self._apply(run, run[-1].position)
+                run = []
+            self._on_broken(item)
+        return self._apply(run, last) is not False
 
     def follow(self, stop: threading.Event) -> None:
         """Follow the log in the caller's thread until ``stop`` is set; returns within

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import orjson
 
-from domain.environment import EntryState, EnvState
+from domain.environment import EnvState
 from domain.errors import ConfigStoreError
+from infrastructure.projection.tolerant import state_from_items, state_items
 
 FORMAT = 1
 
@@ -33,12 +34,14 @@ class LastKnownGood:
 
     def save(self, environment: str, position: int, state: EnvState) -> None:
         """Replace the copy atomically. Raises ``OSError``."""
+        # An entry whose value cannot be encoded is written marked broken (never served).
+        entries, _ = state_items(state.values())
         body = orjson.dumps(
             {
                 "format": FORMAT,
                 "environment": environment,
                 "position": position,
-                "entries": [entry.to_json() for entry in state.values()],
+                "entries": entries,
             },
             option=orjson.OPT_SORT_KEYS,
         )
@@ -87,10 +90,6 @@ class LastKnownGood:
         if data.get("environment") != environment:
             raise CorruptCopyError(f"{self.path} is not a copy of environment {environment!r}")
         try:
-            state = {}
-            for item in data["entries"]:
-                entry = EntryState.from_json(item)
-                state[entry.area, entry.key] = entry
-            return int(data["position"]), state
+            return int(data["position"]), state_from_items(data["entries"])
         except (KeyError, TypeError, ValueError):
             raise CorruptCopyError(f"{self.path} is not a last-known-good copy") from None

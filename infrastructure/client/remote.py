@@ -28,6 +28,7 @@ from domain.errors import (
     StorageError,
     VersionConflictError,
 )
+from domain.stored import STORED_VALUE_TYPE, BrokenEntry, EntryProblem, StoredValueError
 from infrastructure.client.follower import backoff_seconds
 from infrastructure.store.views import WriteResult
 
@@ -49,14 +50,19 @@ class HttpBackend:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def load(self, environment: str) -> tuple[int, EnvState]:
-        """The environment's entries and the position they are at."""
+    def load(self, environment: str) -> tuple[int, EnvState, list[EntryProblem]]:
+        """The environment's entries, the position they are at, and the entries the
+        server left out because their stored value cannot be served."""
         data = self._call("GET", f"/v1/envs/{environment}/state")
         state = {}
         for item in data["entries"]:
             entry = EntryState.from_public(item)
             state[entry.area, entry.key] = entry
-        return int(data["position"]), state
+        problems = [
+            EntryProblem(str(p["area"]), str(p["key"]), str(p["reason"]))
+            for p in data.get("problems", [])
+        ]
+        return int(data["position"]), state, problems
 
     def write(
         self, name: str, address: Address, *args: Any, provenance: Provenance, **options: Any
@@ -133,9 +139,14 @@ class HttpBackend:
         path = f"/v1/envs/{environment}/entries/{area}/{key}"
         deleted = event["event"] == "deleted"
         stored: dict[str, Any] = {}
+        position = int(event["position"])
         if not deleted:
-            stored = self._call("GET", path, params={"version": version, "stored": "true"})["value"]
-        return EntryState(area, key, version, int(event["position"]), stored, deleted)
+            try:
+                reply = self._call("GET", path, params={"version": version, "stored": "true"})
+            except StoredValueError as exc:  # served by no one: the view reports it
+                return BrokenEntry(area, key, version, position, {}, False, problem=exc.reason)
+            stored = reply["value"]
+        return EntryState(area, key, version, position, stored, deleted)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -185,9 +196,14 @@ _ERRORS: dict[int, type[ConfigStoreError]] = {
 def _problem(response: httpx.Response) -> ConfigStoreError:
     """The store error of a problem+json answer."""
     try:
-        detail = str(response.json().get("detail", response.text))
+        body = response.json()
     except ValueError:
-        detail = response.text
+        body = None
+    body = body if isinstance(body, dict) else {}
+    detail = str(body.get("detail", response.text))
+    if body.get("type") == STORED_VALUE_TYPE:
+        area, _, key = str(body.get("entry", "")).partition("/")
+        return StoredValueError(area, key, str(body.get("reason", detail)))
     kind = _ERRORS.get(response.status_code, StorageError)
     if kind is VersionConflictError:
         return VersionConflictError("entry", expected=None, current=None, detail=detail)

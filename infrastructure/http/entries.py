@@ -4,7 +4,7 @@ version or time (with its ``ETag``), its history and diffs."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -34,7 +34,7 @@ from infrastructure.http.schemas import (
     problems,
 )
 from infrastructure.http.security import Caller
-from infrastructure.presenters import entry_json, history_json
+from infrastructure.presenters import entry_json, history_json, problems_json
 
 router = APIRouter(prefix="/v1/envs/{env}", tags=["entries"])
 
@@ -56,18 +56,19 @@ def list_entries(
     min_position: MinPosition = None,
     area: Annotated[str | None, Query(description="Only this area.")] = None,
 ) -> Response:
-    """Live entries, by area and key; secrets redacted."""
+    """Live entries, by area and key; secrets redacted. ``problems`` names the entries
+    left out because their stored value is not valid under the current rules."""
     store = store_of(request)
     check_name("environment", env)
     grant.require(Role.READER, env, area, any_area=area is None)
-    views = [
-        v
-        for v in store.list_entries(env, area, min_position=min_position)
-        if grant.sees(env, v.address.area)
-    ]
+    listing = store.listing(env, area, min_position=min_position)
+    views = [v for v in listing.items if grant.sees(env, v.address.area)]
     items = [entry_json(v, store.redacted(v.value)) for v in views]
     position = max((v.position or 0 for v in views), default=0)  # of what this token sees
-    return json_response({"environment": env, "items": items}, headers=_at(position))
+    body: dict[str, Any] = {"environment": env, "items": items}
+    if left_out := [p for p in listing.problems if grant.sees(env, p.area)]:
+        body["problems"] = problems_json(left_out)
+    return json_response(body, headers=_at(position))
 
 
 def _at(position: int) -> dict[str, str]:

@@ -3,6 +3,7 @@ apply of documents, restore and promote (all atomic)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -13,7 +14,6 @@ from domain.access import Grant, Role
 from domain.address import Address, check_name
 from domain.document import parse_document
 from domain.parsing import MAX_INT64
-from domain.secrets import redact
 from infrastructure.http.common import (
     POSITION_HEADER,
     QueryInt,
@@ -33,7 +33,7 @@ from infrastructure.http.schemas import (
     problems,
 )
 from infrastructure.http.security import Caller, provenance
-from infrastructure.presenters import bulk_json
+from infrastructure.presenters import bulk_json, problems_json
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.environment import PointRef
 
@@ -110,16 +110,17 @@ def export_environment(
         bool, Query(description="Keep secrets, still encrypted (admin only).")
     ] = False,
 ) -> Response:
-    """An export document: ``{environment, position, recorded_at, entries}``."""
+    """An export document: ``{environment, position, recorded_at, entries}``, and
+    ``problems`` naming the entries left out because their stored value cannot be served."""
     check_name("environment", env)
     if include_secrets:
         grant.require(Role.ADMIN, env)
     else:
         grant.require(Role.READER, env, any_area=True)
     store = store_of(request)
-    document = store.export(
-        env, _point(as_of, position, snapshot), include_secrets=include_secrets
-    ).to_json()
+    exported = store.export(env, _point(as_of, position, snapshot), include_secrets=include_secrets)
+    visible = [p for p in exported.problems if grant.sees(env, p.area)]
+    document = replace(exported, problems=visible).to_json()
     document["entries"] = {
         area: values for area, values in document["entries"].items() if grant.sees(env, area)
     }
@@ -147,13 +148,11 @@ def environment_state(
         grant.require(Role.ADMIN, env)
     else:
         grant.require(Role.READER, env, any_area=True)
-    view = store_of(request).environment_at(env, catch_up=False)
-    entries = [
-        {**e.to_public(), "stored": e.stored if include_secrets else redact(e.stored)}
-        for e in view.state.values()
-        if grant.sees(env, e.area)
-    ]
-    body = {"environment": env, "position": view.position, "entries": entries}
+    view = store_of(request).environment_state(env, include_secrets=include_secrets)
+    entries = [e.to_public() for e in view.entries if grant.sees(env, e.area)]
+    body: dict[str, Any] = {"environment": env, "position": view.position, "entries": entries}
+    if visible := [p for p in view.problems if grant.sees(env, p.area)]:
+        body["problems"] = problems_json(visible)  # left out: a client does not serve them
     return json_response(body, headers={POSITION_HEADER: str(view.position)})
 
 
@@ -173,8 +172,11 @@ def diff_environment(
     """Per entry: create, update or delete, with RFC 6902 changes (secrets redacted)."""
     env_for(env, grant, Role.READER)
     store = store_of(request)
-    changes = store.diff_environment(env, _parse_point(from_, "from"), _parse_point(to, "to"))
-    return json_response({"changes": [c.to_json() for c in changes]})
+    diff = store.diff_environment(env, _parse_point(from_, "from"), _parse_point(to, "to"))
+    body: dict[str, Any] = {"changes": [c.to_json() for c in diff.changes]}
+    if diff.problems:
+        body["problems"] = problems_json(diff.problems)  # not compared
+    return json_response(body)
 
 
 def _parse_point(text: str, name: str) -> PointRef | None:

@@ -26,6 +26,7 @@ from domain.errors import (
     VersionConflictError,
 )
 from domain.parsing import MalformedInputError
+from domain.stored import STORED_VALUE_TYPE, StoredValueError
 
 PROBLEM_TYPE = "application/problem+json"
 log = logging.getLogger("conduit_config.http")
@@ -107,11 +108,20 @@ def store_problem(exc: ConfigStoreError) -> Response:
         return problem(400, str(exc))
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
     if isinstance(exc, InvalidValueError):
-        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-        return problem(status, str(exc), errors=errors)
+        return _invalid(exc, status)
     if isinstance(exc, VersionConflictError):
         return problem(status, str(exc), current_version=exc.current)
     return problem(status, str(exc))
+
+
+def _invalid(exc: InvalidValueError, status: int) -> Response:
+    if isinstance(exc, StoredValueError):  # the request is fine; what is stored is not
+        stored = exc.problem
+        return problem(
+            status, str(exc), type=STORED_VALUE_TYPE, entry=stored.entry, reason=stored.reason
+        )
+    errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+    return problem(status, str(exc), errors=errors)
 
 
 def _validation_problem(exc: RequestValidationError) -> Response:

@@ -5,7 +5,7 @@ tokens, entry states) describe themselves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,30 @@ class Problem(BaseModel):
     )
     current_version: int | None = None
     lag: dict[str, int] | None = None
+    entry: str | None = Field(
+        default=None, description="invalid-stored-value: the entry (`area/key`)."
+    )
+    reason: str | None = Field(
+        default=None, description="invalid-stored-value: why its stored value is refused."
+    )
+
+
+class LeftOutOut(BaseModel):
+    """An entry a read left out: its stored value is not valid under the current rules
+    or cannot be decoded (the value itself is never shown)."""
+
+    entry: str
+    area: str
+    key: str
+    reason: str
+
+
+LEFT_OUT = "Entries left out because their stored value cannot be served (only when any)."
+
+
+def left_out() -> Any:
+    """The optional ``problems`` member of whole-environment reads."""
+    return Field(default=None, description=LEFT_OUT)
 
 
 class WriteOut(BaseModel):
@@ -63,6 +87,7 @@ class EntryListOut(BaseModel):
 
     environment: str
     items: list[EntryOut]
+    problems: list[LeftOutOut] | None = left_out()
 
 
 class HistoryOut(BaseModel):
@@ -91,6 +116,7 @@ class DocumentOut(BaseModel):
     position: int | None
     recorded_at: datetime | None
     entries: dict[str, dict[str, JsonObject]]
+    problems: list[LeftOutOut] | None = left_out()
 
 
 class StateOut(BaseModel):
@@ -99,6 +125,7 @@ class StateOut(BaseModel):
     environment: str
     position: int
     entries: list[EntryState]
+    problems: list[LeftOutOut] | None = left_out()
 
 
 class ChangeOut(BaseModel):
@@ -116,6 +143,7 @@ class ChangesOut(BaseModel):
     """Changes between two points of an environment."""
 
     changes: list[ChangeOut]
+    problems: list[LeftOutOut] | None = left_out()
 
 
 class BulkOut(BaseModel):
@@ -127,6 +155,9 @@ class BulkOut(BaseModel):
     applied: bool
     changes: list[ChangeOut]
     unchanged: int
+    skipped: list[LeftOutOut] | None = Field(
+        default=None, description="Entries not copied (their stored value cannot be served)."
+    )
 
 
 class SnapshotListOut(BaseModel):
@@ -139,7 +170,7 @@ class SnapshotListOut(BaseModel):
 class SnapshotEntriesOut(CheckpointInfo):
     """A snapshot with its entries (secrets redacted)."""
 
-    entries: dict[str, dict[str, JsonObject]]
+    entries: dict[str, dict[str, JsonObject]] = field(default_factory=dict)
 
 
 class AreaOut(BaseModel):

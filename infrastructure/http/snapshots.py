@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -78,7 +79,8 @@ def show_snapshot(request: Request, env: str, name: str, grant: Caller) -> Respo
     store = store_of(request)
     info = store.snapshot(env, name)
     document = store.export(env, info.position)
-    return json_response({**snapshot_json(info), "entries": document.entries})
+    shown = replace(info, problems=tuple(document.problems))  # left out of its entries
+    return json_response({**snapshot_json(shown), "entries": document.entries})
 
 
 @router.delete(

@@ -56,7 +56,8 @@ class PydanticMapper(Mapper[UUID]):
             state["originator_id"] = stored_event.originator_id
             state["originator_version"] = stored_event.originator_version
             return cast(DomainEventProtocol[UUID], cls.model_validate(state))
-        except (ValueError, ValidationError, orjson.JSONDecodeError) as exc:
+        except (ValueError, TypeError, ValidationError, orjson.JSONDecodeError) as exc:
+            # TypeError: the stored JSON is not an object.
             msg = (
                 f"stored event {stored_event.originator_id} v{stored_event.originator_version} "
                 f"({stored_event.topic}) does not decode: {exc}"

@@ -8,6 +8,7 @@ take the caller's cursor, so a projection batch reads the checkpoints it just wr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +21,19 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
-from domain.environment import EntryState, EnvState, advance
-from infrastructure.projection.log import decode, log_query
+from domain.environment import EnvState
+from domain.stored import EntryProblem, advance_checked
+from infrastructure.projection.log import log_query
+from infrastructure.projection.tolerant import (
+    BrokenRow,
+    decode_each,
+    state_from_items,
+    state_items,
+    warn_once,
+)
 from projections.records import LogRecord
+
+log = logging.getLogger("conduit_config.checkpoints")
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class CheckpointInfo:
     created_by: str | None
     reason: str | None
     entry_count: int
+    #: Entries a read of this state leaves out (filled by whoever checked them).
+    problems: tuple[EntryProblem, ...] = ()
 
 
 def _dumps(value: Any) -> bytes:
@@ -61,31 +74,53 @@ class Checkpoints:
         )
 
     def state_at(self, cur: Cursor[Any], environment: str, position: int) -> EnvState:
-        """The environment (deleted entries included) after every event up to ``position``."""
+        """The environment (deleted entries included) after every event up to ``position``.
+        An entry whose events cannot be replayed is a :class:`~domain.stored.BrokenEntry`;
+        the others are unaffected."""
         start, state = self._nearest(cur, environment, position)
-        for record in self.replay(cur, environment, start, position):
-            advance_record(state, record)
+        for item in self.replay(cur, environment, start, position):
+            if isinstance(item, BrokenRow):
+                item.mark(state)
+            else:
+                advance_record(state, item)
         return state
 
     def _nearest(self, cur: Cursor[Any], environment: str, position: int) -> tuple[int, EnvState]:
-        cur.execute(
-            SQL(
-                "SELECT position, state::text FROM {} WHERE environment = %s AND position <= %s"
-                " ORDER BY position DESC LIMIT 1"
-            ).format(self.table),
-            (environment, position),
-            prepare=True,
-        )
-        row = cur.fetchone()
-        if row is None:
-            return 0, {}
-        entries = [EntryState.from_json(item) for item in orjson.loads(row[1])]
-        return int(row[0]), {(e.area, e.key): e for e in entries}
+        """The latest checkpoint at or before ``position`` that can be read (a damaged one
+        is skipped: the log still holds what it summed up)."""
+        while True:
+            cur.execute(
+                SQL(
+                    "SELECT position, state::text FROM {} WHERE environment = %s"
+                    " AND position <= %s ORDER BY position DESC LIMIT 1"
+                ).format(self.table),
+                (environment, position),
+                prepare=True,
+            )
+            row = cur.fetchone()
+            if row is None:
+                return 0, {}
+            found = int(row[0])
+            try:
+                return found, state_from_items(orjson.loads(row[1]))
+            except (orjson.JSONDecodeError, ValueError) as exc:
+                warn_once(
+                    "checkpoint",
+                    found,
+                    "checkpoint of %s at position %d cannot be read (%s); using an earlier one",
+                    environment,
+                    found,
+                    exc,
+                )
+                position = found - 1
 
-    def replay(self, cur: Cursor[Any], environment: str, after: int, upto: int) -> list[LogRecord]:
-        """The environment's events in ``(after, upto]``, in log order."""
+    def replay(
+        self, cur: Cursor[Any], environment: str, after: int, upto: int
+    ) -> list[LogRecord | BrokenRow]:
+        """The environment's events in ``(after, upto]``, in log order (a row that does
+        not decode as a :class:`BrokenRow`)."""
         cur.execute(self._replay, (environment, after, upto), prepare=True)
-        return [decode(self._mapper, row) for row in cur.fetchall()]
+        return decode_each(self._mapper, cur.fetchall())
 
     def save(
         self,
@@ -97,9 +132,18 @@ class Checkpoints:
         name: str | None = None,
         created_by: str | None = None,
         reason: str | None = None,
-    ) -> None:
-        """Store ``state`` as the environment's checkpoint at ``position``."""
-        entries = [state[k].to_json() for k in sorted(state)]
+    ) -> list[EntryProblem]:
+        """Store ``state`` as the environment's checkpoint at ``position``; returns the
+        entries written marked broken because their value cannot be encoded (logged)."""
+        entries, marked = state_items(state[k] for k in sorted(state))
+        for problem in marked:
+            log.warning(
+                "checkpoint of %s at position %d: %s left out: %s",
+                environment,
+                position,
+                problem.entry,
+                problem.reason,
+            )
         cur.execute(
             SQL(
                 "INSERT INTO {} (environment, name, position, recorded_at, created_by, reason,"
@@ -117,6 +161,7 @@ class Checkpoints:
                 Jsonb(entries, dumps=_dumps),
             ),
         )
+        return marked
 
     def find(self, cur: Cursor[Any], environment: str, name: str) -> CheckpointInfo | None:
         """The named snapshot, if any."""
@@ -176,8 +221,9 @@ class Checkpoints:
 
 
 def advance_record(state: EnvState, record: LogRecord) -> None:
-    """Apply one log record to an environment state."""
-    advance(
+    """Apply one log record to an environment state (an entry whose value cannot be
+    computed becomes broken; the others are unaffected)."""
+    advance_checked(
         state,
         area=record.area,
         key=record.key,
@@ -210,13 +256,17 @@ class CheckpointSink:
         count = store.count_events(cur, environment, last, batch[0].position)
         if count + len(batch) < self.interval:
             return
-        state = store.state_at(cur, environment, batch[0].position - 1)
+        due = []
         for record in batch:
-            advance_record(state, record)
             count += 1
             if count >= self.interval:
-                store.save(cur, environment=environment, position=record.position, state=state)
+                due.append(record.position)
                 count = 0
+        # Each state is read from the log (the checkpoint just written plus what follows),
+        # so an event the batch could not decode still marks its entry broken.
+        for position in due:
+            state = store.state_at(cur, environment, position)
+            store.save(cur, environment=environment, position=position, state=state)
 
     def checkpoint_changed(self, cur: Cursor[Any], position: int) -> int:
         """Checkpoint, at its last event up to ``position``, every environment changed

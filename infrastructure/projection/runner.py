@@ -24,8 +24,9 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.errors import NotFoundError, StorageError
-from infrastructure.projection.log import decode, log_query
+from infrastructure.projection.log import log_query
 from infrastructure.projection.sinks import Sink
+from infrastructure.projection.tolerant import decode_rows
 
 T = TypeVar("T")
 
@@ -120,7 +121,9 @@ class ProjectionRunner:
             rows = cur.fetchall()
             if not rows:
                 return 0
-            records = [decode(self._mapper, r) for r in rows if r[6] is not None]
+            # A row that does not decode is logged and skipped: it must not stop the
+            # projection (whole-environment reads and `verify` name its entry).
+            records = decode_rows(self._mapper, rows)
             if records:
                 sink.process(cur, records)
             cur.execute(

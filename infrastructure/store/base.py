@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import MapperDeserialisationError
 
 from domain.address import SYSTEM_ENVIRONMENT, Address, InvalidAddressError
 from domain.areas.access_token import AccessToken
@@ -13,12 +16,15 @@ from domain.entry import ConfigEntry
 from domain.errors import InvalidValueError, NotFoundError
 from domain.limits import ValueLimits
 from domain.secrets import SecretCodec
+from domain.stored import BrokenEntry, StoredValueError
 from infrastructure.persistence.application import ConfigApplication
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.checkpoints import Checkpoints
 from infrastructure.projection.runner import ProjectionRunner
+from infrastructure.projection.tolerant import replay_entry
 from infrastructure.store.cache import EntryCache
 from infrastructure.store.index import EventIndex
+from infrastructure.store.serving import Serving
 from projections.current import registry_completer
 
 __all__ = ["StoreBase", "storage_errors"]
@@ -54,6 +60,7 @@ class StoreBase:
         self.system_registry = AreaRegistry(limits=registry.limits.enclosing())
         self.system_registry.register(AccessToken)
         self.system_registry.register(ScheduledChange)
+        self.serving = Serving(model_of=self.area_model, limits_of=self.limits_for, codec=codec)
 
     def area_model(self, environment: str, area: str) -> type[AreaModel]:
         """The schema of ``area`` in ``environment``: the system environment has its own
@@ -77,13 +84,36 @@ class StoreBase:
             )
         return model
 
-    def load(self, address: Address, version: int | None = None) -> ConfigEntry | None:
-        """The entry (at ``version``), or ``None`` if it never existed."""
+    def load(
+        self, address: Address, version: int | None = None, *, repairable: bool = False
+    ) -> ConfigEntry | None:
+        """The entry (at ``version``), or ``None`` if it never existed. An entry with an
+        event that does not decode is rebuilt from the others if a later event replaced
+        its whole value; else it raises :class:`StoredValueError`, unless ``repairable``
+        (a write that replaces the value starts from an empty one)."""
         with storage_errors():
             try:
                 entry: ConfigEntry = self.app.repository.get(address.entry_id, version=version)
             except AggregateNotFoundError:
                 return None
+            except MapperDeserialisationError:
+                return self._rebuilt(address, version, repairable=repairable)
+        return entry
+
+    def _rebuilt(self, address: Address, version: int | None, *, repairable: bool) -> ConfigEntry:
+        stored = self.app.recorder.select_events(address.entry_id, lte=version)
+        state, meta = replay_entry(self.app.mapper, address, stored)
+        assert state is not None  # an entry with a row that does not decode has rows
+        if isinstance(state, BrokenEntry) and not repairable:
+            raise StoredValueError(address.area, address.key, state.problem)
+        entry = ConfigEntry.resume(
+            address,
+            version=state.version,
+            value=state.stored,
+            deleted=state.deleted,
+            modified_on=datetime.now(UTC),
+        )
+        entry.last_meta = meta
         return entry
 
     def require(self, address: Address, version: int | None = None) -> ConfigEntry:

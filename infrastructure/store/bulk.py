@@ -9,7 +9,7 @@ written and the command starts again (or, with an expected position, fails).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from eventsourcing.persistence import IntegrityError
@@ -17,8 +17,9 @@ from eventsourcing.persistence import IntegrityError
 from domain.address import Address
 from domain.document import EnvDocument, entry_errors, prepare_values
 from domain.entry import ConfigEntry, Provenance
-from domain.environment import Change, EntryState, apply_plan, live, restore_plan
+from domain.environment import Change, EntryState, EnvState, apply_plan, restore_plan
 from domain.errors import FieldError, InvalidValueError, NotFoundError, VersionConflictError
+from domain.stored import BrokenEntry, EntryProblem
 from domain.values import json_equal, validate
 from infrastructure.persistence.recorder import EnvironmentMovedError
 from infrastructure.store.base import storage_errors
@@ -46,6 +47,9 @@ class BulkResult:
     position: int
     applied: bool
     steps: list[Change] = field(default_factory=list)
+    #: Entries left alone because their stored value (in the source environment, or
+    #: as the document says) cannot be served: never copied, never pruned.
+    skipped: list[EntryProblem] = field(default_factory=list)
 
     @property
     def changes(self) -> list[Change]:
@@ -68,16 +72,20 @@ class StoreBulk(StoreEnvironment):
         expected_position: int | None = None,
         dry_run: bool = False,
     ) -> BulkResult:
-        """Make the environment hold the document's entries (``prune``: and no others).
-        Idempotent: applying the same document again appends nothing."""
+        """Make the environment hold the document's entries (``prune``: and no others,
+        except those its ``problems`` name). Idempotent: applying the same document again
+        appends nothing."""
+        kept = {(p.area, p.key) for p in document.problems}
 
         def planner(view: EnvironmentView) -> list[Change]:
             wanted = prepare_values(
                 document, registry=self.registry, codec=self.codec, current=view.state
             )
-            return apply_plan(view.state, wanted, prune=prune)
+            steps = apply_plan(view.state, wanted, prune=prune)
+            return [_repairing(view, s) for s in steps if (s.area, s.key) not in kept]
 
-        return self._run(environment, planner, provenance, expected_position, dry_run)
+        result = self._run(environment, planner, provenance, expected_position, dry_run)
+        return replace(result, skipped=list(document.problems))
 
     def restore(
         self, environment: str, point: PointRef, *, provenance: Provenance, dry_run: bool = False
@@ -88,7 +96,7 @@ class StoreBulk(StoreEnvironment):
 
         def planner(view: EnvironmentView) -> list[Change]:
             steps = restore_plan(view.state, target.state)
-            self._check_restorable(environment, steps)
+            self._check_restorable(environment, steps, target.state)
             return steps
 
         return self._run(environment, planner, provenance, None, dry_run)
@@ -103,13 +111,16 @@ class StoreBulk(StoreEnvironment):
         dry_run: bool = False,
     ) -> BulkResult:
         """Apply the source environment's current entries to the target environment.
-        Raises :class:`NotFoundError` if the source has never had an entry."""
+        An entry whose stored value cannot be served (nor its secrets opened) is not
+        copied, and left alone in the target even with ``prune``: it is reported in
+        ``skipped``. Raises :class:`NotFoundError` if the source has never had an entry."""
         if source == target:
             raise InvalidValueError.single("to", "must differ from the source environment")
         view = self.environment_at(source)
         if not view.state:
             raise NotFoundError(f"environment {source!r} has no entries")
-        document = EnvDocument(environment=source, entries=live(view.state))
+        served = self.served(view, live_only=True, sealed=True)
+        document = EnvDocument(source, served.live(), problems=served.problems)
         return self.apply_document(
             document, environment=target, provenance=provenance, prune=prune, dry_run=dry_run
         )
@@ -145,12 +156,16 @@ class StoreBulk(StoreEnvironment):
             " retry",
         )
 
-    def _check_restorable(self, environment: str, steps: list[Change]) -> None:
+    def _check_restorable(self, environment: str, steps: list[Change], target: EnvState) -> None:
         """Earlier values must still pass today's schema (as a single rollback must);
         raises one :class:`InvalidValueError` listing every field that does not."""
         errors: list[FieldError] = []
         for step in steps:
             if step.value is None:
+                continue
+            then = target.get((step.area, step.key))
+            if isinstance(then, BrokenEntry):
+                errors.append(FieldError(f"entries.{step.area}.{step.key}", then.problem))
                 continue
             model = self.model_for(Address(environment, step.area, step.key))
             try:
@@ -203,12 +218,16 @@ def _resume(address: Address, now: EntryState, when: datetime | None) -> ConfigE
     )
 
 
+def _repairing(view: EnvironmentView, step: Change) -> Change:
+    """A value for a broken entry (one whose value is unknown) is written even when it
+    equals the placeholder the state holds for it."""
+    if step.action == "unchanged" and isinstance(
+        view.state.get((step.area, step.key)), BrokenEntry
+    ):
+        return replace(step, action="update")
+    return step
+
+
 def _shown(result: BulkResult) -> BulkResult:
     """The result with secrets redacted from its steps."""
-    return BulkResult(
-        result.environment,
-        result.base_position,
-        result.position,
-        result.applied,
-        redact_changes(result.steps),
-    )
+    return replace(result, steps=redact_changes(result.steps))

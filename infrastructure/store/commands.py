@@ -59,7 +59,8 @@ class StoreCommands(StoreBase):
             entry.replace(sparse, provenance, model.schema_version)
             return entry
 
-        return self._write(address, expected_version, decide)
+        # A new whole value repairs an entry whose stored events cannot all be decoded.
+        return self._write(address, expected_version, decide, repairable=True)
 
     def patch(
         self,
@@ -159,12 +160,16 @@ class StoreCommands(StoreBase):
             raise NotFoundError(f"{address} did not exist at {to_time.isoformat()}")
         return row.version
 
-    def _write(self, address: Address, expected: int | None, decide: Decision) -> WriteResult:
+    def _write(
+        self, address: Address, expected: int | None, decide: Decision, *, repairable: bool = False
+    ) -> WriteResult:
         trust_cache = True
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * min(attempt, 10)))  # noqa: S311
-            entry, cached = self._current(address, expected, trust_cache=trust_cache)
+            entry, cached = self._current(
+                address, expected, trust_cache=trust_cache, repairable=repairable
+            )
             try:
                 entry = self._decide(address, entry, expected, decide)
             except ConfigStoreError:
@@ -212,7 +217,7 @@ class StoreCommands(StoreBase):
         return decide(entry)
 
     def _current(
-        self, address: Address, expected: int | None, *, trust_cache: bool
+        self, address: Address, expected: int | None, *, trust_cache: bool, repairable: bool
     ) -> tuple[ConfigEntry | None, bool]:
         """The entry to decide on, and whether it came from the cache: the cached state
         when it can be trusted, else the database's (a cached state that disagrees with
@@ -220,8 +225,8 @@ class StoreCommands(StoreBase):
         cached = self.entries.get(address) if trust_cache else None
         if cached is not None and (expected is None or expected == cached.version):
             return cached, True
-        entry = self.load(address)
-        if entry is not None:
+        entry = self.load(address, repairable=repairable)
+        if entry is not None and not repairable:  # a repairable one may be broken
             self.entries.put(entry)
         return entry, False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,11 +14,13 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from domain.document import EnvDocument
-from domain.environment import Change, EnvState, diff_states, live
+from domain.environment import Change, EntryKey, EntryState, EnvState, diff_states
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
 from domain.secrets import redact
+from domain.stored import EntryProblem
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.base import StoreBase, storage_errors
+from infrastructure.store.serving import Served
 
 #: A point of the log: a position, a time, or a named snapshot.
 PointRef = int | datetime | str
@@ -43,6 +45,26 @@ class EnvironmentView:
     def last_change(self) -> int:
         """Position of the environment's latest event up to here (0: none)."""
         return max((e.position for e in self.state.values()), default=0)
+
+
+@dataclass(frozen=True)
+class StateView:
+    """Every entry of an environment (deleted ones included) as a read serves it, at
+    ``position``; ``problems``: the entries left out because they cannot be served."""
+
+    environment: str
+    position: int
+    entries: list[EntryState]
+    problems: list[EntryProblem]
+
+
+@dataclass(frozen=True)
+class EnvironmentDiff:
+    """What changed between two points; ``problems``: entries left out of the
+    comparison because their value at either point cannot be served."""
+
+    changes: list[Change]
+    problems: list[EntryProblem]
 
 
 def redact_changes(changes: list[Change]) -> list[Change]:
@@ -96,28 +118,61 @@ class StoreEnvironment(StoreBase):
             return point
         return self.snapshot(environment, point).position
 
+    def served(self, view: EnvironmentView, *, live_only: bool, sealed: bool = False) -> Served:
+        """The view's entries as reads serve them, secrets redacted (``sealed``: kept
+        sealed, and each must open with this store's key); a bad entry is reported."""
+        return self.serving.partition(
+            view.environment,
+            view.state.values(),
+            live_only=live_only,
+            redacted=not sealed,
+            opened=sealed,
+        )
+
     def export(
         self, environment: str, point: PointRef | None = None, *, include_secrets: bool = False
     ) -> EnvDocument:
         """The live entries' stored values; secrets redacted unless ``include_secrets``
-        (then still sealed: only a store with the same key can import them)."""
+        (then still sealed: only a store with the same key can import them). An entry
+        whose value cannot be served is left out and named in ``problems``."""
         view = self.environment_at(environment, point)
-        entries = live(view.state)
+        served = self.served(view, live_only=True, sealed=include_secrets)
         return EnvDocument(
             environment=environment,
             position=view.position,
             recorded_at=view.recorded_at,
-            entries=entries if include_secrets else redact(entries),
+            entries=served.live(),
+            problems=served.problems,
         )
+
+    def environment_state(self, environment: str, *, include_secrets: bool = False) -> StateView:
+        """Every entry now, deleted ones included, with its version (what a client loads
+        before following the change stream); secrets redacted unless ``include_secrets``."""
+        view = self.environment_at(environment, catch_up=False)
+        served = self.served(view, live_only=False, sealed=include_secrets)
+        return StateView(environment, view.position, served.entries, served.problems)
 
     def diff_environment(
         self, environment: str, before: PointRef | None, after: PointRef | None
-    ) -> list[Change]:
+    ) -> EnvironmentDiff:
         """Entries added (``create``), removed (``delete``) or changed (``update``) between
-        two points (``None``: now); secrets redacted."""
+        two points (``None``: now); secrets redacted. An entry whose value at either
+        point cannot be served is left out and named in ``problems``."""
         old = self.environment_at(environment, before)
         new = self.environment_at(environment, after, catch_up=False)
-        return redact_changes(diff_states(old.state, new.state))
+        problems: dict[EntryKey, EntryProblem] = {}
+        states = []
+        for view in (old, new):
+            served = self.serving.partition(
+                environment, view.state.values(), live_only=False, redacted=False
+            )
+            problems.update({(p.area, p.key): p for p in served.problems})
+            states.append({(e.area, e.key): e for e in served.entries})
+        for key in problems:  # not compared at all: absent on one side is not a change
+            for state in states:
+                state.pop(key, None)
+        changes = redact_changes(diff_states(states[0], states[1]))
+        return EnvironmentDiff(changes, [problems[k] for k in sorted(problems)])
 
     def create_snapshot(
         self, environment: str, name: str, *, actor: str, reason: str | None = None
@@ -147,7 +202,9 @@ class StoreEnvironment(StoreBase):
                 current=None,
                 detail=f"a snapshot named {name!r} already exists in {environment!r}",
             ) from None
-        return self.snapshot(environment, name)
+        # The snapshot keeps every entry as the log has it; reads of it leave these out.
+        problems = self.served(view, live_only=True).problems
+        return replace(self.snapshot(environment, name), problems=tuple(problems))
 
     def snapshot(self, environment: str, name: str) -> CheckpointInfo:
         """A named snapshot; raises :class:`NotFoundError`."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.address import Address
 from domain.entry import ConfigEntry, event_changes
+from domain.environment import EntryState
 from domain.errors import NotFoundError
 from domain.values import json_diff
 from infrastructure.store.base import StoreBase, storage_errors
@@ -76,11 +77,16 @@ class StoreQueries(StoreBase):
         return json_diff(values[0], values[1])
 
     def _view(self, entry: ConfigEntry, row: IndexRow | None) -> EntryView:
+        """Raises :class:`StoredValueError` when the value cannot be served today."""
         meta = entry.last_meta
+        position = row.position if row else 0
+        # Checked as a live value even when deleted: a read of it shows the value.
+        state = EntryState(entry.area, entry.key, entry.version, position, entry.value, False)
+        value = self.serving.entry(entry.environment, state, complete=True, redacted=False)
         return EntryView(
             address=entry.address,
             version=entry.version,
-            value=self.complete(entry.area, entry.key, entry.value),
+            value=value,
             stored=dict(entry.value),
             deleted=entry.deleted,
             recorded_at=row.recorded_at if row else None,

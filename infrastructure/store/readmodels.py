@@ -10,6 +10,8 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
+from domain.environment import EntryState
+from domain.stored import EntryProblem
 from domain.values import value_hash
 from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.store.base import StoreBase, storage_errors
@@ -34,6 +36,14 @@ class AuditQuery:
     areas: frozenset[str] | None = None
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Entries served by a list, and those it left out."""
+
+    items: list[EntryView]
+    problems: list[EntryProblem]
+
+
 class StoreReadModels(StoreBase):
     """Entry lists and the audit trail from their projections."""
 
@@ -54,7 +64,15 @@ class StoreReadModels(StoreBase):
     def list_entries(
         self, environment: str, area: str | None = None, *, min_position: int | None = None
     ) -> list[EntryView]:
-        """Current live entries of an environment (optionally one area), by area and key."""
+        """Current live entries of an environment (optionally one area), by area and key;
+        those whose stored value cannot be served are left out (see :meth:`listing`)."""
+        return self.listing(environment, area, min_position=min_position).items
+
+    def listing(
+        self, environment: str, area: str | None = None, *, min_position: int | None = None
+    ) -> Listing:
+        """Current live entries, and the entries left out because their stored value
+        cannot be served today."""
         if area is not None:
             self.area_model(environment, area)
         self.fresh(["current"], min_position)
@@ -67,21 +85,32 @@ class StoreReadModels(StoreBase):
             ),
             (environment, area, area),
         )
-        return [
-            EntryView(
-                address=Address(environment, r[0], r[1]),
-                version=r[2],
-                value=r[3],
-                stored=r[4],
-                deleted=False,
-                recorded_at=r[5],
-                position=r[6],
-                actor=r[7],
-                reason=None,
-                value_hash=value_hash(r[4]),
+        found = {(r[0], r[1]): r for r in rows}
+        served = self.serving.partition(
+            environment,
+            (EntryState(r[0], r[1], r[2], r[6], r[4], False) for r in rows),
+            live_only=True,
+            complete=True,
+            redacted=False,
+        )
+        items = []
+        for entry in served.entries:
+            r = found[entry.area, entry.key]
+            items.append(
+                EntryView(
+                    address=Address(environment, r[0], r[1]),
+                    version=r[2],
+                    value=entry.stored,
+                    stored=r[4],
+                    deleted=False,
+                    recorded_at=r[5],
+                    position=r[6],
+                    actor=r[7],
+                    reason=None,
+                    value_hash=value_hash(r[4]),
+                )
             )
-            for r in rows
-        ]
+        return Listing(items, served.problems)
 
     def audit(self, query: AuditQuery, *, min_position: int | None = None) -> list[AuditRow]:
         """Audit rows matching the filters, newest first."""

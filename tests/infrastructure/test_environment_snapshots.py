@@ -82,7 +82,7 @@ def test_diff_environment_between_points(store: ConfigStore) -> None:
     store.set(openai, {"provider_type": "openai", "keys": [new_key]}, provenance=who())
     store.set(Address("default", "feature_flag", "x"), {}, provenance=who())  # elsewhere
     for mark in marks:
-        forward = store.diff_environment("prod", mark, None)
+        forward = store.diff_environment("prod", mark, None).changes
         assert [(c.area, c.key, c.action, c.version) for c in forward] == [
             ("feature_flag", "a", "update", 2),
             ("feature_flag", "b", "delete", 2),
@@ -94,15 +94,15 @@ def test_diff_environment_between_points(store: ConfigStore) -> None:
             {"op": "replace", "path": "/keys/0/api_key", "value": REDACTED}
         ]
         assert all(c.value is None for c in forward)  # sealed values stay out of diffs
-        backward = store.diff_environment("prod", None, mark)
+        backward = store.diff_environment("prod", None, mark).changes
         assert [(c.key, c.action) for c in backward] == [
             ("a", "update"),
             ("b", "create"),
             ("c", "delete"),
             ("openai", "update"),
         ]
-        assert store.diff_environment("prod", mark, mark) == []
+        assert store.diff_environment("prod", mark, mark).changes == []
     assert "sk-diff" not in repr([c.to_json() for c in forward + backward])
-    assert store.diff_environment("prod", None, None) == []
+    assert store.diff_environment("prod", None, None).changes == []
     with pytest.raises(NotFoundError):
         store.diff_environment("prod", "missing", None)

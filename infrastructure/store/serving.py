@@ -1,0 +1,132 @@
+"""What a read serves of a stored value, decided entry by entry.
+
+Every read that serves stored values goes through :meth:`Serving.entry`: the value is
+checked against today's rules (schema, limits, decodable, and with ``opened`` its
+secrets open with this store's key), completed with defaults when asked, its secrets
+redacted or kept sealed, and it must encode as JSON. Whole-environment reads use
+:meth:`Serving.partition`: a bad entry is left out and reported as an
+:class:`~domain.stored.EntryProblem` (and logged once), the others are served.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import orjson
+
+from domain.areas.base import AreaModel
+from domain.environment import EntryState
+from domain.errors import AreaNotFoundError
+from domain.limits import ValueLimits
+from domain.secrets import SecretCodec, redact
+from domain.stored import EntryProblem, StoredValueError, check_entry
+from domain.values import JsonObject, to_json
+from infrastructure.projection.tolerant import warn_once
+
+log = logging.getLogger("conduit_config.store")
+
+
+@dataclass(frozen=True)
+class Served:
+    """The entries a read serves (``stored`` is the shown value) and those it left out."""
+
+    entries: list[EntryState] = field(default_factory=list)
+    problems: list[EntryProblem] = field(default_factory=list)
+
+    def live(self) -> dict[str, dict[str, JsonObject]]:
+        """The live entries' shown values as ``{area: {key: value}}``, sorted."""
+        result: dict[str, dict[str, JsonObject]] = {}
+        for entry in sorted(self.entries, key=lambda e: (e.area, e.key)):
+            if not entry.deleted:
+                result.setdefault(entry.area, {})[entry.key] = entry.stored
+        return result
+
+
+class Serving:
+    """Turns stored values into what reads serve; see the module's docstring."""
+
+    def __init__(
+        self,
+        *,
+        model_of: Callable[[str, str], type[AreaModel]],
+        limits_of: Callable[[str], ValueLimits],
+        codec: SecretCodec | None,
+    ) -> None:
+        self._model_of = model_of
+        self._limits_of = limits_of
+        self._codec = codec
+
+    def entry(
+        self,
+        environment: str,
+        entry: EntryState,
+        *,
+        complete: bool = False,
+        redacted: bool = True,
+        opened: bool = False,
+    ) -> JsonObject:
+        """The stored value (``complete``: with defaults filled) as a read serves it:
+        secrets ``********`` (``redacted=False``: still sealed; ``opened``: each must open
+        with this store's key). A deleted entry's value is only checked for its shape.
+        Raises :class:`StoredValueError` saying why it cannot be served."""
+        try:
+            model = self._model_of(environment, entry.area)
+        except AreaNotFoundError:
+            raise StoredValueError(
+                entry.area, entry.key, f"area {entry.area!r} is not registered"
+            ) from None
+        opens = self._codec.open if opened and self._codec is not None else None
+        instance = check_entry(model, entry, limits=self._limits_of(environment), opens=opens)
+        value = to_json(instance, sparse=False) if complete and instance else entry.stored
+        shown: JsonObject = redact(value) if redacted else dict(value)
+        try:
+            orjson.dumps(shown)
+        except orjson.JSONEncodeError as exc:
+            raise StoredValueError(
+                entry.area, entry.key, f"cannot be encoded as JSON ({exc})"
+            ) from None
+        return shown
+
+    def partition(
+        self,
+        environment: str,
+        entries: Iterable[EntryState],
+        *,
+        live_only: bool,
+        complete: bool = False,
+        redacted: bool = True,
+        opened: bool = False,
+    ) -> Served:
+        """Each entry served as :meth:`entry` serves it, or reported; ``live_only``
+        leaves deleted entries out without checking them."""
+        served = Served()
+        for entry in entries:
+            if live_only and entry.deleted:
+                continue
+            try:
+                shown = self.entry(
+                    environment, entry, complete=complete, redacted=redacted, opened=opened
+                )
+            except StoredValueError as exc:
+                served.problems.append(exc.problem)
+                warn_once(
+                    "stored",
+                    entry.position,
+                    "%s:%s/%s (version %d) is left out of reads: %s",
+                    environment,
+                    entry.area,
+                    entry.key,
+                    entry.version,
+                    exc.reason,
+                    logger=log,
+                )
+                continue
+            served.entries.append(
+                EntryState(
+                    entry.area, entry.key, entry.version, entry.position, shown, entry.deleted
+                )
+            )
+        served.problems.sort(key=lambda p: (p.area, p.key))
+        return served
