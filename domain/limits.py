@@ -141,7 +141,7 @@ class _Walk:
         children: list[Frame] = []
         for key, item in node.items():
             name = key if isinstance(key, str) else str(key)
-            where = _join(path, _segment(name))
+            where = _join(path, path_segment(name))
             if self._key(name, where):
                 children.append((item, where, top or where, depth + 1))
         return children
@@ -181,8 +181,9 @@ def _join(path: str, segment: str) -> str:
     return f"{path}.{segment}" if path else segment
 
 
-def _segment(name: str) -> str:
-    """An object key as it may appear in a field path: short, printable, encodable."""
+def path_segment(name: str) -> str:
+    """An object key as it may appear in a field path: short, and encodable (a lone
+    surrogate or NUL is shown escaped), so an error naming it can always be printed."""
     short = name if len(name) <= _SEGMENT_CHARS else name[:_SEGMENT_CHARS] + "…"
     readable = short.encode("utf-8", "backslashreplace").decode("utf-8")
     return readable.replace("\x00", "\\x00")

@@ -11,9 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from domain.areas import GlobalSetting, RouterConfig, VirtualKey
+from domain.areas import GlobalSetting, RouterConfig, VirtualKey, builtin_registry
+from domain.document import parse_document, prepare_values
 from domain.errors import InvalidValueError
-from domain.limits import DEFAULT_LIMITS, INT64_MAX, INT64_MIN, MAX_ERRORS, ValueLimits
+from domain.limits import (
+    DEFAULT_LIMITS,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_ERRORS,
+    ValueLimits,
+    path_segment,
+)
 from domain.values import canonical_json, complete, merge_patch, validate
 
 KEY_HASH = "a" * 64
@@ -204,3 +212,19 @@ def test_a_deep_merge_patch_does_not_exhaust_the_stack() -> None:
     assert result["a"] == 1
     assert fields(result) != []
     assert json.dumps(merge_patch(nested(3), nested(2, None))) == json.dumps({"a": {}})
+
+
+def test_field_paths_quote_names_so_that_every_error_prints() -> None:
+    assert path_segment("plain.name") == "plain.name"
+    assert path_segment("\ud800x\x00") == "\\ud800x\\x00"
+    assert path_segment("k" * 100) == "k" * 40 + "…"
+    document = {"\udc00": 1, "entries": {"glob\ud800": {"k": {"value": 1}}, "global_setting": 1}}
+    with pytest.raises(InvalidValueError) as caught:
+        parse_document(document)
+    for error in caught.value.errors:
+        str(error).encode("utf-8")
+    assert [e.field for e in caught.value.errors] == ["\\udc00", "entries.global_setting"]
+    parsed = parse_document({"entries": {"glob\ud800": {"\ud800": {"value": 1}}}})
+    with pytest.raises(InvalidValueError) as caught:
+        prepare_values(parsed, registry=builtin_registry(), codec=None, current={})
+    assert [e.field for e in caught.value.errors] == ["entries.glob\\ud800.\\ud800"]

@@ -64,3 +64,28 @@ def test_values_beyond_the_limits_are_422_naming_the_field(
     unprocessable(response, field)
     assert store.index.head() == head
     assert client.get(vk, headers=admin).json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"entries": {"global_setting": {"\\ud800": {"value": "x"}}}}',
+        '{"entries": {"glob\\ud800": {"k": {"value": "x"}}}}',
+        '{"entries": {"global_setting": {"k": {"value": "x", "\\udc00": 1}}}}',
+        '{"\\ud800": 1, "entries": {}}',
+        json.dumps(
+            {"entries": {"virtual_key": {"k": {"key_hash": KEY_HASH, "metadata": nested(100)}}}}
+        ),
+    ],
+)
+def test_documents_naming_unprintable_or_deep_fields_are_422(
+    client: TestClient, admin: Headers, store: ConfigStore, document: str
+) -> None:
+    head = store.index.head()
+    json_headers = {**admin, "Content-Type": "application/json"}
+    for action in ("plan", "apply"):
+        response = client.post(f"/v1/envs/prod/{action}", content=document, headers=json_headers)
+        assert response.status_code == 422, response.text
+        errors = response.json()["errors"]
+        json.dumps(errors, ensure_ascii=False).encode("utf-8")  # no lone surrogate echoed
+    assert store.index.head() == head
