@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -31,6 +32,8 @@ KeyCharsBound = Annotated[int, Field(ge=64, le=65_536)]
 MembersBound = Annotated[int, Field(ge=100, le=1_000_000)]
 
 Frame = tuple[Any, str, str, int]  # node, dotted path, top-level field, depth
+_CONTAINERS = (Mapping, list, tuple)
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')  # what JSON escapes (and NUL, which we refuse)
 
 
 class ValueLimits(BaseModel):
@@ -81,7 +84,9 @@ DEFAULT_LIMITS = ValueLimits()
 
 
 class _Walk:
-    """One pass over a value, counting its compact JSON size as it goes."""
+    """One pass over a value, counting its compact JSON size as it goes. Containers
+    wait on a stack; scalars are checked as their container is, so the path of one is
+    only spelled out when it is wrong."""
 
     def __init__(self, limits: ValueLimits) -> None:
         self.limits = limits
@@ -89,44 +94,29 @@ class _Walk:
         self.found: list[FieldError] = []
 
     def run(self, value: Any) -> list[FieldError]:
+        if not isinstance(value, _CONTAINERS):
+            self._scalar(value, "", "")
+            return self._over() or self.found
         stack: list[Frame] = [(value, "", "", 1)]
         while stack and len(self.found) < MAX_ERRORS:
             node, path, top, depth = stack.pop()
-            stack.extend(reversed(self._visit(node, path, top, depth)))
-            if self.size > self.limits.max_value_bytes:
-                what = "makes the value" if top else "is"
-                message = f"{what} over {self.limits.max_value_bytes} bytes (as JSON)"
-                self._error(top, message)
+            stack.extend(reversed(self._container(node, path, top, depth)))
+            if self._over(top):
                 break
         return self.found[:MAX_ERRORS]
+
+    def _over(self, top: str = "") -> list[FieldError]:
+        if self.size <= self.limits.max_value_bytes:
+            return []
+        what = "makes the value" if top else "is"
+        self._error(top, f"{what} over {self.limits.max_value_bytes} bytes (as JSON)")
+        return self.found
 
     def _error(self, path: str, message: str) -> None:
         self.found.append(FieldError(path or "value", message))
 
-    def _visit(self, node: Any, path: str, top: str, depth: int) -> list[Frame]:
-        if isinstance(node, Mapping | list | tuple):
-            return self._container(node, path, top, depth)
-        if isinstance(node, str):
-            self._string(node, path)
-        elif isinstance(node, bool) or node is None:
-            self.size += 4 if node is not False else 5
-        elif isinstance(node, int):
-            if INT64_MIN <= node <= INT64_MAX:
-                self.size += len(str(node))
-            else:
-                self._error(path, "is outside the signed 64-bit integer range")
-        elif isinstance(node, float):
-            if math.isfinite(node):
-                self.size += len(repr(node))
-            else:
-                self._error(path, "must be a finite number (not NaN or Infinity)")
-        else:
-            self.size += 2  # not JSON data: the schema decides what it becomes
-        return []
-
-    def _container(
-        self, node: Mapping[Any, Any] | list[Any] | tuple[Any, ...], path: str, top: str, depth: int
-    ) -> list[Frame]:
+    def _container(self, node: Any, path: str, top: str, depth: int) -> list[Frame]:
+        """Check a container and its scalars; return its containers, to visit next."""
         if depth > self.limits.max_depth:
             self._error(path, f"is nested deeper than {self.limits.max_depth} levels")
             return []
@@ -134,46 +124,74 @@ class _Walk:
             self._error(path, f"has more than {self.limits.max_members} members")
             return []
         self.size += 2 + max(len(node) - 1, 0)  # brackets and commas
-        if not isinstance(node, Mapping):
-            return [
-                (item, _join(path, str(i)), top or str(i), depth + 1) for i, item in enumerate(node)
-            ]
+        keyed = isinstance(node, Mapping)
         children: list[Frame] = []
-        for key, item in node.items():
-            name = key if isinstance(key, str) else str(key)
-            where = _join(path, path_segment(name))
-            if self._key(name, where):
+        for label, item in node.items() if keyed else enumerate(node):
+            name = label if isinstance(label, str) else str(label)
+            if keyed and not self._key(name, path):
+                continue
+            if isinstance(item, _CONTAINERS):
+                where = _join(path, path_segment(name))
                 children.append((item, where, top or where, depth + 1))
+            else:
+                self._scalar(item, path, name)
         return children
 
-    def _key(self, name: str, where: str) -> bool:
+    def _scalar(self, node: Any, path: str, name: str) -> None:
+        if isinstance(node, str):
+            if len(node) > self.limits.max_string_chars:
+                limit = self.limits.max_string_chars
+                self._error(_join(path, path_segment(name)), f"is longer than {limit} characters")
+                self.size += len(node)
+            else:
+                self._text(node, path, name, what="")
+        elif isinstance(node, bool) or node is None:
+            self.size += 4 if node is not False else 5
+        elif isinstance(node, int):
+            if INT64_MIN <= node <= INT64_MAX:
+                self.size += len(str(node))
+            else:
+                where = _join(path, path_segment(name))
+                self._error(where, "is outside the signed 64-bit integer range")
+        elif isinstance(node, float):
+            if math.isfinite(node):
+                self.size += len(repr(node))
+            else:
+                where = _join(path, path_segment(name))
+                self._error(where, "must be a finite number (not NaN or Infinity)")
+        else:
+            self.size += 2  # not JSON data: the schema decides what it becomes
+
+    def _key(self, name: str, path: str) -> bool:
         """Count a member's key (and its colon); False when the key is refused."""
         if len(name) > self.limits.max_key_chars:
-            self._error(where, f"key is longer than {self.limits.max_key_chars} characters")
+            limit = self.limits.max_key_chars
+            where = _join(path, path_segment(name))
+            self._error(where, f"key is longer than {limit} characters")
             return False
-        ok = self._text(name, where, what="key ")
         self.size += 1
-        return ok
+        return self._text(name, path, name, what="key ")
 
-    def _string(self, text: str, path: str) -> None:
-        if len(text) > self.limits.max_string_chars:
-            self._error(path, f"is longer than {self.limits.max_string_chars} characters")
-            self.size += len(text)
-            return
-        self._text(text, path, what="")
-
-    def _text(self, text: str, path: str, *, what: str) -> bool:
-        try:
-            encoded = len(text.encode("utf-8"))
-        except UnicodeEncodeError:
-            self._error(path, f"{what}is not valid Unicode (it holds a lone surrogate)")
-            return False
-        if "\x00" in text:
-            # PostgreSQL text cannot hold NUL: such a value would stop every projection.
-            self._error(path, f"{what}must not contain NUL characters")
-            return False
-        # Quotes and escapes are ASCII: the escaped length minus the characters is them.
-        self.size += encoded + len(json.dumps(text, ensure_ascii=False)) - len(text)
+    def _text(self, text: str, path: str, name: str, *, what: str) -> bool:
+        if text.isascii():
+            size = len(text)
+        else:
+            try:
+                size = len(text.encode("utf-8"))
+            except UnicodeEncodeError:
+                where = _join(path, path_segment(name))
+                self._error(where, f"{what}is not valid Unicode (it holds a lone surrogate)")
+                return False
+        if _ESCAPED.search(text) is not None:
+            if "\x00" in text:
+                # PostgreSQL text cannot hold NUL: such a value would stop every projection.
+                self._error(
+                    _join(path, path_segment(name)), f"{what}must not contain NUL characters"
+                )
+                return False
+            # Escapes are ASCII: the escaped length minus the characters is theirs.
+            size += len(json.dumps(text, ensure_ascii=False)) - len(text) - 2
+        self.size += size + 2  # and its quotes
         return True
 
 
@@ -184,6 +202,8 @@ def _join(path: str, segment: str) -> str:
 def path_segment(name: str) -> str:
     """An object key as it may appear in a field path: short, and encodable (a lone
     surrogate or NUL is shown escaped), so an error naming it can always be printed."""
+    if len(name) <= _SEGMENT_CHARS and name.isascii() and "\x00" not in name:
+        return name
     short = name if len(name) <= _SEGMENT_CHARS else name[:_SEGMENT_CHARS] + "…"
     readable = short.encode("utf-8", "backslashreplace").decode("utf-8")
     return readable.replace("\x00", "\\x00")
