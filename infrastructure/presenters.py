@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from domain.areas.base import AreaModel
 from domain.secrets import redact
-from domain.stored import EntryProblem
+from domain.stored import MAX_SERVED_DEPTH, EntryProblem, deeper_than
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.views import EntryView, HistoryItem, ScheduledView, WriteResult
@@ -67,6 +69,30 @@ def entry_json(view: EntryView, value: Any) -> dict[str, Any]:
     return data
 
 
+def shown_ops(ops: Any) -> Any:
+    """RFC 6902 operations as reads show them: an operation whose value cannot be shown
+    (nested deeper than reads serve, or not encodable as JSON) keeps its ``op`` and
+    ``path``, its ``value`` replaced by ``"omitted": why``."""
+    if not isinstance(ops, list):
+        return ops
+    return [_shown_op(op) for op in ops]
+
+
+def _shown_op(op: Any) -> Any:
+    if not isinstance(op, dict) or "value" not in op:
+        return op
+    if deeper_than(op["value"], MAX_SERVED_DEPTH):
+        reason = f"nests more than {MAX_SERVED_DEPTH} levels deep"
+    else:
+        try:
+            orjson.dumps(op["value"])
+        except orjson.JSONEncodeError as exc:
+            reason = f"cannot be encoded as JSON ({exc})"
+        else:
+            return op
+    return {**{k: v for k, v in op.items() if k != "value"}, "omitted": reason}
+
+
 def history_json(item: HistoryItem, changes: Any) -> dict[str, Any]:
     """One version of an entry's history; ``changes`` already redacted."""
     data: dict[str, Any] = {
@@ -77,7 +103,7 @@ def history_json(item: HistoryItem, changes: Any) -> dict[str, Any]:
         "source": item.source,
         "recorded_at": item.recorded_at,
         "position": item.position,
-        "changes": changes,
+        "changes": shown_ops(changes),
         "correlation_id": item.correlation_id,
         "value_hash": item.value_hash,
     }
@@ -88,7 +114,7 @@ def history_json(item: HistoryItem, changes: Any) -> dict[str, Any]:
 
 def audit_json(row: AuditRow) -> dict[str, Any]:
     """One audit row (its changes are redacted by the projection)."""
-    return dict(json_ready(vars(row)))
+    return dict(json_ready({**vars(row), "changes": shown_ops(row.changes)}))
 
 
 def problems_json(problems: Iterable[EntryProblem]) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ import click
 from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.document import parse_document
 from infrastructure.cli.documents import FORMATS, load_document
-from infrastructure.cli.environment import warn_problems
+from infrastructure.cli.environment import own_warnings, warn_problems
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.plans import emit_result
 from infrastructure.cli.state import POSITION, CliState, get_state, one_point
@@ -159,13 +159,14 @@ def promote_cmd(
     state = get_state()
     if source == target:
         raise click.UsageError("--from and --to name the same environment")
-    result = state.store.promote(
-        check_name("environment", source),
-        check_name("environment", target),
-        provenance=state.provenance(actor, reason, source="promote"),
-        prune=prune,
-        dry_run=dry_run,
-    )
+    with own_warnings():
+        result = state.store.promote(
+            check_name("environment", source),
+            check_name("environment", target),
+            provenance=state.provenance(actor, reason, source="promote"),
+            prune=prune,
+            dry_run=dry_run,
+        )
     warn_problems(result.skipped, "not promoted (the target's entry is left alone)")
     emit_result(result, as_json=state.as_json, verb="promoted")
 

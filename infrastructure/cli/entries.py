@@ -10,7 +10,7 @@ import click
 from domain.address import Address
 from domain.areas.virtual_key import generate_virtual_key, hash_virtual_key
 from domain.entry import Provenance
-from infrastructure.cli.environment import warn_problems
+from infrastructure.cli.environment import own_warnings, warn_problems
 from infrastructure.cli.options import common, read_json_value, writer
 from infrastructure.cli.output import emit_json, emit_table, emit_write, fmt_time
 from infrastructure.cli.runtime import show_effective
@@ -164,7 +164,8 @@ def get_cmd(
 def list_cmd(area: str | None) -> None:
     """List the current entries of the environment (optionally of one AREA)."""
     state = get_state()
-    listing = state.store.listing(state.environment, area)
+    with own_warnings():
+        listing = state.store.listing(state.environment, area)
     warn_problems(listing.problems)
     views = listing.items
     if state.as_json:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -17,6 +19,21 @@ from infrastructure.presenters import problems_json, snapshot_json
 from infrastructure.projection.checkpoints import CheckpointInfo
 
 EXIT_INVALID = 3
+
+
+@contextmanager
+def own_warnings() -> Iterator[None]:
+    """While inside, the store does not log the entries it leaves out: the command prints
+    its own warning line for each (:func:`warn_problems`), not a second one."""
+    loggers = [logging.getLogger(f"conduit_config.{name}") for name in ("store", "checkpoints")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def warn_problems(problems: Iterable[EntryProblem], what: str = "left out") -> None:
@@ -58,7 +75,8 @@ def export_cmd(
     point = one_point(
         {"--as-of": as_of, "--position": position, "--snapshot": snapshot}, required=False
     )
-    document = state.store.export(state.environment, point, include_secrets=include_secrets)
+    with own_warnings():
+        document = state.store.export(state.environment, point, include_secrets=include_secrets)
     text = dump_document(document.to_json(), fmt=fmt, path=output)
     if output is None:
         click.echo(text, nl=False)
@@ -85,9 +103,10 @@ def diff_env_cmd(before: str, after: str) -> None:
     """What changed in the environment between two points: a timestamp, a log position,
     a snapshot name or `now` (the default TO)."""
     state = get_state()
-    diff = state.store.diff_environment(
-        state.environment, parse_point(before, name="FROM"), parse_point(after, name="TO")
-    )
+    with own_warnings():
+        diff = state.store.diff_environment(
+            state.environment, parse_point(before, name="FROM"), parse_point(after, name="TO")
+        )
     warn_problems(diff.problems, "not compared")
     if state.as_json:
         emit_json([c.to_json() for c in diff.changes])
@@ -129,8 +148,9 @@ def snapshot_create_cmd(name: str, reason: str | None, actor: str | None) -> Non
     """Name the environment's current state."""
     state = get_state()
     who = state.provenance(actor, reason).actor
-    info = state.store.create_snapshot(state.environment, name, actor=who, reason=reason)
-    warn_problems(info.problems, "is kept but reads of the snapshot leave it out")
+    with own_warnings():
+        info = state.store.create_snapshot(state.environment, name, actor=who, reason=reason)
+    warn_problems(info.problems, "is left out of reads of the snapshot")
     if state.as_json:
         emit_json(snapshot_json(info))
     else:
@@ -153,7 +173,8 @@ def snapshot_show_cmd(name: str) -> None:
     """One snapshot and the entries it holds (secrets redacted)."""
     state = get_state()
     info = state.store.snapshot(state.environment, name)
-    document = state.store.export(state.environment, info.position)
+    with own_warnings():
+        document = state.store.export(state.environment, info.position)
     warn_problems(document.problems)
     if state.as_json:
         shown = {**snapshot_json(info), "entries": document.entries}

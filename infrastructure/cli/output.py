@@ -43,7 +43,10 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None
 
 def short(value: Any, limit: int = 60) -> str:
     """Compact JSON of a value, truncated."""
-    text = orjson.dumps(value).decode()
+    try:
+        text = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as exc:  # e.g. a value stored under older rules
+        return f"(not shown: {exc})"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

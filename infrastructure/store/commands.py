@@ -116,7 +116,7 @@ class StoreCommands(StoreBase):
             entry.roll_back(target, old.value, provenance, model.schema_version)
             return entry
 
-        return self._write(address, expected_version, decide)
+        return self._write(address, expected_version, decide, repairable=True)
 
     def delete(
         self, address: Address, *, provenance: Provenance, expected_version: int | None = None

@@ -253,6 +253,14 @@ def test_restore_repairs_an_entry_whose_event_does_not_decode(store: ConfigStore
     assert (store.get(TORN).version, store.get(TORN).value["enabled"]) == (3, False)
 
 
+def test_rollback_repairs_an_entry_whose_event_does_not_decode(store: ConfigStore) -> None:
+    store.set(TORN, {"enabled": False}, provenance=who())
+    write_unchecked(store, TORN, {"enabled": True}, encode=not_an_object)
+    assert store.rollback(TORN, to_version=1, provenance=who()).version == 3
+    assert store.get(TORN).stored == {"enabled": False}
+    assert store.list_entries(ENV)[0].stored == {"enabled": False}
+
+
 def test_set_repairs_an_entry_whose_event_does_not_decode(store: ConfigStore) -> None:
     store.set(TORN, {"enabled": False}, provenance=who())
     write_unchecked(store, TORN, {"enabled": True}, encode=not_an_object)

@@ -103,3 +103,19 @@ def test_a_scoped_token_hears_only_of_its_own_areas(
     for path in ("", "/state", "/entries"):
         assert "problems" not in client.get(ENV + path, headers=flags).json()
         assert _named(client.get(ENV + path, headers=router).json()) == ["router/default"]
+
+
+def test_audit_and_history_show_the_change_without_its_value(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    _fill(store)
+    audit = client.get("/v1/audit", params={"env": "prod"}, headers=admin)
+    assert audit.status_code == 200
+    rows = {(r["area"], r["key"]): r["changes"] for r in audit.json()["items"]}
+    assert rows["feature_flag", "a"] == [{"op": "add", "path": "/enabled", "value": True}]
+    omitted = [op for op in rows["virtual_key", "deep"] if "omitted" in op]
+    assert omitted == [{"op": "add", "path": "/metadata", "omitted": omitted[0]["omitted"]}]
+    assert "levels deep" in omitted[0]["omitted"]
+    history = client.get(ENV + "/entries/virtual_key/deep/history", headers=admin)
+    assert history.status_code == 200
+    assert history.json()["items"][0]["changes"] == rows["virtual_key", "deep"]
