@@ -42,6 +42,7 @@ def vk(client: TestClient, admin: Headers) -> str:
     ("body", "field"),
     [
         ('{"metadata": ' + json.dumps(nested(250)) + "}", "metadata.a.a"),
+        ('{"metadata": ' + '{"a": ' * 900 + "1" + "}" * 901, "metadata.a.a"),
         ('{"metadata": {"\\ud800": 1}}', "metadata.\\ud800"),
         ('{"rate_limit_rpm": 18446744073709551616}', "rate_limit_rpm"),
         ('{"metadata": {"n": 18446744073709551616}}', "metadata.n"),
