@@ -59,7 +59,10 @@ class Model:
         if command == "rollback":
             if not exists or arg > len(self.versions) or self.versions[arg - 1][1]:
                 return False
-            return self._append(dict(self.versions[arg - 1][0]), False)
+            target = self.versions[arg - 1][0]
+            if target == current and not deleted:
+                return False  # already that value: nothing to append
+            return self._append(dict(target), False)
         if command == "delete":
             return exists and not deleted and self._append(current, True)
         return exists and deleted and self._append(current, False)
