@@ -11,8 +11,11 @@ redacted or kept sealed, and it must encode as JSON. Whole-environment reads use
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -21,11 +24,13 @@ from domain.environment import EntryState
 from domain.errors import AreaNotFoundError
 from domain.limits import ValueLimits
 from domain.secrets import SecretCodec, redact
-from domain.stored import EntryProblem, StoredValueError, check_entry
+from domain.stored import BrokenEntry, EntryProblem, Opener, StoredValueError, check_entry
 from domain.values import JsonObject, to_json
 from infrastructure.projection.tolerant import warn_once
 
 log = logging.getLogger("conduit_config.store")
+#: Distinct stored values whose check :class:`Serving` remembers.
+REMEMBERED = 20_000
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,14 @@ class Serving:
         model_of: Callable[[str, str], type[AreaModel]],
         limits_of: Callable[[str], ValueLimits],
         codec: SecretCodec | None,
+        remembered: int = REMEMBERED,
     ) -> None:
         self._model_of = model_of
         self._limits_of = limits_of
         self._codec = codec
+        self._remembered = remembered
+        self._checked: OrderedDict[tuple[Any, ...], JsonObject | str] = OrderedDict()
+        self._lock = threading.Lock()
 
     def entry(
         self,
@@ -77,17 +86,58 @@ class Serving:
             raise StoredValueError(
                 entry.area, entry.key, f"area {entry.area!r} is not registered"
             ) from None
+        limits = self._limits_of(environment)
+        if entry.deleted or isinstance(entry, BrokenEntry):
+            check_entry(model, entry, limits=limits)  # raises unless deleted and an object
+            value = entry.stored
+        else:
+            full = self._complete(model, limits, entry, opened=opened)
+            value = full if complete else entry.stored
+        return redact(value) if redacted else dict(value)
+
+    def _complete(
+        self, model: type[AreaModel], limits: ValueLimits, entry: EntryState, *, opened: bool
+    ) -> JsonObject:
+        """The complete value of a live entry (secrets sealed), checked once per distinct
+        stored value: the check (schema and limits) costs far more than encoding the
+        value to recognise it."""
         opens = self._codec.open if opened and self._codec is not None else None
-        instance = check_entry(model, entry, limits=self._limits_of(environment), opens=opens)
-        value = to_json(instance, sparse=False) if complete and instance else entry.stored
-        shown: JsonObject = redact(value) if redacted else dict(value)
         try:
-            orjson.dumps(shown)
+            body = orjson.dumps(entry.stored)
         except orjson.JSONEncodeError as exc:
-            raise StoredValueError(
-                entry.area, entry.key, f"cannot be encoded as JSON ({exc})"
-            ) from None
-        return shown
+            check_entry(model, entry, limits=limits)  # names a better reason, if it has one
+            reason = f"cannot be encoded as JSON ({exc})"
+            raise StoredValueError(entry.area, entry.key, reason) from None
+        key = (model, limits, opens is not None, entry.key, body)
+        with self._lock:
+            known = self._checked.get(key)
+            if known is not None:
+                self._checked.move_to_end(key)
+        if known is None:
+            known = self._check(model, limits, entry, opens)
+            with self._lock:
+                self._checked[key] = known
+                while len(self._checked) > self._remembered:
+                    self._checked.popitem(last=False)
+        if isinstance(known, str):
+            raise StoredValueError(entry.area, entry.key, known)
+        return known
+
+    @staticmethod
+    def _check(
+        model: type[AreaModel], limits: ValueLimits, entry: EntryState, opens: Opener | None
+    ) -> JsonObject | str:
+        """The complete value, or why the stored one cannot be served."""
+        try:
+            instance = check_entry(model, entry, limits=limits, opens=opens)
+            assert instance is not None  # a live entry
+            full = to_json(instance, sparse=False)
+            orjson.dumps(full)
+        except StoredValueError as exc:
+            return exc.reason
+        except orjson.JSONEncodeError as exc:
+            return f"cannot be encoded as JSON ({exc})"
+        return full
 
     def partition(
         self,

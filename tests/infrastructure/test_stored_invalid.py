@@ -20,7 +20,9 @@ from domain.errors import InvalidValueError
 from domain.stored import BrokenEntry, StoredValueError
 from infrastructure.crypto import generate_key
 from infrastructure.store import ConfigStore
+from infrastructure.store.readmodels import AuditQuery
 from tests.conftest import StoreOpener
+from tests.infrastructure.test_environment_review import Quota, StricterQuota
 from tests.infrastructure.test_projections import who
 from tests.stored_support import nested, not_an_object, set_event_state, write_unchecked
 
@@ -273,3 +275,36 @@ def test_set_repairs_an_entry_whose_event_does_not_decode(store: ConfigStore) ->
     with pytest.raises(StoredValueError):
         store.get(TORN, version=2)
     assert store.get(TORN, version=1).stored == {"enabled": False}
+
+
+def test_a_stricter_schema_registered_later(store: ConfigStore) -> None:
+    """Values are checked against the schema registered now, not the one they were
+    written (and first read) under."""
+    store.registry.register(Quota)
+    store.set(Address(ENV, "quota", "a"), {"limit": 50}, provenance=who())
+    store.set(Address(ENV, "quota", "b"), {"limit": 5}, provenance=who())
+    assert store.export(ENV).problems == []
+    store.registry.register(StricterQuota, replace=True)
+    document = store.export(ENV)
+    assert document.entries == {"quota": {"b": {"limit": 5}}}
+    assert [(p.entry, p.reason) for p in document.problems] == [
+        ("quota/a", "limit: Input should be less than or equal to 10")
+    ]
+
+
+def test_projections_move_past_a_row_that_does_not_decode(open_test_store: StoreOpener) -> None:
+    with open_test_store(checkpoint_interval=10) as store:
+        write_unchecked(store, TORN, {"enabled": True}, encode=not_an_object)
+        for index in range(11):
+            store.set(Address(ENV, "feature_flag", f"f{index}"), {}, provenance=who())
+        store.projections.catch_up()
+        assert [s.lag for s in store.projection_status()] == [0, 0, 0]
+        assert [c.position for c in store.snapshots(ENV, automatic=True)] == [10]
+        with (
+            store.app.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as cur,
+        ):
+            torn = store.checkpoints.state_at(cur, ENV, 10)["feature_flag", "torn"]
+        assert isinstance(torn, BrokenEntry) and "does not decode" in torn.problem
+        assert len(store.list_entries(ENV)) == 11
+        assert len(store.audit(AuditQuery(environment=ENV, limit=100))) == 11
