@@ -90,6 +90,7 @@ class Serving:
         if entry.deleted or isinstance(entry, BrokenEntry):
             check_entry(model, entry, limits=limits)  # raises unless deleted and an object
             value = entry.stored
+            _encodable(entry)
         else:
             full = self._complete(model, limits, entry, opened=opened)
             value = full if complete else entry.stored
@@ -104,10 +105,10 @@ class Serving:
         opens = self._codec.open if opened and self._codec is not None else None
         try:
             body = orjson.dumps(entry.stored)
-        except orjson.JSONEncodeError as exc:
+        except orjson.JSONEncodeError:
             check_entry(model, entry, limits=limits)  # names a better reason, if it has one
-            reason = f"cannot be encoded as JSON ({exc})"
-            raise StoredValueError(entry.area, entry.key, reason) from None
+            _encodable(entry)
+            raise
         key = (model, limits, opens is not None, entry.key, body)
         with self._lock:
             known = self._checked.get(key)
@@ -180,3 +181,11 @@ class Serving:
             )
         served.problems.sort(key=lambda p: (p.area, p.key))
         return served
+
+
+def _encodable(entry: EntryState) -> None:
+    try:
+        orjson.dumps(entry.stored)
+    except orjson.JSONEncodeError as exc:
+        reason = f"cannot be encoded as JSON ({exc})"
+        raise StoredValueError(entry.area, entry.key, reason) from None
