@@ -138,11 +138,6 @@ class ConfigClient:
             self.environment, self.position, connected, self._stale, self._last_error, problems
         )
 
-    def problems(self) -> list[EntryProblem]:
-        """The entries not served because their stored value cannot be served today."""
-        with self._lock:
-            return self.view.problems()
-
     def wait_for(self, position: int, timeout: float = 10.0) -> None:
         """Block until ``position`` is applied; raises :class:`StorageError` on timeout."""
         with self._moved:
