@@ -46,7 +46,10 @@ def whole_number(text: str, *, name: str, minimum: int = 0) -> int:
     :class:`MalformedInputError`."""
     if not is_whole_number(text):
         raise MalformedInputError(name, f"{_shown(text)} is not a whole number (digits 0-9)")
-    return bounded(int(text), name=name, minimum=minimum)
+    significant = text.lstrip("0") or "0"
+    if len(significant) > len(str(MAX_INT64)):  # and int() refuses 4300+ digits
+        raise MalformedInputError(name, f"must be at most {MAX_INT64}")
+    return bounded(int(significant), name=name, minimum=minimum)
 
 
 def bounded(number: int, *, name: str, minimum: int = 0) -> int:

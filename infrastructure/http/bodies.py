@@ -86,14 +86,17 @@ class BodyLimit:
 
 
 def strict_json_problem(body: bytes) -> str | None:
-    """Why ``body`` is not strict JSON (RFC 8259: no ``NaN``/``Infinity``, UTF-8), or
+    """Why ``body`` is not strict JSON (RFC 8259: UTF-8, no ``NaN``/``Infinity``), or
     ``None`` when it is."""
     try:
-        json.loads(body, parse_constant=_no_constant)
-    except _ConstantError as exc:
-        return f"the request body is not valid JSON: {exc.args[0]} is not a JSON number"
+        # Decoded here, strictly: json.loads of bytes lets UTF-8-encoded surrogates pass.
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         return "the request body is not valid JSON: it is not UTF-8"
+    try:
+        json.loads(text, parse_constant=_no_constant)
+    except _ConstantError as exc:
+        return f"the request body is not valid JSON: {exc.args[0]} is not a JSON number"
     except RecursionError:
         return "the request body is not valid JSON: it is nested too deeply"
     except ValueError:

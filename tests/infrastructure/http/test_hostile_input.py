@@ -120,10 +120,22 @@ def test_environment_diff_point_that_is_not_a_number_is_a_snapshot_name(
 
 # Header bytes: b"\xb2" is "²" as a server decodes it (latin-1), then the UTF-8 forms.
 HEADER_DIGITS = [b"\xb2", b'"\xb2"', "²".encode(), '"٣"'.encode()]
+ENDLESS = b"9" * 5000  # int() refuses over 4300 digits
 
 
 @pytest.mark.parametrize(
-    "bad", [*HEADER_DIGITS, f'"{HUGE}"'.encode(), b"v2", b'"1', b'W/"x"', b'"1", "2"', b""]
+    "bad",
+    [
+        *HEADER_DIGITS,
+        f'"{HUGE}"'.encode(),
+        b'W/"' + ENDLESS + b'"',
+        b"0" * 5000 + b"1" * 20,
+        b"v2",
+        b'"1',
+        b'W/"x"',
+        b'"1", "2"',
+        b"",
+    ],
 )
 def test_if_match_garbage_is_400_naming_it(
     client: TestClient, admin: Headers, store: ConfigStore, flag: str, bad: bytes
@@ -151,7 +163,7 @@ def test_if_match_star_means_any_current_version(
     assert log_head(store) == before
 
 
-@pytest.mark.parametrize("bad", [*HEADER_DIGITS, HUGE.encode(), b"-3", b"1e3"])
+@pytest.mark.parametrize("bad", [*HEADER_DIGITS, HUGE.encode(), ENDLESS, b"-3", b"1e3"])
 def test_last_event_id_is_strict(client: TestClient, admin: Headers, bad: bytes) -> None:
     got = client.get("/v1/changes", headers={**admin, "Last-Event-ID": bad})
     problem(got, 400, "Last-Event-ID")
@@ -179,6 +191,10 @@ def test_bodies_that_are_not_utf8_or_too_deep_are_400(
     before = log_head(store)
     headers = {**admin, "Content-Type": "application/json"}
     problem(client.put(FLAG, content=b'{"description": "\xff"}', headers=headers), 400)
+    surrogate = b'{"description": "\xed\xa0\x80"}'  # a UTF-8-encoded surrogate: not UTF-8
+    assert (
+        "not UTF-8" in problem(client.put(FLAG, content=surrogate, headers=headers), 400)["detail"]
+    )
     deep = b"[" * 200_000 + b"]" * 200_000
     problem(client.put(FLAG, content=deep, headers=headers), 400)
     assert log_head(store) == before
