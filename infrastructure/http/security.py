@@ -6,10 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.datastructures import Headers
 
 from domain.access import Grant
 from domain.entry import Provenance
 from infrastructure.auth import TokenService
+from infrastructure.http.problems import BadRequestError
 
 
 def tokens_of(request: Request) -> TokenService:
@@ -31,6 +33,19 @@ def caller(
 Caller = Annotated[Grant, Depends(caller)]
 
 
+def _text(headers: Headers, name: str) -> str | None:
+    """A header that carries text, as UTF-8 (what curl sends for ``-H 'X: déjà'``; a
+    server decodes header bytes as latin-1). Raises :class:`BadRequestError` when its
+    bytes are not UTF-8."""
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise BadRequestError(f"{name} must be UTF-8 text") from None
+
+
 def provenance(
     grant: Grant,
     request: Request,
@@ -41,9 +56,9 @@ def provenance(
     """The token's name as actor; ``reason`` from the body, else ``X-Change-Reason``;
     the correlation id from ``X-Correlation-ID`` or ``X-Request-ID`` when sent."""
     headers = request.headers
-    why = reason if reason is not None else headers.get("x-change-reason")
+    why = reason if reason is not None else _text(headers, "X-Change-Reason")
     correlation = (
-        headers.get("x-correlation-id") or headers.get("x-request-id") or str(uuid.uuid4())
+        _text(headers, "X-Correlation-ID") or _text(headers, "X-Request-ID") or str(uuid.uuid4())
     )
     return Provenance.checked(
         actor=grant.name, reason=why, source=source, correlation_id=correlation

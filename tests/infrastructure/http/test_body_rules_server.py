@@ -96,16 +96,17 @@ def test_chunked_text_body_is_415(server: str, admin: Headers, store: ConfigStor
     assert store.index.head() == before
 
 
-def raw_exchange(url: str, request: bytes, *, body_chunks: Iterator[bytes]) -> bytes:
-    """Send ``request`` then each chunk (chunked encoding) on a raw socket, and read
-    the response until the server closes or a full response arrived."""
+def raw_exchange(url: str, request: bytes, *, body_chunks: Iterator[bytes] | None = None) -> bytes:
+    """Send ``request`` then each of ``body_chunks`` (chunked encoding, when given) on a
+    raw socket, and read the response until the server closes or it is complete."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=20) as sock:
         sock.sendall(request)
         try:
-            for chunk in body_chunks:
+            for chunk in body_chunks or ():
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            sock.sendall(b"0\r\n\r\n")
+            if body_chunks is not None:
+                sock.sendall(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the answer may already be there: read it
         received = b""
@@ -136,3 +137,24 @@ def test_chunked_413_over_a_raw_socket(server: str, admin: Headers) -> None:
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
     body = json.loads(answer.partition(b"\r\n\r\n")[2])
     assert body["status"] == 413
+
+
+@pytest.mark.parametrize("name", [b"X-Change-Reason", b"X-Request-ID"])
+def test_header_text_that_is_not_utf8_is_400(
+    server: str, admin: Headers, store: ConfigStore, name: bytes
+) -> None:
+    before = store.index.head()
+    body = b'{"enabled": true}'
+    request = (
+        b"PUT " + FLAG.encode() + b" HTTP/1.1\r\nHost: test\r\n"
+        b"Authorization: "
+        + admin["Authorization"].encode()
+        + b"\r\n"
+        + name
+        + b": \xff\xfe\xed\xa0\x80\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    )
+    answer = raw_exchange(server, request)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert name in answer.partition(b"\r\n\r\n")[2]
+    assert store.index.head() == before

@@ -317,3 +317,10 @@ def test_chunked_bodies_meet_the_body_rules(
     text = iter([b'{"enabled": ', b"true}"])
     problem(client.put(FLAG, content=text, headers={**admin, "Content-Type": "text/plain"}), 415)
     assert log_head(store) == before
+
+
+def test_text_headers_are_utf8(client: TestClient, admin: Headers) -> None:
+    why = {**admin, "X-Change-Reason": "déploiement ✓".encode()}
+    assert client.put(FLAG, json={"enabled": True}, headers=why).status_code == 201
+    history = client.get(FLAG + "/history", headers=admin).json()["items"]
+    assert history[0]["reason"] == "déploiement ✓"  # not mojibake of its latin-1 reading
