@@ -46,6 +46,12 @@ class Workload:
         self.count = 0
         self.who = Provenance(actor="workload", source="test", correlation_id="follow-tests")
 
+    def _can_roll_back(self, store: ConfigStore, address: Address) -> bool:
+        # A rollback to the value the entry already holds appends nothing.
+        if self.live[address] < 2:
+            return False
+        return store.get(address, version=1).value != store.get(address).value
+
     def step(self, store: ConfigStore) -> WriteResult:
         """Write one change (never a no-op)."""
         self.count += 1
@@ -55,7 +61,6 @@ class Workload:
         live = sorted((a for a in self.live if a.environment == env), key=str)
         keyed = [a for a in live if a.area != "router"]
         deleted = sorted((a for a in self.deleted if a.environment == env), key=str)
-        rolled = [a for a in live if self.live[a] >= 2]
         roll = rng.random()
         if roll < 0.05 and keyed:
             address = rng.choice(keyed)
@@ -69,7 +74,8 @@ class Workload:
             self.deleted.discard(address)
             self.live[address] = result.version
             return result
-        if roll < 0.11 and rolled:
+        rolled = [] if roll >= 0.11 else [a for a in live if self._can_roll_back(store, a)]
+        if rolled:
             address = rng.choice(rolled)
             result = store.rollback(address, to_version=1, provenance=self.who)
             self.live[address] = result.version
