@@ -11,6 +11,8 @@ authorised to see them.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import re
 import threading
@@ -51,15 +53,41 @@ class MirrorAheadError(StalledError):
     mirror of another database. Nothing is written; ``mirror rebuild`` starts over."""
 
 
+def dumps(document: Any) -> bytes:
+    """JSON of a document, row or message. A value an older release stored may nest
+    deeper than orjson's 254 levels: the standard library's encoder writes it instead of
+    stalling the mirror on it (the value is served as stored, like ``cc_current``)."""
+    try:
+        return orjson.dumps(document)  # orjson writes dataclasses, UUIDs and datetimes
+    except orjson.JSONEncodeError:
+        if dataclasses.is_dataclass(document) and not isinstance(document, type):
+            document = dataclasses.asdict(document)
+        return json.dumps(document, default=_plain).encode()
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # a UUID
+
+
+def loads(raw: bytes | str) -> Any:
+    """Inverse of :func:`dumps`; raises ``ValueError`` for text that is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def row_json(row: CurrentRow) -> bytes:
     """The mirror's state of one entry (everything the next event needs)."""
-    return orjson.dumps(row)  # orjson writes dataclasses, UUIDs and datetimes itself
+    return dumps(row)
 
 
 def row_from_json(raw: bytes | str) -> CurrentRow:
-    """Inverse of :func:`row_json`; raises ``orjson.JSONDecodeError``, ``KeyError`` or
-    ``TypeError`` for something :func:`row_json` did not write."""
-    data = orjson.loads(raw)
+    """Inverse of :func:`row_json`; raises ``ValueError``, ``KeyError`` or ``TypeError``
+    for something :func:`row_json` did not write."""
+    data = loads(raw)
     data["entry_id"] = UUID(data["entry_id"])
     data["updated_at"] = datetime.fromisoformat(data["updated_at"])
     return CurrentRow(**data)
@@ -232,7 +260,7 @@ class RedisMirror:
             messages.append(
                 (
                     changes_channel(self.prefix, row.environment),
-                    orjson.dumps(change_message(record, row)),
+                    dumps(change_message(record, row)),
                 )
             )
         for row in dirty.values():
@@ -240,7 +268,7 @@ class RedisMirror:
             if row.deleted:
                 pipe.delete(key)
             else:
-                pipe.set(key, orjson.dumps(entry_document(row)))
+                pipe.set(key, dumps(entry_document(row)))
         if dirty:
             pipe.hset(self._rows_key, mapping={str(k): row_json(r) for k, r in dirty.items()})
         for channel, message in messages:

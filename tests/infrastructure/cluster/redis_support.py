@@ -25,7 +25,7 @@ from psycopg.sql import SQL, Identifier
 
 from domain.address import SYSTEM_ENVIRONMENT
 from infrastructure.cluster.redis_connection import redis_client
-from infrastructure.cluster.redis_mirror import RedisMirror, row_from_json
+from infrastructure.cluster.redis_mirror import RedisMirror, loads, row_from_json
 from infrastructure.store import ConfigStore
 from projections.mirror import entry_key
 from tests.infrastructure.http.server_support import free_port
@@ -103,7 +103,7 @@ def mirror_keys(client: redis.Redis, prefix: str) -> dict[str, dict[str, Any]]:
         name = raw.decode()
         if name in (f"{prefix}:_rows", f"{prefix}:_position"):
             continue
-        data = orjson.loads(client.get(name) or b"null")
+        data = loads(client.get(name) or b"null")
         data["updated_at"] = datetime.fromisoformat(data["updated_at"])
         found[name] = data
     return found

@@ -4,6 +4,7 @@ its settings."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -34,6 +35,7 @@ from tests.infrastructure.cluster.redis_support import (
 )
 from tests.infrastructure.http.server_support import free_port
 from tests.network import eventually
+from tests.stored_support import nested, write_unchecked
 
 WHO = Provenance(actor="alice", correlation_id="u-1")
 
@@ -244,3 +246,24 @@ def test_open_mirror_reads_the_settings(
         make_settings(redis_url="http://127.0.0.1:6379")
     with pytest.raises(SettingsError, match="invalid Redis prefix 'a:b'"):
         RedisMirror(store=store, client=redis_client(redis_url), prefix="a:b")
+
+
+def test_a_value_nested_deeper_than_orjson_allows_does_not_stall_the_mirror(
+    store: ConfigStore, mirror: RedisMirror, redis_conn: redis.Redis
+) -> None:
+    # An older release could store a value nesting ~300 levels (virtual_key metadata).
+    deep = Address("default", "virtual_key", "deep")
+    key_hash = "0" * 64
+    write_unchecked(store, deep, {"key_hash": key_hash, "metadata": nested(300)})
+    _write(store, 3)
+    value = {"key_hash": key_hash, "metadata": nested(300), "description": "still followed"}
+    write_unchecked(store, deep, value)
+    assert mirror.catch_up() == 5
+    name = f"{mirror.prefix}:default:virtual_key:deep"
+    document = json.loads(redis_conn.get(name) or b"{}")
+    assert document["version"] == 2
+    assert document["value"]["metadata"] == nested(300)
+    assert document["value"]["description"] == "still followed"
+    flags = {n for n in mirror_keys(redis_conn, mirror.prefix) if ":feature_flag:" in n}
+    assert len(flags) == 3
+    assert mirror.position() == store.projections.head()
