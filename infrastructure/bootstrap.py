@@ -122,6 +122,7 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             schema=settings.database_schema,
             pool_size=settings.pool_size,
             connect_timeout=settings.connect_timeout,
+            pool_timeout=settings.database_timeout_seconds,
         )
         app = _start_application(url, env, settings)
         checkpoints = Checkpoints(

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     connect_timeout: int = Field(
         default=10, ge=1, le=300, description="Seconds to wait for a database connection."
     )
+    database_timeout_seconds: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=300,
+        description="Longest a request waits for a database connection: while the database"
+        " is unreachable every request answers 503 within about this (at once within a"
+        " second of the last failure).",
+    )
 
     token_cache_seconds: float = Field(
         default=1.0,

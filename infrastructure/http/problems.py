@@ -80,6 +80,8 @@ def problem(status: int, detail: str, **extra: Any) -> Response:
     body["detail"] = detail
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:  # the database is down: callers retry after the breaker's cooldown
+        headers = {"Retry-After": "1"}
     try:
         content = orjson.dumps(body)
     except TypeError:  # a lone surrogate quoted from the input: escape it, never a 500

@@ -13,14 +13,30 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.entry import ConfigEntry
 from domain.errors import SettingsError
-from infrastructure.persistence.recorder import ConduitPostgresFactory, IndexingRecorder
+from infrastructure.persistence.outage import DatabaseHealth
+from infrastructure.persistence.pool import GuardedPool
+from infrastructure.persistence.recorder import (
+    CONNECT_TIMEOUT_KEY,
+    POOL_TIMEOUT_KEY,
+    ConduitPostgresFactory,
+    IndexingRecorder,
+)
 from infrastructure.persistence.serialization import OrjsonTranscoder, PydanticMapper
 
 APPLICATION_NAME = "ConduitConfig"
 
 
-def postgres_env(url: str, *, schema: str, pool_size: int, connect_timeout: int) -> dict[str, str]:
-    """eventsourcing environment for a PostgreSQL URL.
+def postgres_env(
+    url: str,
+    *,
+    schema: str,
+    pool_size: int,
+    connect_timeout: int,
+    pool_timeout: float | None = None,
+) -> dict[str, str]:
+    """eventsourcing environment for a PostgreSQL URL: each connection attempt takes
+    ``connect_timeout`` seconds at most, and a caller waits ``pool_timeout`` seconds at
+    most for a connection (default: ``connect_timeout``).
 
     Raises :class:`SettingsError` naming ``CONDUIT_CONFIG_DATABASE_URL`` for a bad URL.
     """
@@ -39,6 +55,8 @@ def postgres_env(url: str, *, schema: str, pool_size: int, connect_timeout: int)
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
+        CONNECT_TIMEOUT_KEY: str(connect_timeout),
+        POOL_TIMEOUT_KEY: str(pool_timeout if pool_timeout is not None else connect_timeout),
         "POSTGRES_LOCK_TIMEOUT": "10",
         # Off on purpose: see DESIGN.md (no table lock, no tracking rows, name clashes).
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
@@ -87,6 +105,20 @@ class ConfigApplication(Application[UUID]):
         """The PostgreSQL datastore (pool) behind the recorders."""
         datastore: PostgresDatastore = self.factory.datastore  # type: ignore[attr-defined]
         return datastore
+
+    @property
+    def health(self) -> DatabaseHealth:
+        """Whether the database answered lately (shared by every user of the pool)."""
+        pool = self.datastore.pool
+        assert isinstance(pool, GuardedPool)
+        return pool.health
+
+    def interrupt(self, reason: str) -> None:
+        """Fail every database call from now on, and those waiting for a connection
+        (the process is stopping and must not wait for an unreachable database)."""
+        pool = self.datastore.pool
+        assert isinstance(pool, GuardedPool)
+        pool.interrupt(reason)
 
     @property
     def events_table(self) -> str:

@@ -14,6 +14,7 @@ from eventsourcing.persistence import (
 )
 
 from domain.errors import StorageError
+from infrastructure.persistence.outage import DatabaseUnavailableError
 
 
 @contextmanager
@@ -24,6 +25,8 @@ def storage_errors() -> Iterator[None]:
         yield
     except IntegrityError:
         raise
+    except DatabaseUnavailableError as exc:
+        raise StorageError(f"database unavailable: {exc}") from None
     except (OperationalError, InterfaceError, psycopg.OperationalError) as exc:
         raise StorageError(f"database unavailable: {first_line(exc)}") from None
     except (PersistenceError, psycopg.Error) as exc:

@@ -18,25 +18,37 @@ import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
+    Notification,
     OperationalError,
     ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
 )
+from eventsourcing.utils import Environment, EnvType
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.errors import VersionConflictError
 from infrastructure.persistence.group import AppendRequest, GroupCommitter
+from infrastructure.persistence.outage import (
+    RETRY_ATTEMPTS,
+    RETRY_SECONDS,
+    connection_lost,
+    retry_lost_connection,
+    undecorated,
+)
+from infrastructure.persistence.pool import GuardedPool
 
 INDEX_TABLE = "cc_event_index"
-APPEND_ATTEMPTS = 10  # while the database is unreachable, as eventsourcing's recorder
-APPEND_RETRY_SECONDS = 0.2
+#: Environment keys of :class:`ConduitPostgresFactory` (beside eventsourcing's own).
+POOL_TIMEOUT_KEY = "CONDUIT_POOL_TIMEOUT"
+CONNECT_TIMEOUT_KEY = "CONDUIT_CONNECT_TIMEOUT"
 #: The events table of the ``ConduitConfig`` application (eventsourcing names it).
 EVENTS_TABLE = "conduitconfig_events"
 GUARD_MESSAGE = "cc_append: environment moved"
@@ -184,19 +196,39 @@ class IndexingRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Append (with concurrent callers' appends when there are any), retrying while
-        the database is unreachable; raises eventsourcing's ``IntegrityError`` if a
-        version is taken."""
+        """Append (with concurrent callers' appends when there are any), retrying a lost
+        connection a few times (see :func:`retry_lost_connection`); raises
+        eventsourcing's ``IntegrityError`` if a version is taken."""
         if kwargs.get("tracking") is not None:
             raise ProgrammingError("cc_append does not record tracking positions")
         if not stored_events:
             return []
-        for attempt in range(APPEND_ATTEMPTS - 1):
+        failures = 0
+        while True:
             try:
-                return self._insert(stored_events, kwargs, after_failure=attempt > 0)
-            except (InterfaceError, OperationalError):
-                time.sleep(APPEND_RETRY_SECONDS)
-        return self._insert(stored_events, kwargs, after_failure=True)
+                return self._insert(stored_events, kwargs, after_failure=failures > 0)
+            except (InterfaceError, OperationalError) as exc:
+                failures += 1
+                if failures >= RETRY_ATTEMPTS or not connection_lost(exc):
+                    raise
+            time.sleep(RETRY_SECONDS)
+
+    @retry_lost_connection
+    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
+        select = undecorated(PostgresApplicationRecorder.select_events)
+        events: Sequence[StoredEvent] = select(self, *args, **kwargs)
+        return events
+
+    @retry_lost_connection
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        select = undecorated(PostgresApplicationRecorder.select_notifications)
+        notifications: Sequence[Notification] = select(self, *args, **kwargs)
+        return notifications
+
+    @retry_lost_connection
+    def max_notification_id(self) -> int | None:
+        found: int | None = undecorated(PostgresApplicationRecorder.max_notification_id)(self)
+        return found
 
     def _insert(
         self,
@@ -284,7 +316,38 @@ class IndexingRecorder(PostgresApplicationRecorder):
                 member.positions = [*(member.positions or []), row["p"]]
 
 
+class SnapshotRecorder(PostgresAggregateRecorder):
+    """eventsourcing's recorder of snapshots, with our retries (see
+    :func:`retry_lost_connection`)."""
+
+    @retry_lost_connection
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        insert = undecorated(PostgresAggregateRecorder.insert_events)
+        positions: Sequence[int] | None = insert(self, stored_events, **kwargs)
+        return positions
+
+    @retry_lost_connection
+    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
+        select = undecorated(PostgresAggregateRecorder.select_events)
+        events: Sequence[StoredEvent] = select(self, *args, **kwargs)
+        return events
+
+
 class ConduitPostgresFactory(PostgresFactory):
-    """eventsourcing's PostgreSQL factory with the indexing recorder."""
+    """eventsourcing's PostgreSQL factory with the indexing recorder, and a
+    :class:`GuardedPool` waiting ``CONDUIT_POOL_TIMEOUT`` seconds at most for a
+    connection (each attempt to connect taking ``CONDUIT_CONNECT_TIMEOUT`` at most)."""
 
     application_recorder_class = IndexingRecorder
+    aggregate_recorder_class = SnapshotRecorder
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        connect_timeout = int(self.env.get(CONNECT_TIMEOUT_KEY) or "10")
+        self.datastore.pool = GuardedPool.replacing(
+            self.datastore,
+            timeout=float(self.env.get(POOL_TIMEOUT_KEY) or connect_timeout),
+            connect_timeout=connect_timeout,
+        )
