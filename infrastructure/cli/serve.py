@@ -24,7 +24,8 @@ from infrastructure.cli.tokens import announce_first_token
     default=5,
     show_default=True,
     help="Seconds to let requests finish on SIGTERM; open change streams are then cut "
-    "(their clients reconnect with Last-Event-ID).",
+    "(their clients reconnect with Last-Event-ID) and requests still waiting for the "
+    "database answer 503. The process exits at most 3 s later.",
 )
 def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> None:
     """Serve the HTTP API (docs at /docs). A store without tokens gets an admin token,
@@ -34,6 +35,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     from infrastructure.cluster.node import ClusterOptions
     from infrastructure.cluster.redis_mirror import open_mirror
     from infrastructure.http.app import HttpOptions, create_app
+    from infrastructure.http.shutdown import ShutdownWatchdog, SignalledServer
 
     state = get_state()
     settings = state.settings
@@ -57,7 +59,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
         cluster=ClusterOptions.from_settings(settings),
         mirror=mirror,
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -65,6 +67,14 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
         access_log=False,
         timeout_graceful_shutdown=shutdown_timeout,
     )
+    watchdog = ShutdownWatchdog(
+        requests_seconds=shutdown_timeout,
+        interrupt=lambda: state.store.app.interrupt("the server is shutting down"),
+    )
+    server = SignalledServer(config, on_exit=watchdog.start)
+    server.run()
+    if not server.started:
+        raise click.ClickException(f"the server did not start on {host}:{port} (see above)")
 
 
 COMMANDS = (serve_cmd,)

@@ -80,6 +80,29 @@ class RestartingLoop:
                 self._stop.wait(delay)
 
 
+def stop_all(stops: list[Callable[[], None]], *, timeout: float) -> bool:
+    """Call every ``stop`` at once, each in a thread of its own, and wait ``timeout``
+    seconds at most for them all; ``False`` (and an error logged) if one is still
+    running then. Its thread is a daemon: it cannot keep the process from exiting."""
+    threads = [
+        threading.Thread(target=stop, name=f"stop-{n}", daemon=True) for n, stop in enumerate(stops)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [stops[n] for n, thread in enumerate(threads) if thread.is_alive()]
+    for stop in stuck:
+        log.error("%s did not stop within %g s; left behind", _name_of(stop), timeout)
+    return not stuck
+
+
+def _name_of(stop: Callable[[], None]) -> str:
+    owner = getattr(stop, "__self__", None)
+    return type(owner).__name__ if owner is not None else getattr(stop, "__name__", "a task")
+
+
 class LeaderDuties:
     """The leader's threads and scheduled jobs over one store."""
 

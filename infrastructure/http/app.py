@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import Depends, FastAPI
 
 from infrastructure.auth import TokenService
-from infrastructure.cluster.duties import Follower, RestartingLoop
+from infrastructure.cluster.duties import Follower, RestartingLoop, stop_all
 from infrastructure.cluster.node import ClusterNode, ClusterOptions
 from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.http import (
@@ -50,6 +50,10 @@ ROUTERS = tuple(
         scheduled,
     )
 )
+
+
+#: Seconds the server's threads get to stop on shutdown, all together.
+STOP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,10 @@ class _Background:
             task.start()
 
     def stop(self) -> None:
-        for task in reversed(self._tasks):
-            task.stop()
-        self._app.state.readcache.stop()
+        """Stop every thread at once, waiting :data:`STOP_SECONDS` at most: one stuck
+        on an unreachable database must not hold up the shutdown."""
+        stops = [task.stop for task in self._tasks] + [self._app.state.readcache.stop]
+        stop_all(stops, timeout=STOP_SECONDS)
 
     def sample(self) -> ClusterSample:
         """What the cluster gauges of ``/metrics`` show."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +14,7 @@ from domain.access import Role
 from domain.errors import ConfigStoreError
 from infrastructure.http.common import POSITION_HEADER, json_response, store_of
 from infrastructure.http.problems import problem
+from infrastructure.http.readiness import ReadinessCheck
 from infrastructure.http.schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -26,6 +27,7 @@ from infrastructure.http.schemas import (
 )
 from infrastructure.http.security import Caller, provenance, tokens_of
 from infrastructure.presenters import area_json, json_ready
+from infrastructure.store import ConfigStore
 
 router = APIRouter()
 
@@ -127,8 +129,9 @@ def revoke_token(request: Request, name: str, grant: Caller) -> Response:
     response_model=HealthOut,
     responses=problems(*()),
 )
-def healthz() -> Response:
-    """Always 200 while the server runs; says nothing of the database."""
+async def healthz() -> Response:
+    """Always 200 while the server runs; says nothing of the database. Runs on the event
+    loop without I/O, so neither the database nor a full request thread pool delays it."""
     return json_response({"status": "ok"})
 
 
@@ -139,21 +142,35 @@ def healthz() -> Response:
     response_model=ReadyOut,
     responses=problems(*(503,)),
 )
-def readyz(request: Request) -> Response:
-    """503 with the reason when the database is unreachable, or this instance's read
-    cache (or, on the leader, a projection) lags more than
-    ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
-    limit = request.app.state.options.ready_max_lag
+async def readyz(request: Request) -> Response:
+    """503 with the reason when the database is unreachable (at once when known, else
+    when the check takes over 0.8 s), or this instance's read cache (or, on the leader,
+    a projection) lags more than ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
+    state = request.app.state
+    check: ReadinessCheck | None = getattr(state, "readiness", None)
+    if check is None:
+        app, health = request.app, store_of(request).app.health
+        check = state.readiness = ReadinessCheck(
+            check=lambda: _readiness(app), down=lambda: health.down
+        )
+    return await check.answer()
+
+
+def _readiness(app: FastAPI) -> Response:
+    """The readiness answer; reads the database."""
+    state = app.state
+    limit = state.options.ready_max_lag
+    store: ConfigStore = state.store
     try:
-        statuses = store_of(request).projection_status()
+        statuses = store.projection_status()
     except ConfigStoreError as exc:
         return problem(503, f"database unreachable: {exc}")
     lags = {s.name: s.lag for s in statuses}
     head = max((s.head for s in statuses), default=0)
-    cache = getattr(request.app.state, "readcache", None)
+    cache = getattr(state, "readcache", None)
     if cache is not None:
         lags["instance"] = max(0, head - cache.applied()[0])
-    node = request.app.state.node
+    node = state.node
     role = node.role if node is not None else None
     # Projections are the leader's work: a follower stays ready while they lag (its
     # reads catch them up), or a stuck leader would take every instance out.
