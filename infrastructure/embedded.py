@@ -156,17 +156,23 @@ class EmbeddedPostgres:
                 _log.warning("restarting the embedded PostgreSQL in %s: %s", self.pgdata, exc)
 
     def _forget_dead_postmaster(self) -> None:
-        """Remove the lock file of a postmaster that died, once its other processes
-        are gone: PostgreSQL refuses to start while the pid in it exists, which a
-        zombie's does. Call with pgserver's lock held."""
+        """Remove the lock files (data directory and socket) of a postmaster that died,
+        once its other processes are gone: PostgreSQL refuses to start while the pid in
+        them exists, which a zombie's does. Call with pgserver's lock held."""
         lock_file = self.pgdata / "postmaster.pid"
         try:
-            pid = int(lock_file.read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
+            lines = lock_file.read_text().split("\n")
+        except OSError:
             return
-        if not _alive(pid):
-            self._wait_for_orphans()
-            lock_file.unlink(missing_ok=True)
+        pid = _lock_pid(lock_file)
+        if pid is None or _alive(pid):
+            return
+        self._wait_for_orphans()
+        if len(lines) > 4 and lines[3].strip().isdigit() and lines[4].strip():
+            socket_lock = Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock"
+            if _lock_pid(socket_lock) == pid:
+                socket_lock.unlink(missing_ok=True)
+        lock_file.unlink(missing_ok=True)
 
     def _wait_for_orphans(self) -> None:
         """Wait until the dead postmaster's other processes (they run in its data
@@ -174,6 +180,14 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + ORPHANS_SECONDS
         while _orphans(self.pgdata) and time.monotonic() < deadline:
             time.sleep(0.1)
+
+
+def _lock_pid(path: Path) -> int | None:
+    """The pid a PostgreSQL lock file names (its first line)."""
+    try:
+        return int(path.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
 
 
 def _orphans(pgdata: Path) -> list[int]:
