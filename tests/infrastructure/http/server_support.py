@@ -28,12 +28,14 @@ def free_port() -> int:
 class Server:
     """One ``serve`` process; its output goes to files (a pipe could fill and block it)."""
 
-    def __init__(self, env: dict[str, str], log: Path, port: int) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, port: int, args: tuple[str, ...] = ()
+    ) -> None:
         self.port, self.log = port, log
         self.url = f"http://127.0.0.1:{port}"
         with log.open("wb") as err, log.with_suffix(".out").open("wb") as out:
             self.proc = subprocess.Popen(
-                [*executable(), "serve", "--port", str(port)],
+                [*executable(), "serve", "--port", str(port), *args],
                 env=clean_env(**env),
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -1,0 +1,102 @@
+"""``serve`` on the embedded PostgreSQL restarts it when it dies (kill -9 of the
+postmaster) and recovers without a restart of its own; a server started by a short CLI
+command meanwhile outlives that command only while ``serve`` uses it, and ``serve``
+stopping stops whichever server runs then."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.cli.conftest import clean_env, executable
+from tests.cli.test_embedded import _servers_for
+from tests.infrastructure.faults.support import timed
+from tests.infrastructure.http.server_support import Server, free_port
+from tests.network import eventually
+
+ENTRY = "/v1/envs/default/entries/router/default"
+RECOVERY_SECONDS = 20.0  # the supervisor looks every second; a restart takes ~1-3 s
+CLEAN_EXIT = {0, -signal.SIGTERM}
+
+
+def postmaster(pgdata: Path) -> int:
+    """The pid in the server's lock file."""
+    return int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*executable(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(CONDUIT_CONFIG_HOME=str(home)),
+        timeout=120,
+        check=False,
+    )
+
+
+def test_serve_restarts_its_killed_embedded_server_and_leaves_none(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    pgdata = home / "pgdata"
+    server = Server(
+        {"CONDUIT_CONFIG_HOME": str(home)},
+        tmp_path / "serve.log",
+        free_port(),
+        ("--log-level", "warning"),
+    )
+    try:
+        server.wait_ready()
+        token = server.token
+        assert token is not None, server.output
+        auth = {"Authorization": f"Bearer {token}"}
+        put = httpx.put(server.url + ENTRY, json={"max_retries": 3}, headers=auth, trust_env=False)
+        assert put.status_code == 201, put.text
+
+        first = postmaster(pgdata)
+        os.kill(first, signal.SIGKILL)
+        killed = time.monotonic()
+        eventually(
+            lambda: timed(server.url + ENTRY, token=token).status == 200,
+            timeout=RECOVERY_SECONDS,
+            what="a read after the embedded server was killed",
+        )
+        recovered = time.monotonic() - killed
+        second = postmaster(pgdata)
+        assert second != first and running(second), (first, second)
+        assert "died: restarted it" in server.output, server.output
+        assert recovered < RECOVERY_SECONDS
+
+        # A short command joins the running server and leaves it to serve.
+        assert cli(home, "get", "router").returncode == 0
+        assert running(second)
+
+        # Killed again, with a short command racing serve to start it: whoever does,
+        # the server is serve's to stop once the command is done.
+        os.kill(second, signal.SIGKILL)
+        done = cli(home, "--json", "get", "router")
+        assert done.returncode == 0, done.stderr
+        eventually(
+            lambda: timed(server.url + ENTRY, token=token).status == 200,
+            timeout=RECOVERY_SECONDS,
+            what="a read after the second kill",
+        )
+        third = postmaster(pgdata)
+        assert running(third) and third not in {first, second}
+    finally:
+        code = server.terminate(timeout=30)
+    assert code in CLEAN_EXIT, (code, server.output)
+    eventually(lambda: not _servers_for(pgdata), timeout=10, what="no server left behind")
+    assert not running(third)
