@@ -6,7 +6,7 @@ import click
 
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time
-from infrastructure.cli.state import get_state
+from infrastructure.cli.state import Seconds, get_state
 from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.cluster.status import check_consistency, status_json
 
@@ -46,7 +46,7 @@ def status_cmd() -> None:
 @cluster_group.command("check")
 @click.option(
     "--wait",
-    type=click.FloatRange(0, 600),
+    type=Seconds(600),
     default=10.0,
     show_default=True,
     help="Seconds to wait for every instance to reach the log head before comparing.",

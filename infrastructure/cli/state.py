@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -115,6 +116,28 @@ class WholeNumber(click.ParamType[int]):
         if number > self.maximum:
             self.fail(f"must be at most {self.maximum}", param, ctx)
         return number
+
+
+class Seconds(click.ParamType[float]):
+    """A click parameter of seconds: ASCII ``12`` or ``1.5`` from 0 to ``maximum``
+    (``float()`` takes ``nan``, which no range check refuses, and ``٣``)."""
+
+    name = "seconds"
+    _FORM = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+    def __init__(self, maximum: float) -> None:
+        self.maximum = maximum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The seconds; a usage error (exit 2) naming the option otherwise."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        text = str(value)
+        if not self._FORM.fullmatch(text) or float(text) > self.maximum:
+            self.fail(f"{text!r} is not a number of seconds from 0 to {self.maximum:g}", param, ctx)
+        return float(text)
 
 
 #: A version option (from 1) and a log position option (from 0).

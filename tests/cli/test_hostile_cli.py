@@ -147,3 +147,8 @@ def test_rollback_to_the_current_value_appends_nothing(
     code, out, _ = run("--json", "rollback", flag, "--to-version", "1")  # v3 equals v1 now
     assert code == 0 and '"changed": false' in out and '"version": 3' in out
     assert store.index.head() == moved
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "1e3", "٣", "-1", "601"])
+def test_seconds_are_finite_ascii_and_bounded(run: Run, bad: str) -> None:
+    usage(run("cluster", "check", "--wait", bad), "--wait")  # nan would wait for ever
