@@ -21,8 +21,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import GenerationMode
+from schemathesis import GenerationMode, engine
 from schemathesis.checks import not_a_server_error
+from schemathesis.engine import Status
+from schemathesis.engine import events as engine_events
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -35,9 +37,10 @@ from infrastructure.auth import TokenService
 from infrastructure.http.app import ROUTERS, create_app
 from infrastructure.store import ConfigStore
 from infrastructure.store import schedule as schedule_module
+from tests.fuzz.budget import long_only, scaled
 from tests.infrastructure.http.conftest import SETUP, Headers, TokenMaker
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 25  # CI's budget; the long one is LONG_EXAMPLES below
 STREAM = "/v1/changes"
 REVOKE = ("DELETE", "/v1/tokens/{name}")
 # Path values naming seeded data (an entry with two versions, a snapshot, a scheduled
@@ -224,3 +227,46 @@ def test_method_not_allowed_names_the_allowed_ones(client: TestClient, admin: He
     assert answer.status_code == 405
     assert answer.headers["content-type"] == "application/problem+json"
     assert set(answer.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+# --- The long budget (CONDUIT_CONFIG_FUZZ_LONG=1): every phase, many more examples ------
+
+LONG_EXAMPLES = 1_000  # per operation and phase (CI: EXAMPLES_PER_OPERATION above)
+
+
+def _failures(event: Any) -> list[str]:
+    """What one engine event reports as failed, as text."""
+    if isinstance(event, engine_events.ScenarioFinished) and event.status == Status.FAILURE:
+        return [
+            f"{event.recorder.label} {check.name}: {check.failure_info}"
+            for checks in event.recorder.checks.values()
+            for check in checks
+            if check.status == Status.FAILURE
+        ]
+    if isinstance(event, engine_events.NonFatalError):
+        return [f"{event.label}: {event.value!r}"]
+    if isinstance(event, engine_events.FatalError):
+        return [f"engine: {event.exception!r}"]
+    return []
+
+
+@long_only
+def test_every_phase_with_the_long_budget(api: Api, admin: Headers) -> None:
+    """Schemathesis's own run, as its CLI does it: explicit examples, coverage (boundary
+    and invalid values of every parameter), fuzzing with valid and invalid data, and
+    stateful sequences, with the long budget; the same checks as above."""
+    schema = api.schema.exclude(path=STREAM)
+
+    @schema.hook
+    def map_path_parameters(_: Any, parameters: dict[str, Any] | None) -> dict[str, Any] | None:
+        if parameters and parameters.get("name") == "root-admin":  # keep the token it uses
+            return {**parameters, "name": "not-the-admin"}
+        return parameters
+
+    schema.config.update(headers=admin)
+    schema.config.phases.update(phases=["examples", "coverage", "fuzzing", "stateful"])
+    examples = scaled(LONG_EXAMPLES)
+    schema.config.generation.update(max_examples=examples, modes=list(GenerationMode))
+    schema.config.checks.update(included_check_names=[check.__name__ for check in CHECKS])
+    failures = [text for event in engine.from_schema(schema).execute() for text in _failures(event)]
+    assert not failures, "\n".join(failures[:20])
