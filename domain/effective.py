@@ -43,10 +43,16 @@ class Effective:
 
 
 def _parse_value(text: str) -> Any:
+    """JSON when the text is JSON, else the text itself (``NaN`` and ``Infinity`` are not
+    JSON: they stay text, so a string field can hold them)."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except ValueError:
         return text
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def parse_overrides(

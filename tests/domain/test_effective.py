@@ -50,6 +50,12 @@ def test_singleton_field() -> None:
     )
 
 
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_text_not_numbers(text: str) -> None:
+    override = one({"CONDUIT__GLOBAL_SETTING__GREETING__VALUE": text}, global_setting=["greeting"])
+    assert override.value == text
+
+
 def test_area_and_field_names_are_case_insensitive() -> None:
     override = one({"CONDUIT__Router__Max_Retries": "5"})
     assert (override.area, override.key, override.path) == ("router", "default", ("max_retries",))
