@@ -20,6 +20,7 @@ from domain.limits import (
     ValueBytesBound,
     ValueLimits,
 )
+from domain.parsing import is_whole_number
 
 ENV_PREFIX = "CONDUIT_CONFIG_"
 
@@ -208,8 +209,8 @@ class Settings(BaseSettings):
         except psycopg.ProgrammingError as exc:
             raise ValueError(f"not a PostgreSQL URL or conninfo ({exc})") from None
         for port in str(parts.get("port") or "5432").split(","):
-            if not port.isdigit():
-                raise ValueError(f"port {port!r} is not a number")
+            if not (is_whole_number(port) and 0 < int(port) < 65_536):
+                raise ValueError(f"port {port!r} is not a TCP port (1-65535)")
         return url
 
     def value_limits(self) -> ValueLimits:

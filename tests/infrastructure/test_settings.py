@@ -38,7 +38,17 @@ def test_bad_secret_key_is_named(key: str) -> None:
         secret_codec(settings, embedded=False)
 
 
-@pytest.mark.parametrize("url", ["postgresql://host:notaport/db", "dbname=x port=abc", "a b c"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://host:notaport/db",
+        "dbname=x port=abc",
+        "a b c",
+        "dbname=x port=²",  # a digit to str.isdigit, not to int()
+        "dbname=x port=70000",
+        "dbname=x port=0",
+    ],
+)
 def test_unparsable_database_url_is_named(url: str) -> None:
     with pytest.raises(SettingsError, match="CONDUIT_CONFIG_DATABASE_URL"):
         load_settings(database_url=url)
