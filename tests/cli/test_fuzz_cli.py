@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -243,6 +244,77 @@ def test_hostile_arguments(cli_main: Cli) -> None:
     budget(ci=20, long=2_000)(
         given(command=st.sampled_from(COMMANDS), text=param_text())(run_with)
     )()
+
+
+KEY_HASH = "a" * 64
+# YAML a safe loader must refuse or bound: aliases (a small bomb, a merge key, a cycle),
+# Python tags, NaN and infinity, integers past 64 bits, bad dates, deep nesting.
+YAML_CORPUS = (  # each must be refused (exit 3)
+    "entries:\n  router:\n    default: &a {max_retries: 1}\n  cache:\n    default: *a\n",
+    "a: &a [1, 1]\nb: &b [*a, *a]\nentries: {virtual_key: {k: {metadata: {x: [*b, *b]}}}}\n",
+    "base: &b {enabled: true}\nentries: {feature_flag: {f: {<<: *b}}}\n",
+    "entries: &e {feature_flag: {f: {description: *e}}}\n",
+    "entries: !!python/object/apply:os.system ['true']\n",
+    f"entries: {{virtual_key: {{k: {{key_hash: {KEY_HASH}, metadata: {{a: .nan}}}}}}}}\n",
+    f"entries: {{virtual_key: {{k: {{key_hash: {KEY_HASH}, metadata: {{a: -.inf}}}}}}}}\n",
+    f"entries: {{virtual_key: {{k: {{key_hash: {KEY_HASH}, metadata: {{a: 0x{'f' * 40}}}}}}}}}\n",
+    "entries: {model_cost: {m: {model_id_pattern: x, effective_date: 2024-13-45}}}\n",
+    "entries: " + "[" * 5_000 + "]" * 5_000 + "\n",
+    'entries: {feature_flag: {f: {description: "\\ud800"}}}\n',
+)
+DOCUMENT_COMMANDS = (("plan",), ("apply", "--dry-run"), ("apply",))
+
+
+def _document(entries: list[tuple[type[AreaModel], dict[str, Any]]]) -> dict[str, Any]:
+    document: dict[str, Any] = {"entries": {}}
+    for model, value in entries:
+        document["entries"].setdefault(model.area_name, {})[key_for(model)] = value
+    return document
+
+
+@fuzz
+def test_documents(cli_main: Cli, tmp_path: Path) -> None:
+    """Documents as YAML and JSON files, through plan and apply."""
+
+    def run_with(command: tuple[str, ...], text: bytes, suffix: str) -> Outcome:
+        path = tmp_path / f"document{suffix}"
+        path.write_bytes(text)
+        remark(f"{suffix}: {shown(text)}")
+        return cli_main(*command, str(path))
+
+    for text in YAML_CORPUS:  # plan and apply read a file the same way
+        outcome = run_with(("plan",), text.encode("utf-8", "surrogatepass"), ".yaml")
+        assert outcome.code == 3, (text[:200], outcome.err[:300])
+    documents = st.lists(
+        st.sampled_from(CLI_AREAS).flatmap(lambda m: st.tuples(st.just(m), near_valid(m))),
+        min_size=1,
+        max_size=3,
+    ).map(_document)
+
+    @budget(ci=6, long=1_000)
+    @given(command=st.sampled_from(DOCUMENT_COMMANDS), document=documents, as_yaml=st.booleans())
+    def run(command: tuple[str, ...], document: dict[str, Any], as_yaml: bool) -> None:
+        if as_yaml:
+            text = yaml.safe_dump(document, allow_unicode=True).encode("utf-8", "surrogatepass")
+        else:
+            text = encode(document, ascii_only=True)
+        outcome = run_with(command, text, ".yaml" if as_yaml else ".json")
+        if _refused(document):
+            assert outcome.code == 3, "an invalid entry makes the whole document exit 3"
+
+    run()
+
+
+def _refused(document: dict[str, Any]) -> bool:
+    """Whether the domain refuses one of the document's entries."""
+    for area, keyed in document["entries"].items():
+        model = next(m for m in CLI_AREAS if m.area_name == area)
+        for key, value in keyed.items():
+            try:
+                normalize(model, value, key=key)
+            except InvalidValueError:
+                return True
+    return False
 
 
 # Through the installed executable: what only a real process has.

@@ -48,7 +48,7 @@ def check_storable(model: type[AreaModel], stored: dict[str, Any]) -> None:
 @fuzz
 @pytest.mark.parametrize("model", AREAS, ids=IDS)
 def test_hostile_values_are_refused_or_stored_exactly(model: type[AreaModel]) -> None:
-    @budget(ci=40, long=2_000)
+    @budget(ci=25, long=2_000)
     @given(value=near_valid(model))
     def check(value: dict[str, Any]) -> None:
         stored = accepted(model, value)
@@ -109,7 +109,7 @@ def _pair(model: type[AreaModel]) -> st.SearchStrategy[tuple[Any, Any]]:
 @fuzz
 @pytest.mark.parametrize("model", AREAS, ids=IDS)
 def test_diffs_between_accepted_values_are_exact(model: type[AreaModel]) -> None:
-    @budget(ci=25, long=1_500)
+    @budget(ci=15, long=1_500)
     @given(pair=_pair(model))
     def check(pair: tuple[Any, Any]) -> None:
         before, after = (accepted(model, value) for value in pair)
