@@ -14,8 +14,8 @@ import psycopg
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import StorageError
+from infrastructure.persistence.append_sql import APPEND_FUNCTION
 from infrastructure.persistence.errors import storage_errors
-from infrastructure.persistence.recorder import APPEND_FUNCTION
 
 
 @dataclass(frozen=True)
