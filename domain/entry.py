@@ -291,32 +291,3 @@ def _meta(provenance: Provenance, schema_version: int, value: JsonObject) -> Eve
     return EventMeta.model_construct(
         **dict(provenance), schema_version=schema_version, value_hash=value_hash(value)
     )
-
-
-def value_after(value: JsonObject, event: ConfigEntry.Event) -> JsonObject:
-    """The stored value after ``event``, given the value before it."""
-    if isinstance(event, ConfigEntry.ValueChanged):
-        result: JsonObject = apply_json_patch(value, event.patch)
-        return result
-    new_value = getattr(event, "value", None)
-    return new_value if isinstance(new_value, dict) else value
-
-
-def deleted_after(deleted: bool, event: ConfigEntry.Event) -> bool:
-    """Whether the entry is deleted after ``event``, given whether it was before."""
-    if isinstance(event, ConfigEntry.Deleted):
-        return True
-    if isinstance(event, ConfigEntry.ValueChanged):
-        return deleted
-    return False
-
-
-def event_changes(event: ConfigEntry.Event) -> list[JsonObject]:
-    """The RFC 6902 operations an event made to the stored value."""
-    if isinstance(event, ConfigEntry.Created):
-        return json_diff({}, event.value)
-    if isinstance(event, ConfigEntry.ValueChanged):
-        return list(event.patch)
-    if isinstance(event, ConfigEntry.ValueReplaced | ConfigEntry.RolledBack):
-        return list(event.changes)
-    return []

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.entry import ConfigEntry, deleted_after, value_after
+from domain.entry import ConfigEntry
+from domain.replay import deleted_after, value_after
 from domain.values import JsonObject, json_diff, json_equal
 
 EntryKey = tuple[str, str]

@@ -16,10 +16,11 @@ from typing import Any
 import jsonpatch
 
 from domain.areas.base import AreaModel
-from domain.entry import ConfigEntry, deleted_after
+from domain.entry import ConfigEntry
 from domain.environment import EntryState, EnvState, advance
 from domain.errors import FieldError, InvalidValueError, SecretKeyError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
+from domain.replay import deleted_after
 from domain.secrets import get_path, is_sealed, secret_paths
 from domain.values import JsonObject, validate
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.entry import event_changes
+from domain.replay import event_changes
 from domain.secrets import redact
 from projections.records import LogRecord
 

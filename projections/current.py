@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.areas.registry import AreaRegistry
-from domain.entry import deleted_after, value_after
 from domain.errors import ConfigStoreError
+from domain.replay import deleted_after, value_after
 from domain.values import complete, json_equal
 from projections.records import LogRecord
 

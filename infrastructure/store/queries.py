@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from domain.address import Address
-from domain.entry import ConfigEntry, event_changes
+from domain.entry import ConfigEntry
 from domain.environment import EntryState
 from domain.errors import NotFoundError
+from domain.replay import event_changes
 from domain.values import json_diff
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.index import IndexRow

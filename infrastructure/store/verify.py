@@ -8,8 +8,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import MapperDeserialisationError
 
-from domain.entry import ConfigEntry, deleted_after, value_after
+from domain.entry import ConfigEntry
 from domain.environment import EntryState
+from domain.replay import deleted_after, value_after
 from domain.stored import StoredValueError
 from domain.values import value_hash
 from infrastructure.store.base import StoreBase, storage_errors

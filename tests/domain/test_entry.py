@@ -9,8 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from domain.address import Address
-from domain.entry import ConfigEntry, Provenance, event_changes, value_after
+from domain.entry import ConfigEntry, Provenance
 from domain.errors import EntryStateError, NotFoundError, VersionConflictError
+from domain.replay import event_changes, value_after
 from domain.values import apply_json_patch, value_hash
 
 ADDRESS = Address("staging", "router", "default")
