@@ -33,10 +33,17 @@ from infrastructure.cli.main import main
 from infrastructure.store import ConfigStore
 from tests.cli.conftest import Runner
 from tests.conftest import TEST_SECRET_KEY
-from tests.fuzz.areas import AREAS, FreeFormConfig, key_for, near_valid, valid_values
+from tests.fuzz.areas import (
+    AREAS,
+    FreeFormConfig,
+    key_for,
+    near_valid,
+    valid_values,
+    with_value,
+)
 from tests.fuzz.budget import LONG_MARKS, budget, fuzz
 from tests.fuzz.oracle import NotStrictJsonError, remark, same_json, shown, strict_loads
-from tests.fuzz.strategies import encode, hostile_json_text
+from tests.fuzz.strategies import VALUE_CORPUS, encode, hostile_json_text
 from tests.infrastructure.http.fuzz_support import param_text
 
 ALLOWED = {0, 2, 3, 4, 5}
@@ -172,6 +179,17 @@ def test_set_hostile_values(cli_main: Cli) -> None:
             assert same_json(json.loads(got.out)["value"], wanted), "stored differently"
 
     run()
+
+
+@fuzz
+def test_set_value_corpus(cli_main: Cli) -> None:
+    """Each corpus value in a free-form field, from a file (as a lenient encoder writes
+    it: NaN as a bare token, lone surrogates as escapes)."""
+    model = next(m for m in CLI_AREAS if m.area_name == "virtual_key")
+    for value in VALUE_CORPUS:
+        data = encode(with_value(model, "metadata", value), ascii_only=True)
+        outcome = cli_main("set", _address(model), cli_main.file(data))
+        assert outcome.code == (3 if expected(model, data) is None else 0), outcome.err[:300]
 
 
 @fuzz

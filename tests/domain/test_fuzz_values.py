@@ -5,6 +5,7 @@ validates again unchanged (as every read does), and diffs exactly, JSON types in
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import orjson
@@ -15,10 +16,19 @@ from hypothesis import strategies as st
 from domain.areas.base import AreaModel
 from domain.errors import InvalidValueError
 from domain.values import apply_json_patch, complete, json_diff, normalize, value_hash
-from tests.fuzz.areas import AREAS, FreeFormConfig, confusable, key_for, near_valid, valid_values
+from tests.fuzz.areas import (
+    AREAS,
+    FreeFormConfig,
+    confusable,
+    key_for,
+    near_valid,
+    seed,
+    valid_values,
+    with_value,
+)
 from tests.fuzz.budget import budget, fuzz
-from tests.fuzz.oracle import same_json
-from tests.fuzz.strategies import hostile_json, hostile_object
+from tests.fuzz.oracle import described, same_json, shown
+from tests.fuzz.strategies import VALUE_CORPUS, hostile_json, hostile_object
 
 IDS = [model.area_name for model in AREAS]
 
@@ -56,6 +66,18 @@ def test_hostile_values_are_refused_or_stored_exactly(model: type[AreaModel]) ->
             check_storable(model, stored)
 
     check()
+
+
+@fuzz
+@pytest.mark.parametrize("model", AREAS, ids=IDS)
+def test_value_corpus_in_every_field(model: type[AreaModel]) -> None:
+    """Each corpus value (deep, past 64 bits, NaN, lone surrogates, huge...) in each field."""
+    assert accepted(model, seed(model)) is not None, "the seed is valid"
+    for field, value in itertools.product(sorted(model.model_fields), VALUE_CORPUS):
+        with described(f"{model.area_name}.{field} = {shown(value)}"):
+            stored = accepted(model, with_value(model, field, value))
+            if stored is not None:
+                check_storable(model, stored)
 
 
 @fuzz

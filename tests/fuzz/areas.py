@@ -44,6 +44,33 @@ _HINTS = {
 }
 
 
+# A small valid value of each area, to put one hostile value into.
+SEEDS: dict[str, dict[str, Any]] = {
+    "model_deployment": {"model_name": "m", "provider": "p"},
+    "fallback": {"fallbacks": ["b"]},
+    "provider": {"provider_type": "openai"},
+    "model_mapping": {"provider": "p", "provider_model": "m"},
+    "virtual_key": {"key_hash": "a" * 64},
+    "model_cost": {"model_id_pattern": "m"},
+    "ip_filter": {"filter_type": "allow", "cidr": "10.0.0.0/8"},
+    "global_setting": {"value": "v"},
+}
+
+
+def seed(model: type[AreaModel]) -> dict[str, Any]:
+    """A small valid value of the area."""
+    return dict(SEEDS.get(model.area_name, {}))
+
+
+def with_value(model: type[AreaModel], field: str, value: Any) -> dict[str, Any]:
+    """The seed of the area with ``value`` in ``field`` (inside a member or an item when
+    the field holds free-form objects or lists, so the schema lets it through)."""
+    if field in free_form_fields(model):
+        as_list = _schema(model)["properties"][field].get("type") == "array"
+        value = [value] if as_list else {"x": value}
+    return {**seed(model), field: value}
+
+
 def key_for(model: type[AreaModel]) -> str:
     """An entry key of the area (singletons have one key)."""
     return SINGLETON_KEY if model.singleton else "fuzz-key"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -86,3 +88,13 @@ def shown(value: Any, limit: int = 600) -> str:
     if len(text) > limit:
         text = f"{text[: limit // 2]} ...({len(text)} chars)... {text[-limit // 2 :]}"
     return text
+
+
+@contextmanager
+def described(text: str) -> Iterator[None]:
+    """Add ``text`` (what was being tried) to any exception raised inside."""
+    try:
+        yield
+    except BaseException as exc:
+        exc.add_note(text)
+        raise

@@ -191,6 +191,46 @@ def hostile_object() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def nest(depth: int, leaf: Any = 1, *, as_list: bool = False) -> Any:
+    """``leaf`` wrapped ``depth`` times in a list or a one-member object (iteratively)."""
+    value = leaf
+    for _ in range(depth):
+        value = [value] if as_list else {"a": value}
+    return value
+
+
+# One value of each kind that broke, or could break, a store: past the nesting the JSON
+# encoders allow (255) and far past any sane limit, integers past 64 bits, non-finite
+# floats, invalid Unicode and NUL in strings and keys, pointer-special keys, past the
+# string, key, member and size limits. Swept through every channel on every run.
+VALUE_CORPUS: tuple[Any, ...] = (
+    nest(33),
+    nest(254),
+    nest(300),
+    nest(300, as_list=True),
+    nest(600, leaf="\ud800"),
+    2**63,
+    2**64,
+    -(2**63) - 1,
+    10**400,
+    math.nan,
+    math.inf,
+    -math.inf,
+    -0.0,
+    "\ud800",
+    {"\udfff": 1},
+    "a\x00b",
+    {"\x00": 1},
+    {"": 1, "/": 2, "~": 3, "~1": 4, ".": 5},
+    "x" * 70_000,
+    "\u00e9" * 300_000,
+    {"k" * 300: 1},
+    {f"k{i}": i for i in range(10_001)},
+    list(range(10_001)),
+    "\u00b2\u0663",
+)
+
+
 # --- JSON text --------------------------------------------------------------------------
 
 

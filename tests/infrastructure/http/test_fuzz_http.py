@@ -26,11 +26,20 @@ from domain.errors import InvalidValueError
 from domain.values import normalize
 from infrastructure.store import ConfigStore
 from tests.conftest import StoreOpener
-from tests.fuzz.areas import AREAS, FREE_FORM_AREA, key_for, near_valid, valid_values
+from tests.fuzz.areas import (
+    AREAS,
+    FREE_FORM_AREA,
+    free_form_fields,
+    key_for,
+    near_valid,
+    valid_values,
+    with_value,
+)
 from tests.fuzz.budget import budget, fuzz
-from tests.fuzz.oracle import same_json, shown
+from tests.fuzz.oracle import described, same_json, shown
 from tests.fuzz.strategies import (
     BAD_FRAGMENTS,
+    VALUE_CORPUS,
     embed,
     encode,
     hostile_fragment,
@@ -98,6 +107,19 @@ def test_put_bad_json_fragments(check: Checker) -> None:
         put_and_compare(check, VIRTUAL_KEY, embed(valid, "description", fragment))
         deep = embed({"a": {}}, "a", fragment)
         put_and_compare(check, VIRTUAL_KEY, embed(valid, "metadata", deep))
+
+
+@fuzz
+def test_put_value_corpus(check: Checker) -> None:
+    """Each corpus value (deep, past 64 bits, NaN, lone surrogates, huge...) in each
+    free-form field, as a lenient client encodes it (NaN as a bare token, surrogates as
+    escapes or as their invalid UTF-8)."""
+    free = [(model, field) for model in AREAS for field in free_form_fields(model)]
+    for (model, field), value in itertools.product(free, VALUE_CORPUS):
+        for ascii_only in (True, False):
+            with described(f"{model.area_name}.{field} = {shown(value)}"):
+                body = encode(with_value(model, field, value), ascii_only=ascii_only)
+                put_and_compare(check, model, body)
 
 
 @fuzz
