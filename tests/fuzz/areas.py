@@ -262,7 +262,8 @@ def _confusions(old: Any) -> list[Any]:
     if isinstance(old, bool):
         return [int(old), float(old)]
     if isinstance(old, int):
-        return [float(old)] * (abs(old) < 2**53) + [bool(old)] * (old in (0, 1))
+        as_float = [float(old)] if abs(old) < 2**53 else []
+        return as_float + [bool(old)] * (old in (0, 1))
     if isinstance(old, float) and old.is_integer():
         return [int(old)] + [bool(old)] * (old in (0, 1))
     return []
