@@ -4,7 +4,8 @@
 may still refuse some); ``near_valid(model)`` takes one and changes one thing: a field's
 value, a nested value, an unknown member, or the content of a free-form field, to hostile
 JSON. ``confusable(value)`` changes one leaf to another JSON type that a type-blind
-comparison calls equal (``true``/``1``/``1.0``, ``[]``/``{}``).
+comparison calls equal (``true``/``1``/``1.0``). ``seed``/``with_value`` put one value into
+a small valid value of an area, for corpus sweeps.
 """
 
 from __future__ import annotations

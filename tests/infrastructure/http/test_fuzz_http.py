@@ -37,15 +37,8 @@ from tests.fuzz.areas import (
 )
 from tests.fuzz.budget import budget, fuzz
 from tests.fuzz.oracle import described, same_json, shown
-from tests.fuzz.strategies import (
-    BAD_FRAGMENTS,
-    VALUE_CORPUS,
-    embed,
-    encode,
-    hostile_fragment,
-    hostile_json,
-    hostile_json_text,
-)
+from tests.fuzz.strategies import VALUE_CORPUS, hostile_json
+from tests.fuzz.text import BAD_FRAGMENTS, embed, encode, hostile_fragment, hostile_json_text
 from tests.infrastructure.http.conftest import Headers
 from tests.infrastructure.http.fuzz_support import (
     CORPUS,
