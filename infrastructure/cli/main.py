@@ -101,8 +101,26 @@ def _report(exc: ConfigStoreError) -> None:
         click.echo(f"error: {exc}", err=True)
 
 
+def _undecodable(args: list[str]) -> str | None:
+    """Where the first argument that is not valid UTF-8 is (Python keeps such bytes as
+    lone surrogates, which no name, value or query can hold); the argument itself is
+    not shown, it may be a secret."""
+    for index, arg in enumerate(args):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            before = args[index - 1] if index else ""
+            option = f" (after {before})" if before.startswith("-") and before.isascii() else ""
+            return f"argument {index + 1}{option}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; user errors never show a traceback."""
+    where = _undecodable(sys.argv[1:] if argv is None else argv)
+    if where is not None:
+        click.echo(f"error: {where} is not valid UTF-8", err=True)
+        return EXIT_USAGE
     try:
         code = cli.main(args=argv, prog_name="conduit-config", standalone_mode=False)
     except click.ClickException as exc:

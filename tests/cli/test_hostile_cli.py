@@ -152,3 +152,22 @@ def test_rollback_to_the_current_value_appends_nothing(
 @pytest.mark.parametrize("bad", ["nan", "inf", "1e3", "٣", "-1", "601"])
 def test_seconds_are_finite_ascii_and_bounded(run: Run, bad: str) -> None:
     usage(run("cluster", "check", "--wait", bad), "--wait")  # nan would wait for ever
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (("diff-env", "\udcff"), "argument 2"),
+        (("export", "--snapshot", "\udced\udca0\udc80"), "argument 3 (after --snapshot)"),
+        (("audit", "--actor", "a\udcffb"), "argument 3 (after --actor)"),
+        (("set", FLAG, '{"description": "\udcff"}'), "argument 3"),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_a_usage_error(
+    run: Run, args: tuple[str, ...], where: str
+) -> None:
+    # Python keeps undecodable argv bytes as lone surrogates (surrogateescape).
+    code, out, err = run(*args)
+    assert (code, out) == (2, "")
+    assert err == f"error: {where} is not valid UTF-8\n"
+    assert run("--json", "history", FLAG)[0] == 5  # nothing was written
