@@ -9,6 +9,7 @@ it simply finds the change done on its next look.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -31,6 +32,7 @@ from domain.errors import (
     StorageError,
     VersionConflictError,
 )
+from domain.limits import ValueLimits
 from domain.scheduling import (
     check_due,
     clip,
@@ -46,9 +48,21 @@ from infrastructure.store.readmodels import StoreReadModels
 from infrastructure.store.views import ScheduledView
 
 SCHEDULE_AREA = ScheduledChange.area_name
+log = logging.getLogger(__name__)
 # Races on one change end quickly (the winner marks it done); a change still contended
 # after this many looks is left pending for the next run.
 ATTEMPTS = 5
+# A change already recorded is read, and its status written, within the widest limits
+# any settings allow: a record that fitted when it was made must stay readable and
+# finishable after the limits shrink or a result is added to it (else one change would
+# stop every later one and could not be cancelled).
+RECORDED_LIMITS = ValueLimits(
+    max_depth=100,
+    max_value_bytes=64 * 1024 * 1024,
+    max_string_chars=16 * 1024 * 1024,
+    max_key_chars=65_536,
+    max_members=1_000_000,
+).enclosing()
 
 
 def schedule_address(schedule_id: str) -> Address:
@@ -171,12 +185,18 @@ class StoreSchedule(StoreCommands, StoreReadModels):
                     " only a pending change can be cancelled"
                 )
             why = f": {provenance.reason}" if provenance.reason else ""
-            data = view.change.model_dump(mode="json", exclude_unset=True)
-            data.update(status="cancelled", result=clip(f"cancelled by {provenance.actor}{why}"))
-            try:
-                self.set(address, data, provenance=provenance, expected_version=view.version)
-            except VersionConflictError:
+            entry = self.load(address)
+            if entry is None or entry.version != view.version:
                 continue  # applied or cancelled meanwhile: look again
+            update = {
+                "status": "cancelled",
+                "result": clip(f"cancelled by {provenance.actor}{why}"),
+            }
+            try:
+                self._finish(entry, provenance, update, None)
+            except IntegrityError:
+                self.entries.drop(entry.id)
+                continue
             return self.scheduled(schedule_id)
         raise VersionConflictError(
             schedule_id, expected=None, current=None, detail=f"{schedule_id} kept changing; retry"
@@ -192,7 +212,14 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         due = self.scheduled_changes(due_by=moment)[:limit]
         ended = []
         for view in due:
-            outcome = self._apply(view.id)
+            try:
+                outcome = self._apply(view.id)
+            except StorageError:
+                raise
+            except ConfigStoreError as exc:
+                # One change that cannot be settled must not hold back the others.
+                log.warning("scheduled change %s not applied: %s", view.id, exc)
+                continue
             if outcome is not None:
                 ended.append(outcome)
         return ended
@@ -247,7 +274,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
             ScheduledChange,
             {**entry.value, **update},
             key=entry.key,
-            limits=self.system_registry.limits,
+            limits=RECORDED_LIMITS,
         )
         entry.replace(to_json(instance, sparse=True), who, ScheduledChange.schema_version)
         saved = [e for e in (target, entry) if e is not None]
@@ -257,9 +284,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
             self.entries.put(item)
 
     def _parsed(self, schedule_id: str, stored: JsonObject) -> ScheduledChange:
-        instance = validate(
-            ScheduledChange, stored, key=schedule_id, limits=self.system_registry.limits
-        )
+        instance = validate(ScheduledChange, stored, key=schedule_id, limits=RECORDED_LIMITS)
         assert isinstance(instance, ScheduledChange)
         return instance
 
