@@ -13,7 +13,7 @@ from typing import Any, Protocol, get_args
 from pydantic import BaseModel, SecretStr
 
 from domain.areas.base import AreaModel
-from domain.errors import InvalidValueError, SecretKeyError
+from domain.errors import FieldError, InvalidValueError, SecretKeyError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
 
 SECRET_PREFIX = "enc:v1:"  # noqa: S105 - a marker, not a password
@@ -153,8 +153,27 @@ def seal_secrets(
         else:
             _set_path(sparse, path, _require(codec).seal(given))
     if paths:
-        limits.check(sparse, area=instance.area_name)
+        secret_fields = {".".join(str(p) for p in path) for path in paths}
+        _check_sealed(sparse, secret_fields, limits, area=instance.area_name)
     return sparse
+
+
+def _check_sealed(
+    sparse: dict[str, Any], secret_fields: set[str], limits: ValueLimits, *, area: str
+) -> None:
+    """The limits again, now that secrets are ciphertext; a secret that only the sealing
+    made too long says so (its plaintext was within the limits)."""
+    errors = limits.errors(sparse)
+    if errors:
+        raise InvalidValueError(
+            [
+                FieldError(e.field, f"{e.message} once encrypted")
+                if e.field in secret_fields
+                else e
+                for e in errors
+            ],
+            area=area,
+        )
 
 
 def _opens_to(codec: SecretCodec | None, sealed: str, plaintext: str) -> bool:

@@ -144,7 +144,12 @@ def test_a_secret_too_long_once_encrypted_is_refused(open_test_store: StoreOpene
     provider = Address("prod", "provider", "openai")
     with open_test_store(max_string_chars=1024) as store:
         value = {"provider_type": "openai", "keys": [{"name": "k", "api_key": "s" * 1000}]}
-        assert refused(lambda: store.set(provider, value, provenance=WHO)) == ["keys.0.api_key"]
+        with pytest.raises(InvalidValueError) as caught:
+            store.set(provider, value, provenance=WHO)
+        assert [str(e) for e in caught.value.errors] == [
+            "keys.0.api_key: is longer than 1024 characters once encrypted"
+        ]
+        assert "sss" not in str(caught.value)
         assert store.load(provider) is None
         value["keys"][0]["api_key"] = "s" * 500
         store.set(provider, value, provenance=WHO)
