@@ -20,6 +20,7 @@ from infrastructure.http.common import MinPosition, QueryInt, json_response, par
 from infrastructure.http.schemas import READ_ERRORS, AuditOut, problems
 from infrastructure.http.security import Caller
 from infrastructure.presenters import audit_json
+from infrastructure.store import ConfigStore
 from infrastructure.store.readmodels import AuditQuery
 from projections.audit import AuditRow
 
@@ -138,6 +139,17 @@ def _start(after: int | None, last_event_id: str | None) -> int:
     return parsing.position(last_event_id.strip(), name="Last-Event-ID")
 
 
+async def _within_log(store: ConfigStore, position: int, name: str) -> None:
+    """Refuse a start past the log's head (an id from another or a restored database):
+    the stream would skip every change up to it and send nothing meanwhile."""
+    if position > 0:
+        head = await run_in_threadpool(store.index.head)
+        if position > head:
+            raise parsing.MalformedInputError(
+                name, f"position {position} is beyond the last position in the log ({head})"
+            )
+
+
 @router.get(
     "/v1/changes",
     summary="Every change as server-sent events; resume with Last-Event-ID",
@@ -163,6 +175,7 @@ async def changes(
         _audit_environment(env, grant, area)
     position = _start(after, last_event_id)
     store = store_of(request)
+    await _within_log(store, position, "after" if after is not None else "Last-Event-ID")
     feed: ChangeFeed = request.app.state.feed
 
     async def stream() -> AsyncIterator[bytes]:
