@@ -134,11 +134,16 @@ class StoreCommands(StoreBase):
     def undelete(
         self, address: Address, *, provenance: Provenance, expected_version: int | None = None
     ) -> WriteResult:
-        """Restore a deleted entry with its last value."""
+        """Restore a deleted entry with its last value; :class:`InvalidValueError` when
+        today's rules refuse that value (nothing appended)."""
         model = self.model_for(address)
 
         def decide(entry: ConfigEntry | None) -> ConfigEntry:
             entry = _present(entry, address)
+            if entry.deleted:
+                # The last value may break rules made stricter since (schema or limits).
+                limits = self.limits_for(address.environment)
+                validate(model, entry.value, key=address.key, limits=limits)
             entry.restore(provenance, model.schema_version)
             return entry
 

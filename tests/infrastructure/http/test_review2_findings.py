@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from domain.address import Address
 from infrastructure.auth import TokenService
@@ -14,6 +15,7 @@ from infrastructure.http.app import create_app
 from infrastructure.store import ConfigStore
 from tests.infrastructure.http.conftest import Headers
 from tests.infrastructure.test_projections import who
+from tests.stored_support import nested, write_unchecked
 
 
 async def _answer_start(app: Any, path: str, query: str, headers: Headers) -> dict[str, Any]:
@@ -94,3 +96,42 @@ def test_a_change_stream_resuming_at_the_head_still_streams(
     resume = {**admin, "Last-Event-ID": str(position)}
     got = asyncio.run(_answer_start(app, "/v1/changes", "", resume))
     assert got["status"] == 200 and got["body"].startswith(b"retry:")
+
+
+def test_undelete_refuses_a_last_value_that_todays_rules_refuse(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    # Was: 200, bringing back a value deeper than the limit (rollback to it was 422).
+    address = Address("prod", "virtual_key", "deep")
+    write_unchecked(store, address, {"key_hash": "a" * 64, "metadata": nested(40)})
+    entry = "/v1/envs/prod/entries/virtual_key/deep"
+    assert client.delete(entry, headers=admin).status_code == 200
+    head = store.index.head()
+
+    answer = client.post(entry + "/undelete", json={}, headers=admin)
+    assert answer.status_code == 422
+    assert "is nested deeper than 32 levels" in answer.json()["detail"]
+    assert store.index.head() == head  # nothing appended
+    assert client.get(entry, headers=admin).status_code == 404
+
+
+def test_undelete_of_a_valid_last_value_still_works(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    entry = "/v1/envs/prod/entries/feature_flag/a"
+    assert client.put(entry, json={"enabled": True}, headers=admin).status_code == 201
+    assert client.delete(entry, headers=admin).status_code == 200
+    assert client.post(entry + "/undelete", json={}, headers=admin).status_code == 200
+    assert client.get(entry, headers=admin).json()["value"]["enabled"] is True
+
+
+def test_undelete_of_an_entry_with_a_secret_still_works(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    entry = "/v1/envs/prod/entries/provider/openai"
+    body = {"provider_type": "openai", "keys": [{"name": "k", "api_key": "sk-live-123"}]}
+    assert client.put(entry, json=body, headers=admin).status_code == 201
+    assert client.delete(entry, headers=admin).status_code == 200
+    assert client.post(entry + "/undelete", json={}, headers=admin).status_code == 200
+    revealed = client.get(entry, params={"reveal": "true"}, headers=admin).json()
+    assert revealed["value"]["keys"][0]["api_key"] == "sk-live-123"
