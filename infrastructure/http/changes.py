@@ -16,7 +16,14 @@ from domain import parsing
 from domain.access import Grant, Role
 from domain.address import DEFAULT_ENVIRONMENT, SYSTEM_ENVIRONMENT, check_name
 from domain.parsing import MAX_INT64
-from infrastructure.http.common import MinPosition, QueryInt, json_response, parse_time, store_of
+from infrastructure.http.common import (
+    MinPosition,
+    QueryInt,
+    header_text,
+    json_response,
+    parse_time,
+    store_of,
+)
 from infrastructure.http.schemas import READ_ERRORS, AuditOut, problems
 from infrastructure.http.security import Caller
 from infrastructure.presenters import audit_json
@@ -136,7 +143,7 @@ def _start(after: int | None, last_event_id: str | None) -> int:
         return after
     if last_event_id is None:
         return 0
-    return parsing.position(last_event_id.strip(), name="Last-Event-ID")
+    return parsing.position(header_text(last_event_id).strip(), name="Last-Event-ID")
 
 
 async def _within_log(store: ConfigStore, position: int, name: str) -> None:

@@ -25,6 +25,16 @@ ENTRY = "/entries/{area}/{key}"
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
+def header_text(value: str) -> str:
+    """A header as its sender wrote it: the server decodes header bytes as latin-1, so
+    UTF-8 text (``²`` in ``If-Match``) is read back as UTF-8 for parsing and messages;
+    bytes that are not UTF-8 stay as they were."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 def _ascii_digits(value: Any) -> Any:
     """A query's text must be digits 0-9 only (pydantic alone takes ``+5``, ``1_0``)."""
     if isinstance(value, str) and not parsing.is_whole_number(value):

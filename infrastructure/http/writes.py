@@ -21,6 +21,7 @@ from infrastructure.http.common import (
     POSITION_HEADER,
     UtcTime,
     entry_address,
+    header_text,
     json_response,
     store_of,
 )
@@ -156,7 +157,7 @@ def _expected(
         if request.app.state.options.require_if_match:
             raise PreconditionRequiredError("this server requires If-Match on writes")
         return None
-    return parsing.entity_tag(if_match, name="If-Match")
+    return parsing.entity_tag(header_text(if_match), name="If-Match")
 
 
 @router.put(

@@ -146,6 +146,15 @@ def test_if_match_garbage_is_400_naming_it(
     assert log_head(store) == before
 
 
+def test_header_text_in_a_message_reads_as_sent(
+    client: TestClient, admin: Headers, flag: str
+) -> None:
+    # UTF-8 header bytes are named as the sender wrote them, not as latin-1 ("Â²").
+    put = client.put(flag, json={"enabled": True}, headers={**admin, "If-Match": "²".encode()})
+    assert "'²'" in problem(put, 400, "If-Match")["detail"]
+    assert "Â" not in put.text
+
+
 def test_if_match_star_means_any_current_version(
     client: TestClient, admin: Headers, store: ConfigStore, flag: str
 ) -> None:
