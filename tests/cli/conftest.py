@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import TEST_SECRET_KEY
@@ -26,6 +27,28 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONDUIT_CONFIG_")}
     env.update(extra)
     return env
+
+
+def run_embedded(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI on the embedded PostgreSQL under ``home`` (no database URL)."""
+    return subprocess.run(
+        [*executable(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(CONDUIT_CONFIG_HOME=str(home)),
+        timeout=120,
+        check=False,
+    )
+
+
+def embedded_servers(pgdata: Path) -> list[psutil.Process]:
+    """The PostgreSQL processes serving the data directory ``pgdata``."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("name") == "postgres" and str(pgdata) in " ".join(cmdline):
+            found.append(proc)
+    return found
 
 
 @pytest.fixture
