@@ -1,5 +1,5 @@
-"""Side-by-side comparison runner: every target of DESIGN.md next to its baseline, in one
-run on the same PostgreSQL.
+"""Side-by-side comparison runner: every target in docs/PERFORMANCE.md next to its
+baseline, in one run on the same PostgreSQL.
 
     python -m benchmarks.compare [--quick] [--json FILE]
 
@@ -43,7 +43,7 @@ def _dict_lookup_ns() -> float:
 
 
 def measure(database_url: str, sizes: Sizes) -> list[Figure]:
-    """Every figure, in DESIGN.md's order."""
+    """Every figure, in the order of docs/PERFORMANCE.md's targets."""
     figures = [*write_figures(database_url, sizes)]
     figures.append(p3_figure(database_url, _dict_lookup_ns() / 1000))
     figures.append(p4_figure(database_url, sizes))

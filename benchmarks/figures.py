@@ -1,4 +1,5 @@
-"""What the comparison runner reports: one figure per DESIGN.md target, and the sizes."""
+"""What the comparison runner reports: one figure per target of docs/PERFORMANCE.md, and
+the sizes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.conftest import TEST_SECRET_KEY
 
 @dataclass(frozen=True)
 class Sizes:
-    """Workload sizes: DESIGN.md's for the full run, reduced for ``--quick``."""
+    """Workload sizes: the targets' for the full run, reduced for ``--quick``."""
 
     writes: int  # commands per write measurement (P1, P2, raw baselines)
     writers: int  # concurrent writers (P2)

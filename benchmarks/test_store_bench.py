@@ -1,7 +1,7 @@
 """Micro benchmarks of the store: one durable set, reads at several history lengths.
 
-Indicative figures only; the targets in DESIGN.md are checked by the comparison runner
-(issue 4), not here.
+Indicative figures only; the targets in docs/PERFORMANCE.md are checked by the comparison
+runner (issue 4), not here.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def postgres_env(
         CONNECT_TIMEOUT_KEY: str(connect_timeout),
         POOL_TIMEOUT_KEY: str(pool_timeout if pool_timeout is not None else connect_timeout),
         "POSTGRES_LOCK_TIMEOUT": "10",
-        # Off on purpose: see DESIGN.md (no table lock, no tracking rows, name clashes).
+        # Off on purpose: with it, no table lock, no tracking rows, and name clashes (README).
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "IS_SNAPSHOTTING_ENABLED": "y",
     }

@@ -1,7 +1,7 @@
 """The write path: one-round-trip appends through ``cc_append`` and the entry cache.
 
 ``cc_append`` must keep what eventsourcing's recorder guarantees and what its DB
-functions lose (DESIGN.md): the table lock (readers never skip an event), our index rows
+functions lose: the table lock (readers never skip an event), our index rows
 in the same transaction, and no clash between applications sharing a schema.
 """
 
