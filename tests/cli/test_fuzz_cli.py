@@ -17,8 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.areas.base import AreaModel
-from domain.errors import InvalidValueError
-from domain.values import normalize
 from tests.cli.fuzz_support import (
     CLI_AREAS,
     SOURCES,
@@ -29,7 +27,7 @@ from tests.cli.fuzz_support import (
 )
 from tests.fuzz.areas import key_for, near_valid, valid_values, with_value
 from tests.fuzz.budget import budget, fuzz
-from tests.fuzz.oracle import remark, same_json, shown
+from tests.fuzz.oracle import document_refused, remark, same_json, shown
 from tests.fuzz.strategies import VALUE_CORPUS
 from tests.fuzz.text import encode, hostile_json_text
 
@@ -154,19 +152,7 @@ def test_documents(cli_main: Cli, tmp_path: Path) -> None:
         else:
             text = encode(document, ascii_only=True)
         outcome = run_with(command, text, ".yaml" if as_yaml else ".json")
-        if _refused(document):
+        if document_refused(document, CLI_AREAS):
             assert outcome.code == 3, "an invalid entry makes the whole document exit 3"
 
     run()
-
-
-def _refused(document: dict[str, Any]) -> bool:
-    """Whether the domain refuses one of the document's entries."""
-    for area, keyed in document["entries"].items():
-        model = next(m for m in CLI_AREAS if m.area_name == area)
-        for key, value in keyed.items():
-            try:
-                normalize(model, value, key=key)
-            except InvalidValueError:
-                return True
-    return False

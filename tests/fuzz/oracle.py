@@ -6,13 +6,17 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from hypothesis import note
 from hypothesis.errors import InvalidArgument
+
+from domain.areas import AreaModel
+from domain.errors import InvalidValueError
+from domain.values import normalize
 
 
 def same_json(left: Any, right: Any) -> bool:
@@ -98,3 +102,15 @@ def described(text: str) -> Iterator[None]:
     except BaseException as exc:
         exc.add_note(text)
         raise
+
+
+def document_refused(document: dict[str, Any], areas: Iterable[type[AreaModel]]) -> bool:
+    """Whether the domain refuses one of a document's entries (``areas``: the schemas)."""
+    models = {model.area_name: model for model in areas}
+    for area, keyed in document["entries"].items():
+        for key, value in keyed.items():
+            try:
+                normalize(models[area], value, key=key)
+            except InvalidValueError:
+                return True
+    return False

@@ -22,8 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.areas.base import AreaModel
-from domain.errors import InvalidValueError
-from domain.values import normalize
 from infrastructure.store import ConfigStore
 from tests.conftest import StoreOpener
 from tests.fuzz.areas import (
@@ -36,7 +34,7 @@ from tests.fuzz.areas import (
     with_value,
 )
 from tests.fuzz.budget import budget, fuzz
-from tests.fuzz.oracle import described, same_json, shown
+from tests.fuzz.oracle import described, document_refused, same_json, shown
 from tests.fuzz.strategies import VALUE_CORPUS, hostile_json
 from tests.fuzz.text import BAD_FRAGMENTS, embed, encode, hostile_fragment, hostile_json_text
 from tests.infrastructure.http.conftest import Headers
@@ -165,18 +163,6 @@ def _document(entries: list[tuple[type[AreaModel], dict[str, Any]]]) -> dict[str
     return document
 
 
-def _refused_entry(document: dict[str, Any]) -> bool:
-    """Whether the domain refuses one of the document's entries."""
-    for area, keyed in document["entries"].items():
-        model = next(m for m in AREAS if m.area_name == area)
-        for key, value in keyed.items():
-            try:
-                normalize(model, value, key=key)
-            except InvalidValueError:
-                return True
-    return False
-
-
 documents = st.lists(per_area(near_valid), min_size=1, max_size=3).map(_document)
 TOP_LEVEL = ("environment", "entries", "position", "recorded_at", "extra", "")
 spoiled_documents = st.one_of(
@@ -206,7 +192,7 @@ def test_documents(check: Checker) -> None:
         refusal = transport_refusal(body)
         if refusal is not None:
             assert response.status_code in refusal, "not strict JSON, or too large"
-        elif not use_text and _refused_entry(document):
+        elif not use_text and document_refused(document, AREAS):
             assert response.status_code == 422, "an invalid entry makes the whole document 422"
         if response.status_code < 300:
             check.environment_reads(ENV)
