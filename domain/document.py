@@ -19,7 +19,7 @@ from domain.errors import AreaNotFoundError, FieldError, InvalidValueError, Secr
 from domain.limits import path_segment
 from domain.secrets import SecretCodec, seal_secrets
 from domain.stored import EntryProblem
-from domain.values import JsonObject, to_json, validate
+from domain.values import JsonObject, validate_sparse
 
 _TOP_LEVEL = {"environment", "position", "recorded_at", "entries", "problems"}
 
@@ -156,8 +156,7 @@ def _prepare(
     check_name("key", key)
     if model.singleton and key != SINGLETON_KEY:
         raise InvalidAddressError(f"area {area!r} is a singleton: use key {SINGLETON_KEY!r}")
-    instance = validate(model, value, key=key, limits=registry.limits)
-    sparse = to_json(instance, sparse=True)
+    instance, sparse = validate_sparse(model, value, key=key, limits=registry.limits)
     before = current.get((area, key))
     previous = before.stored if before else None
     return seal_secrets(instance, sparse, previous, codec, limits=registry.limits)

@@ -14,7 +14,7 @@ from domain.entry import ConfigEntry, Provenance
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
 from domain.secrets import REDACTED, SecretCodec, get_path, seal_secrets, secret_paths
-from domain.values import JsonObject, merge_patch, to_json, validate
+from domain.values import JsonObject, merge_patch, validate_sparse
 
 SCHEDULER_SOURCE = "scheduler"
 TEXT_LIMIT = 2000  # of a reason or a result
@@ -54,15 +54,14 @@ def sealed_change_value(
         field = "patch" if operation == "patch" else "value"
         raise InvalidValueError.single(field, "must be a JSON object", area=address.area)
     if operation == "set":
-        instance = validate(model, value, key=address.key, limits=limits)
+        instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
         stored = current.value if current else None
-        sealed = seal_secrets(
-            instance, to_json(instance, sparse=True), stored, codec, limits=limits
-        )
+        sealed = seal_secrets(instance, sparse, stored, codec, limits=limits)
         return _keep_placeholders(instance, value, sealed)
     base = current.value if current and not current.deleted else {}
-    instance = validate(model, merge_patch(base, value), key=address.key, limits=limits)
-    merged = seal_secrets(instance, to_json(instance, sparse=True), base, codec, limits=limits)
+    patched = merge_patch(base, value)
+    instance, sparse = validate_sparse(model, patched, key=address.key, limits=limits)
+    merged = seal_secrets(instance, sparse, base, codec, limits=limits)
     # A merge patch replaces lists whole, so a secret it carries sits at the same path
     # in the patch as in the merged value.
     return _keep_placeholders(instance, value, merged, into=copy.deepcopy(value))
@@ -129,11 +128,11 @@ def target_after(
     if change.expected_version is not None and change.expected_version != current:
         raise VersionConflictError(str(address), expected=change.expected_version, current=current)
     if change.operation == "set":
-        instance = validate(model, change.value or {}, key=address.key, limits=limits)
-        stored = entry.value if entry else None
-        sparse = seal_secrets(
-            instance, to_json(instance, sparse=True), stored, codec, limits=limits
+        instance, sparse = validate_sparse(
+            model, change.value or {}, key=address.key, limits=limits
         )
+        stored = entry.value if entry else None
+        sparse = seal_secrets(instance, sparse, stored, codec, limits=limits)
         if entry is None:
             return ConfigEntry.create(address, sparse, who, model.schema_version)
         entry.replace(sparse, who, model.schema_version)
@@ -145,10 +144,8 @@ def target_after(
         entry.delete(who, model.schema_version)
         return entry
     merged = merge_patch(entry.value, change.value)
-    instance = validate(model, merged, key=address.key, limits=limits)
-    sparse = seal_secrets(
-        instance, to_json(instance, sparse=True), entry.value, codec, limits=limits
-    )
+    instance, sparse = validate_sparse(model, merged, key=address.key, limits=limits)
+    sparse = seal_secrets(instance, sparse, entry.value, codec, limits=limits)
     entry.change(sparse, who, model.schema_version)
     return entry
 

@@ -45,6 +45,18 @@ def validate(
     The value, and what the schema makes of it, must keep within ``limits``. Raises
     :class:`InvalidValueError` naming every bad field.
     """
+    return validate_sparse(model, value, key=key, limits=limits)[0]
+
+
+def validate_sparse(
+    model: type[AreaModel],
+    value: Mapping[str, Any],
+    *,
+    key: str,
+    limits: ValueLimits = DEFAULT_LIMITS,
+) -> tuple[AreaModel, JsonObject]:
+    """:func:`validate`, with the normalised sparse value it checked (what the log
+    records, secrets not yet sealed). Raises :class:`InvalidValueError`."""
     if not isinstance(value, Mapping):
         raise InvalidValueError.single("value", "must be a JSON object", area=model.area_name)
     # Before the schema sees it: pydantic and every later encoder recurse.
@@ -60,8 +72,9 @@ def validate(
         except ValueError as exc:
             raise InvalidValueError.single("key", str(exc), area=model.area_name) from None
     # The schema may coerce ("1e30" or 1e30 into a 31-digit int) or add fields.
-    limits.check(to_json(instance, sparse=True), area=model.area_name)
-    return instance
+    sparse = to_json(instance, sparse=True)
+    limits.check(sparse, area=model.area_name)
+    return instance, sparse
 
 
 def _unmask_dump(python_dump: Any) -> Any:
@@ -92,7 +105,7 @@ def normalize(
     limits: ValueLimits = DEFAULT_LIMITS,
 ) -> JsonObject:
     """Validate and return the normalised sparse value (what the log records)."""
-    return to_json(validate(model, value, key=key, limits=limits), sparse=True)
+    return validate_sparse(model, value, key=key, limits=limits)[1]
 
 
 def complete(

@@ -20,7 +20,7 @@ from domain.errors import (
     VersionConflictError,
 )
 from domain.secrets import seal_secrets
-from domain.values import json_diff, merge_patch, to_json, validate
+from domain.values import json_diff, merge_patch, validate, validate_sparse
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.views import WriteResult
 
@@ -50,8 +50,7 @@ class StoreCommands(StoreBase):
         limits = self.limits_for(address.environment)
 
         def decide(entry: ConfigEntry | None) -> ConfigEntry:
-            instance = validate(model, value, key=address.key, limits=limits)
-            sparse = to_json(instance, sparse=True)
+            instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
             previous = entry.value if entry else None
             seal_secrets(instance, sparse, previous, self.codec, limits=limits)
             if entry is None:
@@ -79,8 +78,7 @@ class StoreCommands(StoreBase):
         def decide(entry: ConfigEntry | None) -> ConfigEntry:
             entry = _live(entry, address)
             merged = merge_patch(entry.value, merge)  # what is validated is the result
-            instance = validate(model, merged, key=address.key, limits=limits)
-            sparse = to_json(instance, sparse=True)
+            instance, sparse = validate_sparse(model, merged, key=address.key, limits=limits)
             seal_secrets(instance, sparse, entry.value, self.codec, limits=limits)
             entry.change(sparse, provenance, model.schema_version)
             return entry
