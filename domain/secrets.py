@@ -1,7 +1,8 @@
 """Secret fields: sealing before a value enters an event, redaction, reveal.
 
 The cipher itself lives in infrastructure; the domain sees it through
-:class:`SecretCodec`. A sealed secret is a string ``enc:v1:<token>``.
+:class:`SecretCodec`. A sealed secret is a string ``enc:v1:<token>`` (sealed before
+keys had ids) or ``enc:v2:<key id>:<token>``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from domain.errors import FieldError, InvalidValueError, SecretKeyError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
 
 SECRET_PREFIX = "enc:v1:"  # noqa: S105 - a marker, not a password
+SECRET_PREFIX_V2 = "enc:v2:"  # noqa: S105 - a marker, not a password
+SEALED_PREFIXES = (SECRET_PREFIX, SECRET_PREFIX_V2)
 REDACTED = "********"
 NO_KEY_MESSAGE = (
     "no secret key is configured: set CONDUIT_CONFIG_SECRET_KEY "
@@ -30,15 +33,17 @@ class SecretCodec(Protocol):
     """Encrypts and decrypts secret field values (AES-GCM in infrastructure)."""
 
     def seal(self, plaintext: str) -> str:
-        """Return ``enc:v1:…`` for a plaintext."""
+        """Return ``enc:v2:…`` (or ``enc:v1:…``) for a plaintext."""
 
     def open(self, sealed: str) -> str:
         """Return the plaintext; raises :class:`SecretKeyError` if it cannot."""
 
 
 def is_sealed(value: object) -> bool:
-    """True for a string holding an encrypted secret."""
-    return isinstance(value, str) and value.startswith(SECRET_PREFIX)
+    """True for a string that looks like an encrypted secret (``enc:v1:`` or ``enc:v2:``).
+
+    Only the place decides whether it is one: a non-secret field may hold such text."""
+    return isinstance(value, str) and value.startswith(SEALED_PREFIXES)
 
 
 @cache
