@@ -85,3 +85,19 @@ class AuthenticationError(ConfigStoreError):
 
 class PermissionDeniedError(ConfigStoreError):
     """The caller is known but its role or scope does not allow the request."""
+
+
+class BrokenLogError(IntegrityViolationError):
+    """The log of one entry is damaged (a version missing, an event that does not decode
+    or disagrees with the event index): no read or write serves it until ``repair``."""
+
+    def __init__(self, entry: str, position: int | None, problem: str = "") -> None:
+        self.entry = entry
+        self.position = position
+        self.problem = problem
+        where = f" at position {position}" if position is not None else ""
+        why = f": {problem}" if problem else ""
+        super().__init__(
+            f"the log of {entry} is broken{where}{why}; "
+            "run `conduit-config verify` to see the damage and `conduit-config repair` to mend it"
+        )

@@ -107,6 +107,33 @@ MIGRATIONS: tuple[Migration, ...] = (
             " last_seen timestamptz NOT NULL DEFAULT now())",
         ),
     ),
+    Migration(
+        8,
+        "secret reveals",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_reveals ("
+            " id bigserial PRIMARY KEY, revealed_at timestamptz NOT NULL DEFAULT now(),"
+            " actor text NOT NULL, role text NOT NULL, environment text NOT NULL,"
+            " area text NOT NULL, key text NOT NULL, version bigint NOT NULL,"
+            " origin text NOT NULL, via text NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS cc_reveals_environment"
+            " ON {s}.cc_reveals (environment, id DESC)",
+            "CREATE INDEX IF NOT EXISTS cc_reveals_actor ON {s}.cc_reveals (actor, id DESC)",
+            "CREATE INDEX IF NOT EXISTS cc_reveals_role ON {s}.cc_reveals (role)",
+        ),
+    ),
+    Migration(
+        9,
+        "broken entries",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_quarantine ("
+            " entry_id uuid PRIMARY KEY, environment text NOT NULL, area text NOT NULL,"
+            " key text NOT NULL, position bigint, problem text NOT NULL,"
+            " found_at timestamptz NOT NULL DEFAULT now())",
+            "CREATE INDEX IF NOT EXISTS cc_quarantine_environment"
+            " ON {s}.cc_quarantine (environment, area, key)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

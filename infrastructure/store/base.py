@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import MapperDeserialisationError
+from eventsourcing.persistence import Mapper, MapperDeserialisationError
+from eventsourcing.postgres import PostgresDatastore
 
 from domain.address import SYSTEM_ENVIRONMENT, Address, InvalidAddressError
 from domain.areas.access_token import AccessToken
@@ -24,6 +26,7 @@ from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.projection.tolerant import replay_entry
 from infrastructure.store.cache import EntryCache
 from infrastructure.store.index import EventIndex
+from infrastructure.store.integrity import QuarantinedEntry, QuarantineTable
 from infrastructure.store.serving import Serving
 from projections.current import registry_completer
 
@@ -61,6 +64,34 @@ class StoreBase:
         self.system_registry.register(AccessToken)
         self.system_registry.register(ScheduledChange)
         self.serving = Serving(model_of=self.area_model, limits_of=self.limits_for, codec=codec)
+        self.quarantine_table = QuarantineTable(index.datastore)
+
+    @property
+    def mapper(self) -> Mapper[UUID]:
+        """The application's event mapper (decodes stored events)."""
+        return self.app.mapper
+
+    @property
+    def datastore(self) -> PostgresDatastore:
+        """The PostgreSQL datastore of the log."""
+        return self.index.datastore
+
+    def quarantine(self, entry_id: UUID, label: str, position: int | None, problem: str) -> None:
+        """Record an entry whose log is broken (``label``: ``env/area/key``), so lists
+        report it and reads refuse it until :meth:`release`. Raises :class:`StorageError`."""
+        with storage_errors():
+            self.quarantine_table.quarantine(entry_id, label, position, problem)
+
+    def quarantined(self, environment: str | None = None) -> list[QuarantinedEntry]:
+        """Entries in quarantine (of one environment). Raises :class:`StorageError`."""
+        with storage_errors():
+            return self.quarantine_table.quarantined(environment)
+
+    def release(self, entry_id: UUID) -> bool:
+        """Take an entry out of quarantine (after repair); whether it was in.
+        Raises :class:`StorageError`."""
+        with storage_errors():
+            return self.quarantine_table.release(entry_id)
 
     def area_model(self, environment: str, area: str) -> type[AreaModel]:
         """The schema of ``area`` in ``environment``: the system environment has its own

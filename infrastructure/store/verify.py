@@ -14,15 +14,9 @@ from domain.replay import deleted_after, value_after
 from domain.stored import StoredValueError
 from domain.values import value_hash
 from infrastructure.store.base import StoreBase, storage_errors
+from infrastructure.store.findings import Finding
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in the stored history."""
-
-    entry: str
-    version: int | None
-    problem: str
+__all__ = ["Finding", "StoreVerifier", "VerifyReport"]
 
 
 @dataclass

@@ -1,0 +1,461 @@
+"""One entry's log, read raw and judged on its own: versions 1..N present, each event
+decodes and matches its value hash, the event index agrees with the events. And the
+quarantine (``cc_quarantine``): entries whose log was found broken, which reads refuse
+and lists report until ``repair`` releases them.
+
+Nothing here goes through the aggregate repository: a damaged log must be described,
+not crash the reader.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.postgres import PostgresDatastore
+from psycopg.sql import SQL, Composed, Identifier
+
+from domain.address import Address, _entry_id
+from domain.entry import ConfigEntry
+from domain.replay import value_after
+from domain.values import JsonObject, value_hash
+from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
+from infrastructure.store.findings import Finding
+
+__all__ = [
+    "EntryLog",
+    "Finding",
+    "LoggedEvent",
+    "QuarantineTable",
+    "QuarantinedEntry",
+    "inspect_entry",
+]
+
+log = logging.getLogger("conduit_config.integrity")
+QUARANTINE_TABLE = "cc_quarantine"
+SNAPSHOTS_TABLE = "conduitconfig_snapshots"
+
+
+class LoggedEvent(NamedTuple):
+    """One stored event of an entry: its log position, version and the decoded event
+    (``None`` when it does not decode)."""
+
+    position: int
+    version: int
+    event: ConfigEntry.Event | None
+
+
+@dataclass(frozen=True)
+class IndexRecord:
+    """One raw ``cc_event_index`` row."""
+
+    position: int
+    entry_id: UUID
+    version: int
+    environment: str
+    area: str
+    key: str
+
+
+@dataclass
+class EntryLog:
+    """What one entry's stored log holds and what is wrong with it.
+
+    ``intact_through`` is the last version ``v`` such that versions 1..v are present,
+    decode and match their value hashes (0 if none); ``values`` holds the value after
+    each of those versions. ``problems`` are damage to the log itself (any makes the
+    entry broken); ``projection_problems`` are disagreements of the derived ``current``
+    row, which ``repair`` rebuilds."""
+
+    entry_id: UUID
+    environment: str | None = None
+    area: str | None = None
+    key: str | None = None
+    events: list[LoggedEvent] = field(default_factory=list)
+    index: list[IndexRecord] = field(default_factory=list)
+    values: dict[int, JsonObject] = field(default_factory=dict)
+    intact_through: int = 0
+    latest: int = 0
+    problems: list[Finding] = field(default_factory=list)
+    projection_problems: list[Finding] = field(default_factory=list)
+    snapshot_versions: list[int] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """``env/area/key`` (the entry id when no row names an address)."""
+        if self.environment is None:
+            return str(self.entry_id)
+        return f"{self.environment}/{self.area}/{self.key}"
+
+    @property
+    def label(self) -> str:
+        """``env:area/key``, as ``verify`` names entries."""
+        if self.environment is None:
+            return str(self.entry_id)
+        return f"{self.environment}:{self.area}/{self.key}"
+
+    @property
+    def broken(self) -> bool:
+        """Whether the log itself is damaged."""
+        return bool(self.problems)
+
+    @property
+    def first_problem(self) -> Finding | None:
+        """The problem at the lowest position (unpositioned ones last)."""
+        if not self.problems:
+            return None
+        return min(self.problems, key=lambda f: (f.position is None, f.position or 0))
+
+    def add(self, version: int | None, position: int | None, problem: str) -> None:
+        """Record a problem of the log."""
+        self.problems.append(Finding(self.label, version, problem, position))
+
+
+class StoreLike(Protocol):
+    """What :func:`inspect_entry` needs of a store."""
+
+    @property
+    def mapper(self) -> Mapper[UUID]: ...
+
+    @property
+    def datastore(self) -> PostgresDatastore: ...
+
+
+def _table(datastore: PostgresDatastore, name: str) -> Composed:
+    return SQL("{}.{}").format(Identifier(datastore.schema), Identifier(name))
+
+
+def _query(datastore: PostgresDatastore, query: Composed, params: tuple[Any, ...]) -> list[Any]:
+    with datastore.get_connection() as conn, conn.cursor() as curs:
+        curs.execute(query, params)
+        return list(curs.fetchall())
+
+
+def inspect_entry(store: StoreLike, entry_id: UUID) -> EntryLog:
+    """Read the raw rows of one entry (its events, its index rows, the index rows at
+    its events' positions, its snapshots and its ``current`` row) and judge them.
+    Database errors propagate as eventsourcing's/psycopg's."""
+    ds = store.datastore
+    events = _query(
+        ds,
+        SQL(
+            "SELECT notification_id, originator_version, topic, state FROM {}"
+            " WHERE originator_id = %s ORDER BY originator_version"
+        ).format(_table(ds, EVENTS_TABLE)),
+        (entry_id,),
+    )
+    positions = [int(r["notification_id"]) for r in events]
+    index = _query(
+        ds,
+        SQL(
+            "SELECT position, entry_id, version, environment, area, key FROM {}"
+            " WHERE entry_id = %s OR position = ANY(%s) ORDER BY position"
+        ).format(_table(ds, INDEX_TABLE)),
+        (entry_id, positions),
+    )
+    result = EntryLog(entry_id, index=[IndexRecord(**r) for r in index])
+    result.snapshot_versions = [
+        int(r["originator_version"])
+        for r in _query(
+            ds,
+            SQL(
+                "SELECT originator_version FROM {} WHERE originator_id = %s"
+                " ORDER BY originator_version"
+            ).format(_table(ds, SNAPSHOTS_TABLE)),
+            (entry_id,),
+        )
+    ]
+    _decode(store.mapper, entry_id, events, result)
+    _name(result)
+    _check_versions(result)
+    _check_index(result)
+    _replay(result)
+    _check_current(ds, result)
+    return result
+
+
+def _decode(mapper: Mapper[UUID], entry_id: UUID, rows: list[Any], out: EntryLog) -> None:
+    for row in rows:
+        position, version = int(row["notification_id"]), int(row["originator_version"])
+        stored = StoredEvent(
+            originator_id=entry_id,
+            originator_version=version,
+            topic=row["topic"],
+            state=bytes(row["state"]),
+        )
+        try:
+            event = mapper.to_domain_event(stored)
+            if not isinstance(event, ConfigEntry.Event):
+                raise TypeError(f"not an entry event ({row['topic']})")
+        except Exception as exc:  # whatever the reason, the row is data we cannot read
+            out.events.append(LoggedEvent(position, version, None))
+            out.add(version, position, _undecodable(version, position, bytes(row["state"]), exc))
+            continue
+        out.events.append(LoggedEvent(position, version, event))
+    out.latest = max((e.version for e in out.events), default=0)
+
+
+def _undecodable(version: int, position: int, state: bytes, exc: Exception) -> str:
+    """Why an event does not decode, never what it holds."""
+    why = type(exc).__name__
+    try:
+        decoded = orjson.loads(state)
+    except orjson.JSONDecodeError:
+        why = "its state is not JSON"
+    else:
+        if not isinstance(decoded, dict):
+            why = f"its state is JSON but not an object ({type(decoded).__name__})"
+        else:
+            why = "its state does not fit its event type"
+    return f"event at version {version} (position {position}) does not decode: {why}"
+
+
+def _name(out: EntryLog) -> None:
+    """The entry's address: from an index row whose address hashes to the entry id,
+    else from its creation event."""
+    for row in out.index:
+        if _entry_id(row.environment, row.area, row.key) == out.entry_id:
+            out.environment, out.area, out.key = row.environment, row.area, row.key
+            return
+    for item in out.events:
+        if isinstance(item.event, ConfigEntry.Created):
+            created = item.event
+            if _entry_id(created.environment, created.area, created.key) == out.entry_id:
+                out.environment, out.area, out.key = created.environment, created.area, created.key
+                return
+
+
+def _check_versions(out: EntryLog) -> None:
+    """Versions must run 1..N without a gap; a missing one is named by its index row's
+    position when the index still has it, else by the positions around it."""
+    indexed = {r.version: r.position for r in out.index if r.entry_id == out.entry_id}
+    expected, before = 1, 0
+    for item in out.events:
+        if item.version > expected:
+            missing = (
+                f"version {expected}"
+                if item.version == expected + 1
+                else f"versions {expected}..{item.version - 1}"
+            )
+            at = indexed.get(expected)
+            where = (
+                f"at position {at}"
+                if at is not None
+                else f"between positions {before} and {item.position}"
+            )
+            out.add(expected, at, f"{missing} missing ({where}): event deleted")
+        expected, before = item.version + 1, item.position
+    _check_deleted_tail(out, indexed, expected)
+
+
+def _check_deleted_tail(out: EntryLog, indexed: dict[int, int], expected: int) -> None:
+    later = sorted(v for v in indexed if v >= expected)
+    if later:
+        first = later[0]
+        out.add(
+            first,
+            indexed[first],
+            f"version {first} is in the event index at position {indexed[first]} "
+            "but its event is missing: event deleted",
+        )
+
+
+def _check_index(out: EntryLog) -> None:
+    """Every event has its own index row: same position, entry and version, and an
+    address whose id is the entry's."""
+    by_position = {r.position: r for r in out.index}
+    if out.events and not any(r.entry_id == out.entry_id for r in out.index):
+        first = out.events[0]
+        out.add(
+            first.version,
+            first.position,
+            f"the entry's events (from position {first.position}) have no event index rows:"
+            " events inserted outside the store",
+        )
+        return
+    for item in out.events:
+        row = by_position.get(item.position)
+        if row is None:
+            out.add(
+                item.version, item.position, f"event at position {item.position} has no index row"
+            )
+            continue
+        bad = _index_mismatch(out, item, row)
+        if bad:
+            out.add(item.version, item.position, f"index row at position {item.position} {bad}")
+
+
+def _index_mismatch(out: EntryLog, item: LoggedEvent, row: IndexRecord) -> str:
+    if row.entry_id != out.entry_id:
+        return "belongs to another entry"
+    if row.version != item.version:
+        return f"says version {row.version}, the event is version {item.version}"
+    if _entry_id(row.environment, row.area, row.key) != out.entry_id:
+        return f"names address {row.environment}/{row.area}/{row.key}, not the entry's"
+    created = item.event
+    if isinstance(created, ConfigEntry.Created) and (
+        (created.environment, created.area, created.key) != (row.environment, row.area, row.key)
+    ):
+        return "names another address than the entry's creation event"
+    return ""
+
+
+def _replay(out: EntryLog) -> None:
+    """Replay versions 1..: each must be present, decode, apply and match its hash."""
+    value: JsonObject = {}
+    for expected, item in enumerate(out.events, start=1):
+        if item.version != expected or item.event is None:
+            return
+        try:
+            value = value_after(value, item.event)
+            digest = value_hash(value)
+        except Exception as exc:  # a patch that does not apply, a value too deep to hash
+            out.add(
+                item.version,
+                item.position,
+                f"change at version {item.version} (position {item.position}) does not apply"
+                f" ({type(exc).__name__})",
+            )
+            return
+        if digest != item.event.meta.value_hash:
+            out.add(
+                item.version,
+                item.position,
+                f"value at version {item.version} (position {item.position})"
+                " does not match its hash",
+            )
+            return
+        out.values[item.version] = value
+        out.intact_through = item.version
+
+
+def _check_current(ds: PostgresDatastore, out: EntryLog) -> None:
+    """The ``current`` row must describe the entry's last event, once the projection
+    has got that far; a row for an entry without events means its events were deleted."""
+    rows = _query(
+        ds,
+        SQL(
+            "SELECT c.version, c.position, p.position AS upto FROM {} c"
+            " LEFT JOIN {} p ON p.name = 'current' WHERE c.entry_id = %s"
+        ).format(_table(ds, "cc_current"), _table(ds, "cc_projection_positions")),
+        (out.entry_id,),
+    )
+    if not rows:
+        return
+    version, position = int(rows[0]["version"]), int(rows[0]["position"])
+    if not out.events:
+        out.add(
+            version,
+            position,
+            f"the current value (version {version}, position {position}) has no events:"
+            " events deleted",
+        )
+        return
+    last = out.events[-1]
+    if int(rows[0]["upto"] or 0) < last.position:
+        return  # the projection has not got there yet
+    if (version, position) != (last.version, last.position):
+        out.projection_problems.append(
+            Finding(
+                out.label,
+                version,
+                f"the current read model says version {version} at position {position};"
+                f" the log's last event is version {last.version} at position {last.position}",
+                position,
+            )
+        )
+
+
+# -- quarantine ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuarantinedEntry:
+    """An entry whose log was found broken: where and why (never its value)."""
+
+    entry_id: UUID
+    environment: str
+    area: str
+    key: str
+    position: int | None
+    problem: str
+
+    @property
+    def name(self) -> str:
+        """``env/area/key``."""
+        return f"{self.environment}/{self.area}/{self.key}"
+
+
+class QuarantineTable:
+    """Read and write ``cc_quarantine``. Database errors propagate as psycopg's."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self.datastore = datastore
+        self._table = _table(datastore, QUARANTINE_TABLE)
+
+    def quarantine(self, entry_id: UUID, label: str, position: int | None, problem: str) -> None:
+        """Record ``entry_id`` (``label``: ``env/area/key`` or ``env:area/key``) as broken
+        at ``position``; a second record of the same entry updates where and why."""
+        environment, area, key = split_label(label)
+        query = SQL(
+            "INSERT INTO {} (entry_id, environment, area, key, position, problem)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (entry_id) DO UPDATE"
+            " SET position = EXCLUDED.position, problem = EXCLUDED.problem"
+        ).format(self._table)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, (entry_id, environment, area, key, position, problem[:2000]))
+
+    def quarantined(self, environment: str | None = None) -> list[QuarantinedEntry]:
+        """Quarantined entries (of one environment), by address."""
+        rows = _query(
+            self.datastore,
+            SQL(
+                "SELECT entry_id, environment, area, key, position, problem FROM {}"
+                " WHERE %s::text IS NULL OR environment = %s::text ORDER BY environment, area, key"
+            ).format(self._table),
+            (environment, environment),
+        )
+        return [QuarantinedEntry(**r) for r in rows]
+
+    def get(self, entry_id: UUID) -> QuarantinedEntry | None:
+        """The quarantine record of one entry."""
+        rows = _query(
+            self.datastore,
+            SQL(
+                "SELECT entry_id, environment, area, key, position, problem FROM {}"
+                " WHERE entry_id = %s"
+            ).format(self._table),
+            (entry_id,),
+        )
+        return QuarantinedEntry(**rows[0]) if rows else None
+
+    def release(self, entry_id: UUID) -> bool:
+        """Take ``entry_id`` out of quarantine; whether it was in."""
+        query = SQL("DELETE FROM {} WHERE entry_id = %s").format(self._table)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, (entry_id,))
+            return bool(curs.rowcount)
+
+
+def split_label(label: str) -> tuple[str, str, str]:
+    """``env/area/key`` or ``env:area/key`` as its three parts (environment names may
+    hold ``:``, area and key names never hold ``/``). Raises ``ValueError``."""
+    head, _, key = label.rpartition("/")
+    if "/" in head:
+        environment, _, area = head.rpartition("/")
+    else:
+        environment, _, area = head.rpartition(":")
+    if not (environment and area and key):
+        raise ValueError(f"not an entry label: {label!r}")
+    return environment, area, key
+
+
+def address_of(found: EntryLog) -> Address | None:
+    """The entry's address, if a row names one."""
+    if found.environment is None or found.area is None or found.key is None:
+        return None
+    return Address(found.environment, found.area, found.key)
