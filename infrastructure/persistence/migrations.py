@@ -108,6 +108,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        7,
+        "secret keys",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_secret_keys ("
+            " key_id text PRIMARY KEY, first_seen timestamptz NOT NULL DEFAULT now(),"
+            " recorded_by text NOT NULL, retired_at timestamptz)",
+        ),
+    ),
+    Migration(
         8,
         "secret reveals",
         (
