@@ -8,6 +8,7 @@ import click
 
 from domain.address import DEFAULT_ENVIRONMENT, InvalidAddressError, check_name
 from domain.errors import (
+    BrokenLogError,
     ConfigStoreError,
     InvalidValueError,
     NotFoundError,
@@ -31,6 +32,8 @@ from infrastructure.cli import (
 from infrastructure.cli.state import CliState
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_CONFLICT, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
+#: An entry's own log is damaged (a missing version, an event that does not decode).
+EXIT_BROKEN = 6
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,6 +82,7 @@ for command in (
 
 
 _EXIT_CODES: tuple[tuple[type[ConfigStoreError], int], ...] = (
+    (BrokenLogError, EXIT_BROKEN),
     (InvalidValueError, EXIT_INVALID),
     (VersionConflictError, EXIT_CONFLICT),
     (NotFoundError, EXIT_NOT_FOUND),

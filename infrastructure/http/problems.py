@@ -16,6 +16,7 @@ from domain.address import InvalidAddressError
 from domain.errors import (
     AreaNotFoundError,
     AuthenticationError,
+    BrokenLogError,
     ConfigStoreError,
     EntryStateError,
     InvalidValueError,
@@ -29,6 +30,8 @@ from domain.parsing import MalformedInputError
 from domain.stored import STORED_VALUE_TYPE, StoredValueError
 
 PROBLEM_TYPE = "application/problem+json"
+#: RFC 7807 ``type`` of the 503 answered for an entry whose own log is damaged.
+BROKEN_LOG_TYPE = "urn:conduit-config:problem:broken-log"
 log = logging.getLogger("conduit_config.http")
 
 _TITLES = {
@@ -74,6 +77,14 @@ class BadRequestError(ConfigStoreError):
     """A malformed header, query or body the store never saw (400)."""
 
 
+#: Errors of the HTTP layer itself, each answered with its status and message.
+_HTTP_ONLY: tuple[tuple[type[ConfigStoreError], int], ...] = (
+    (PreconditionFailedError, 412),
+    (PreconditionRequiredError, 428),
+    (BadRequestError, 400),
+)
+
+
 def problem(status: int, detail: str, **extra: Any) -> Response:
     """A problem+json response."""
     body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
@@ -102,18 +113,24 @@ def valid_utf8(data: Any) -> Any:
 
 def store_problem(exc: ConfigStoreError) -> Response:
     """The problem response of one of the store's errors."""
-    if isinstance(exc, PreconditionFailedError):
-        return problem(412, str(exc))
-    if isinstance(exc, PreconditionRequiredError):
-        return problem(428, str(exc))
-    if isinstance(exc, BadRequestError):
-        return problem(400, str(exc))
+    if isinstance(exc, BrokenLogError):
+        return _broken(exc)
+    plain = next((code for kind, code in _HTTP_ONLY if isinstance(exc, kind)), None)
+    if plain is not None:
+        return problem(plain, str(exc))
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
     if isinstance(exc, InvalidValueError):
         return _invalid(exc, status)
     if isinstance(exc, VersionConflictError):
         return problem(status, str(exc), current_version=exc.current)
     return problem(status, str(exc))
+
+
+def _broken(exc: BrokenLogError) -> Response:
+    """503 without ``Retry-After``: retrying cannot help, a repair can."""
+    response = problem(503, str(exc), type=BROKEN_LOG_TYPE, entry=exc.entry, position=exc.position)
+    del response.headers["Retry-After"]
+    return response
 
 
 def _invalid(exc: InvalidValueError, status: int) -> Response:
