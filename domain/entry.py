@@ -165,6 +165,21 @@ class ConfigEntry(BaseAggregate[UUID]):
         def apply_to(self, entry: ConfigEntry) -> None:
             entry.deleted = False
 
+    class Reestablished(Event):
+        """``repair``: the entry's log was damaged (versions missing or unreadable), so its
+        state (value and deleted flag) was set back to that of ``target_version``, the last
+        one its intact events or a snapshot they confirm prove. The events before stay as
+        they are; a replay starts again from here."""
+
+        target_version: int
+        value: JsonObject
+        deleted: bool
+        changes: list[JsonObject]
+        event_name: ClassVar[str] = "reestablished"
+
+        def apply_to(self, entry: ConfigEntry) -> None:
+            entry.value, entry.deleted = self.value, self.deleted
+
     class Snapshot(DomainEvent, CanSnapshotAggregate[UUID]):
         """Per-entry snapshot, so reads at any version replay few events."""
 

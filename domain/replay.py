@@ -21,6 +21,8 @@ def deleted_after(deleted: bool, event: ConfigEntry.Event) -> bool:
     """Whether the entry is deleted after ``event``, given whether it was before."""
     if isinstance(event, ConfigEntry.Deleted):
         return True
+    if isinstance(event, ConfigEntry.Reestablished):
+        return event.deleted
     if isinstance(event, ConfigEntry.ValueChanged):
         return deleted
     return False
@@ -32,6 +34,8 @@ def event_changes(event: ConfigEntry.Event) -> list[JsonObject]:
         return json_diff({}, event.value)
     if isinstance(event, ConfigEntry.ValueChanged):
         return list(event.patch)
-    if isinstance(event, ConfigEntry.ValueReplaced | ConfigEntry.RolledBack):
+    if isinstance(
+        event, ConfigEntry.ValueReplaced | ConfigEntry.RolledBack | ConfigEntry.Reestablished
+    ):
         return list(event.changes)
     return []

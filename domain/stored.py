@@ -86,7 +86,12 @@ class BrokenEntry(EntryState):
 
 #: Events that carry the whole new value: after one, an entry no longer depends on
 #: the events before it.
-_WHOLE_VALUE = (ConfigEntry.Created, ConfigEntry.ValueReplaced, ConfigEntry.RolledBack)
+_WHOLE_VALUE = (
+    ConfigEntry.Created,
+    ConfigEntry.ValueReplaced,
+    ConfigEntry.RolledBack,
+    ConfigEntry.Reestablished,
+)
 #: What applying a recorded patch to a value it was not made for can raise.
 _PATCH_ERRORS = (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, LookupError)
 

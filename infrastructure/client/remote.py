@@ -145,6 +145,8 @@ class HttpBackend:
                 reply = self._call("GET", path, params={"version": version, "stored": "true"})
             except StoredValueError as exc:  # served by no one: the view reports it
                 return BrokenEntry(area, key, version, position, {}, False, problem=exc.reason)
+            except NotFoundError:  # a state that is deleted (e.g. re-established so by repair)
+                return EntryState(area, key, version, position, {}, True)
             stored = reply["value"]
         return EntryState(area, key, version, position, stored, deleted)
 
