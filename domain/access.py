@@ -20,24 +20,35 @@ _AREAS = re.compile(r"^(\*|[a-z][a-z0-9_]{0,49}(,[a-z][a-z0-9_]{0,49})*)$")
 
 
 class Role(IntEnum):
-    """Each role can do everything the roles below it can."""
+    """Each role can do everything the roles below it can, except revealing secrets:
+    that is for ``service`` and ``admin`` only (see :meth:`Grant.may_reveal`).
+
+    ``service`` reads like a reader and never writes: it is the gateway's own token.
+    Tokens store roles by name, never by number, so the numbers may change.
+    """
 
     READER = 1
-    WRITER = 2
-    ADMIN = 3
+    SERVICE = 2
+    WRITER = 3
+    ADMIN = 4
 
     @classmethod
     def named(cls, name: str) -> Role:
-        """The role called ``name`` (reader, writer, admin); raises ``ValueError``."""
+        """The role called ``name`` (reader, service, writer, admin); raises ``ValueError``."""
         try:
             return cls[name.upper()]
         except KeyError:
-            raise ValueError(f"unknown role {name!r} (known: reader, writer, admin)") from None
+            known = ", ".join(role.label for role in cls)
+            raise ValueError(f"unknown role {name!r} (known: {known})") from None
 
     @property
     def label(self) -> str:
         """The lowercase name used in tokens and messages."""
         return self.name.lower()
+
+
+#: The roles that may see secrets in plaintext.
+REVEALING_ROLES = frozenset({Role.SERVICE, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,30 @@ class Grant:
             elif not any_area:
                 where += ", every area"
             raise PermissionDeniedError(f"token {self.name!r} is not scoped to {where}")
+
+    def may_reveal(self, environment: str, area: str | None = None) -> bool:
+        """True when the grant may see the secrets of ``environment``/``area`` in
+        plaintext (``area=None``: of at least one area it sees there): admins within
+        their scope, service tokens within the areas they read; never a writer or a
+        reader, and never the system environment except for an admin."""
+        if self.role not in REVEALING_ROLES:
+            return False
+        if area is not None:
+            return self.sees(environment, area)
+        if environment == SYSTEM_ENVIRONMENT and self.role < Role.ADMIN:
+            return False
+        return self.allows(Role.READER, environment, any_area=True)
+
+    def require_reveal(self, environment: str, area: str | None = None) -> None:
+        """Like :meth:`may_reveal`, raising :class:`PermissionDeniedError` with the reason."""
+        if self.role not in REVEALING_ROLES:
+            raise PermissionDeniedError(
+                f"token {self.name!r} has role {self.role.label};"
+                " revealing secrets needs service or admin"
+            )
+        if not self.may_reveal(environment, area):
+            where = environment if area is None else f"{environment}, area {area}"
+            raise PermissionDeniedError(f"token {self.name!r} may not reveal secrets of {where}")
 
     def visible_areas(self, environment: str) -> frozenset[str] | None:
         """The areas of ``environment`` a reader of this grant may see; ``None``: all."""

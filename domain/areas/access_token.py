@@ -43,7 +43,9 @@ class AccessToken(AreaModel):
     area_name: ClassVar[str] = "access_token"
     summary: ClassVar[str] = "An HTTP API token (hash only) with a role and scopes"
 
-    role: Literal["reader", "writer", "admin"] = Field(description="What the token may do.")
+    role: Literal["reader", "service", "writer", "admin"] = Field(
+        description="What the token may do (service: read its scope with secrets revealed)."
+    )
     scopes: list[str] = Field(
         default_factory=list,
         description="ENV or ENV:AREA[,AREA] (ENV may be *); empty means everything.",

@@ -24,6 +24,7 @@ from infrastructure.cli import (
     meta,
     mirror,
     readmodels,
+    reveals,
     runtime,
     scheduled,
     serve,
@@ -77,6 +78,7 @@ for command in (
     *scheduled.COMMANDS,
     *mirror.COMMANDS,
     *cluster.COMMANDS,
+    *reveals.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -89,7 +89,10 @@ def token_group() -> None:
 @token_group.command("create")
 @click.option("--name", required=True, help="Token name, recorded as the actor of its changes.")
 @click.option(
-    "--role", required=True, type=click.Choice(["reader", "writer", "admin"]), help="Its role."
+    "--role",
+    required=True,
+    type=click.Choice(["reader", "service", "writer", "admin"]),
+    help="Its role (service: reads its scope with secrets revealed, never writes).",
 )
 @click.option(
     "--scope",

@@ -20,6 +20,7 @@ from infrastructure.http import (
     entries,
     environments,
     problems,
+    reveals,
     scheduled,
     snapshots,
     system,
@@ -34,6 +35,7 @@ from infrastructure.http.common import refuse_nul
 from infrastructure.http.metrics import ClusterSample, Metrics, MetricsMiddleware
 from infrastructure.http.readcache import ReadCache
 from infrastructure.store import ConfigStore
+from infrastructure.store.reveals import reveal_log
 
 log = logging.getLogger("conduit_config.http")
 #: Every route of the API, in the order of the OpenAPI document.
@@ -48,6 +50,7 @@ ROUTERS = tuple(
         system,
         cluster_api,
         scheduled,
+        reveals,
     )
 )
 
@@ -160,6 +163,7 @@ def create_app(
     app.state.registry = InstanceRegistry(datastore=store.app.datastore)
     background = _Background(app, follow=follow, cluster=cluster or ClusterOptions(), mirror=mirror)
     app.state.metrics = Metrics(status=store.projection_status, cluster=background.sample)
+    app.state.metrics.count_reveals(reveal_log(store).counts)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

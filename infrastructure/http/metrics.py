@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +38,29 @@ class _LagCollector(Collector):
             statuses = []
         for status in statuses:
             family.add_metric([status.name], status.lag)
+        yield family
+
+
+class _RevealCollector(Collector):
+    """Counts the recorded secret reveals by role when scraped: read from the reveal
+    table, so every instance shows the same totals, CLI reveals included."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        try:
+            counts = self._counts()
+        except Exception:  # a scrape must not fail: the counter is left out this time
+            log.debug("counting the recorded reveals failed", exc_info=True)
+            return
+        family = CounterMetricFamily(
+            "conduit_config_secret_reveals",
+            "Entry versions whose secrets were shown in plaintext, by role (every instance)",
+            labels=["role"],
+        )
+        for role, count in sorted(counts.items()):
+            family.add_metric([role], count)
         yield family
 
 
@@ -121,6 +144,10 @@ class Metrics:
         self.registry.register(_LagCollector(status))
         if cluster is not None:
             self.registry.register(_ClusterCollector(cluster))
+
+    def count_reveals(self, counts: Callable[[], dict[str, int]]) -> None:
+        """Show ``conduit_config_secret_reveals_total{role}`` from ``counts`` (by role)."""
+        self.registry.register(_RevealCollector(counts))
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format body and its content type."""

@@ -38,7 +38,7 @@ class TokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    role: Literal["reader", "writer", "admin"]
+    role: Literal["reader", "service", "writer", "admin"]
     scopes: list[str] = Field(default_factory=list, max_length=100)
     expires_at: datetime | None = None
     description: str | None = Field(default=None, max_length=500)
