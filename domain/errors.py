@@ -71,6 +71,11 @@ class SettingsError(ConfigStoreError):
     """A setting (environment variable or option) has a bad value."""
 
 
+class AuditKeyError(SettingsError):
+    """The log is chained with an audit key this process does not hold
+    (``CONDUIT_CONFIG_AUDIT_KEY`` unset or another key); nothing was appended."""
+
+
 class StorageError(ConfigStoreError):
     """The database failed or is unreachable."""
 

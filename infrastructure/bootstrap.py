@@ -22,6 +22,7 @@ from infrastructure.projection.sinks import AuditSink, CurrentSink
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 from infrastructure.store.cache import EntryCache
+from infrastructure.store.chain import audit_env
 from infrastructure.store.index import EventIndex
 from projections.current import registry_completer
 
@@ -124,6 +125,7 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
             connect_timeout=settings.connect_timeout,
             pool_timeout=settings.database_timeout_seconds,
         )
+        env.update(audit_env(settings))
         app = _start_application(url, env, settings)
         checkpoints = Checkpoints(
             schema=app.datastore.schema, events_table=app.events_table, mapper=app.mapper

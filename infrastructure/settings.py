@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="AES-256-GCM key for secret fields: 32 bytes, base64url."
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the log's tamper-evident chain: 32 bytes, base64url"
+        " (once set, every writer needs it).",
+    )
     snapshot_interval: int = Field(
         default=50, ge=1, le=100_000, description="Per-entry snapshot every N versions."
     )

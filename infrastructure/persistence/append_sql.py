@@ -1,5 +1,6 @@
-"""The SQL of ``cc_append_v1`` (migration 4), the function every append calls: one round
-trip per group of appends (see :class:`infrastructure.persistence.recorder.IndexingRecorder`).
+"""The SQL of ``cc_append_v1`` (migration 4) and ``cc_append_v2`` (migration 6, the one
+every append calls): one round trip per group of appends (see
+:class:`infrastructure.persistence.recorder.IndexingRecorder`).
 """
 
 from __future__ import annotations
@@ -74,5 +75,116 @@ APPEND_FUNCTION = (
     "    JOIN good ON good.i = ins.originator_id AND good.v = ins.originator_version"
     "    ORDER BY ins.notification_id;"
     "  END;"
+    " END $fn$"
+)
+
+AUDIT_KEY_MESSAGE = "cc_append: audit key"
+
+#: Migration 6: one link per event, ``hash`` = H(previous link || canonical bytes of the
+#: event); ``key_id`` NULL for a plain SHA-256 link, else the id of the audit key (HMAC).
+CHAIN_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {s}.cc_chain ("
+    " position bigint PRIMARY KEY, hash bytea NOT NULL, key_id text NULL)"
+)
+
+#: ``cc_append_v1`` plus the tamper-evident chain: after the table lock, every inserted
+#: event gets its link in position order, in the same transaction (so links and events
+#: commit together and the head link is always the newest event's). A keyed link is
+#: HMAC-SHA256 with the key's padded blocks (``p_ipad``, ``p_opad``) passed by the caller
+#: and never stored. Once the head link is keyed, an append without that key is refused:
+#: plain links after keyed ones would let anyone rewrite the tail.
+APPEND_FUNCTION_V2 = (
+    "CREATE OR REPLACE FUNCTION {s}.cc_append_v2("
+    " p_reqs int[], p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[],"
+    " p_envs text[], p_areas text[], p_keys text[], p_types text[],"
+    " p_guard_env text, p_guard_position bigint,"
+    " p_key_id text, p_ipad bytea, p_opad bytea) RETURNS TABLE (o_req int, o_position bigint)"
+    " LANGUAGE plpgsql SET enable_seqscan = off AS $fn$"
+    " DECLARE v_now timestamptz; v_positions bigint[]; v_reqs int[]; v_ids uuid[];"
+    "  v_versions bigint[]; v_topics text[]; v_states bytea[]; v_hashes bytea[];"
+    "  v_link bytea; v_head_key text; v_stamp bytea; v_topic bytea; v_msg bytea;"
+    " BEGIN"
+    "  PERFORM set_config('lock_timeout', '10s', true);"
+    "  LOCK TABLE {s}.conduitconfig_events IN EXCLUSIVE MODE;"
+    "  IF p_guard_env IS NOT NULL AND EXISTS (SELECT 1 FROM {s}.cc_event_index"
+    "   WHERE environment = p_guard_env AND position > p_guard_position) THEN"
+    "   RAISE EXCEPTION 'cc_append: environment moved';"
+    "  END IF;"
+    "  SELECT c.hash, c.key_id INTO v_link, v_head_key FROM {s}.cc_chain c"
+    "   ORDER BY c.position DESC LIMIT 1;"
+    "  IF v_head_key IS NOT NULL AND p_key_id IS DISTINCT FROM v_head_key THEN"
+    "   RAISE EXCEPTION 'cc_append: audit key: the log is chained with audit key %,"
+    " the writer has %', v_head_key, COALESCE('key ' || p_key_id, 'none');"
+    "  END IF;"
+    "  v_now := GREATEST(clock_timestamp(), (SELECT MAX(recorded_at) FROM {s}.cc_event_index));"
+    "  PERFORM pg_notify('conduitconfig_events', '');"
+    "  BEGIN"
+    "   WITH ins AS ("
+    "    INSERT INTO {s}.conduitconfig_events (originator_id, originator_version, topic, state)"
+    "    SELECT u.i, u.v, u.t, u.st FROM unnest(p_ids, p_versions, p_topics, p_states)"
+    "     WITH ORDINALITY AS u(i, v, t, st, n) ORDER BY u.n"
+    "    RETURNING notification_id, originator_id, originator_version, topic, state"
+    "   ), idx AS ("
+    "    INSERT INTO {s}.cc_event_index (position, entry_id, version, recorded_at,"
+    "     environment, area, key, event_type)"
+    "    SELECT ins.notification_id, ins.originator_id, ins.originator_version, v_now,"
+    "     a.en, a.ar, a.k, a.ty"
+    "    FROM ins JOIN unnest(p_ids, p_versions, p_envs, p_areas, p_keys, p_types)"
+    "     AS a(i, v, en, ar, k, ty) ON a.i = ins.originator_id AND a.v = ins.originator_version"
+    "    WHERE a.en IS NOT NULL"
+    # The inserted events in position order, for the chain.
+    "   ) SELECT array_agg(ins.notification_id ORDER BY ins.notification_id),"
+    "    array_agg(ins.originator_id ORDER BY ins.notification_id),"
+    "    array_agg(ins.originator_version ORDER BY ins.notification_id),"
+    "    array_agg(ins.topic ORDER BY ins.notification_id),"
+    "    array_agg(ins.state ORDER BY ins.notification_id)"
+    "    INTO v_positions, v_ids, v_versions, v_topics, v_states FROM ins;"
+    "   v_reqs := p_reqs;"
+    "  EXCEPTION WHEN unique_violation THEN"
+    "   WITH ev AS ("
+    "    SELECT * FROM unnest(p_reqs, p_ids, p_versions, p_topics, p_states, p_envs, p_areas,"
+    "     p_keys, p_types) WITH ORDINALITY AS u(r, i, v, t, st, en, ar, k, ty, n)"
+    "   ), bad AS ("
+    "    SELECT ev.r FROM ev CROSS JOIN LATERAL (SELECT 1 FROM {s}.conduitconfig_events e"
+    "     WHERE e.originator_id = ev.i AND e.originator_version = ev.v LIMIT 1) AS taken"
+    "    UNION SELECT b.r FROM ev a JOIN ev b ON a.i = b.i AND a.v = b.v"
+    "     AND (a.r < b.r OR (a.r = b.r AND a.n < b.n))"
+    "   ), good AS (SELECT * FROM ev WHERE ev.r NOT IN (SELECT bad.r FROM bad)), ins AS ("
+    "    INSERT INTO {s}.conduitconfig_events (originator_id, originator_version, topic, state)"
+    "    SELECT good.i, good.v, good.t, good.st FROM good ORDER BY good.n"
+    "    RETURNING notification_id, originator_id, originator_version, topic, state"
+    "   ), idx AS ("
+    "    INSERT INTO {s}.cc_event_index (position, entry_id, version, recorded_at,"
+    "     environment, area, key, event_type)"
+    "    SELECT ins.notification_id, ins.originator_id, ins.originator_version, v_now,"
+    "     good.en, good.ar, good.k, good.ty"
+    "    FROM ins JOIN good ON good.i = ins.originator_id AND good.v = ins.originator_version"
+    "    WHERE good.en IS NOT NULL"
+    "   ) SELECT array_agg(ins.notification_id ORDER BY ins.notification_id),"
+    "    array_agg(ins.originator_id ORDER BY ins.notification_id),"
+    "    array_agg(ins.originator_version ORDER BY ins.notification_id),"
+    "    array_agg(ins.topic ORDER BY ins.notification_id),"
+    "    array_agg(ins.state ORDER BY ins.notification_id)"
+    "    , array_agg(good.r ORDER BY ins.notification_id)"
+    "    INTO v_positions, v_ids, v_versions, v_topics, v_states, v_reqs"
+    "    FROM ins JOIN good ON good.i = ins.originator_id AND good.v = ins.originator_version;"
+    "  END;"
+    "  IF v_positions IS NOT NULL THEN"
+    "   v_link := COALESCE(v_link, decode(repeat('00', 32), 'hex'));"
+    "   v_stamp := int8send((extract(epoch FROM v_now) * 1000000)::bigint);"
+    "   FOR j IN 1 .. array_length(v_positions, 1) LOOP"
+    "    v_topic := convert_to(v_topics[j], 'UTF8');"
+    "    v_msg := v_link || int8send(v_positions[j]) || uuid_send(v_ids[j])"
+    "     || int8send(v_versions[j]) || v_stamp || int4send(length(v_topic)) || v_topic"
+    "     || v_states[j];"
+    "    IF p_key_id IS NULL THEN v_link := sha256(v_msg);"
+    "    ELSE v_link := sha256(p_opad || sha256(p_ipad || v_msg));"
+    "    END IF;"
+    "    v_hashes[j] := v_link;"
+    "   END LOOP;"
+    "   INSERT INTO {s}.cc_chain (position, hash, key_id)"
+    "    SELECT u.p, u.h, p_key_id FROM unnest(v_positions, v_hashes) AS u(p, h);"
+    "  END IF;"
+    "  RETURN QUERY SELECT * FROM unnest(v_reqs, v_positions);"
     " END $fn$"
 )

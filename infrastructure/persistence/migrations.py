@@ -14,7 +14,11 @@ import psycopg
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import StorageError
-from infrastructure.persistence.append_sql import APPEND_FUNCTION
+from infrastructure.persistence.append_sql import (
+    APPEND_FUNCTION,
+    APPEND_FUNCTION_V2,
+    CHAIN_TABLE,
+)
 from infrastructure.persistence.errors import storage_errors
 
 
@@ -107,6 +111,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             " last_seen timestamptz NOT NULL DEFAULT now())",
         ),
     ),
+    # The tamper-evident chain: events appended from here on get a link (cc_append_v2).
+    Migration(6, "chain", (CHAIN_TABLE, APPEND_FUNCTION_V2)),
     Migration(
         7,
         "secret keys",

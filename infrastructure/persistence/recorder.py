@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     IntegrityError,
     InterfaceError,
     Notification,
@@ -35,7 +36,8 @@ from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.errors import VersionConflictError
-from infrastructure.persistence.append_sql import GUARD_MESSAGE
+from infrastructure.persistence.append_sql import AUDIT_KEY_MESSAGE, GUARD_MESSAGE
+from infrastructure.persistence.audit import AuditKey, key_refused
 from infrastructure.persistence.group import AppendRequest, GroupCommitter
 from infrastructure.persistence.outage import (
     RETRY_ATTEMPTS,
@@ -50,6 +52,8 @@ INDEX_TABLE = "cc_event_index"
 #: Environment keys of :class:`ConduitPostgresFactory` (beside eventsourcing's own).
 POOL_TIMEOUT_KEY = "CONDUIT_POOL_TIMEOUT"
 CONNECT_TIMEOUT_KEY = "CONDUIT_CONNECT_TIMEOUT"
+#: The audit key (unpadded base64url) the chain's links are keyed with; unset: plain links.
+AUDIT_KEY_ENV = "CONDUIT_AUDIT_KEY"
 #: The events table of the ``ConduitConfig`` application (eventsourcing names it).
 EVENTS_TABLE = "conduitconfig_events"
 
@@ -69,9 +73,11 @@ class EnvironmentMovedError(VersionConflictError):
 
 
 class IndexingRecorder(PostgresApplicationRecorder):
-    """Appends events in one round trip through ``cc_append`` (migration 4): the table
+    """Appends events in one round trip through ``cc_append_v2`` (migration 6): the table
     lock, the events, their index rows (for every event whose aggregate address is passed
-    to ``save``) and the NOTIFY, in one implicit transaction.
+    to ``save``), their chain links (keyed with :attr:`audit_key` when set) and the
+    NOTIFY, in one implicit transaction. Raises :class:`AuditKeyError` when the log's
+    head link is keyed with a key other than :attr:`audit_key` (or it is ``None``).
 
     ``save(..., guard=(environment, position))`` makes the append fail with
     :class:`EnvironmentMovedError`, writing nothing, if the environment has events after
@@ -83,10 +89,11 @@ class IndexingRecorder(PostgresApplicationRecorder):
         if events_table_name != EVENTS_TABLE:
             raise ValueError(f"cc_append writes {EVENTS_TABLE}, not {events_table_name}")
         self._append = SQL(
-            "SELECT t.r, t.p FROM {}.cc_append_v1(%s::int[], %s::uuid[], %s::bigint[], %s::text[],"
-            " %s::bytea[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text, %s::bigint)"
-            " AS t(r, p)"
+            "SELECT t.r, t.p FROM {}.cc_append_v2(%s::int[], %s::uuid[], %s::bigint[], %s::text[],"
+            " %s::bytea[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text, %s::bigint,"
+            " %s::text, %s::bytea, %s::bytea) AS t(r, p)"
         ).format(Identifier(datastore.schema))
+        self._audit: tuple[str | None, bytes | None, bytes | None] = (None, None, None)
         self._group = GroupCommitter(self._lead_group)
         self._leader_conn: psycopg.Connection[DictRow] | None = None
         self._leader_lock = threading.Lock()
@@ -95,6 +102,10 @@ class IndexingRecorder(PostgresApplicationRecorder):
             " WHERE (originator_id, originator_version) IN"
             " (SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
         ).format(Identifier(datastore.schema), Identifier(EVENTS_TABLE))
+
+    def use_audit_key(self, key: AuditKey | None) -> None:
+        """Key the links of every later append with ``key`` (``None``: plain links)."""
+        self._audit = (key.id, *key.pads()) if key is not None else (None, None, None)
 
     def _lead_group(self, group: list[AppendRequest]) -> None:
         """Append a group on the leaders' own connection: leaders take turns, so one
@@ -230,6 +241,7 @@ class IndexingRecorder(PostgresApplicationRecorder):
             [row[2] for row in rows],
             [e.topic.rpartition(".")[2] for _, e in events],
             *(guard or (None, None)),
+            *self._audit,
         )
         with conn.cursor() as curs:
             try:
@@ -237,6 +249,8 @@ class IndexingRecorder(PostgresApplicationRecorder):
             except psycopg.errors.RaiseException as exc:
                 if guard is not None and GUARD_MESSAGE in str(exc):
                     raise EnvironmentMovedError(*guard) from None
+                if AUDIT_KEY_MESSAGE in str(exc):
+                    raise key_refused(str(exc), held=self._audit[0]) from None
                 raise
             for member in group:
                 member.positions = None
@@ -274,9 +288,17 @@ class ConduitPostgresFactory(PostgresFactory):
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
+        text = self.env.get(AUDIT_KEY_ENV)
+        self._audit_key = AuditKey.from_text(text) if text else None
         connect_timeout = int(self.env.get(CONNECT_TIMEOUT_KEY) or "10")
         self.datastore.pool = GuardedPool.replacing(
             self.datastore,
             timeout=float(self.env.get(POOL_TIMEOUT_KEY) or connect_timeout),
             connect_timeout=connect_timeout,
         )
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = super().application_recorder()
+        if isinstance(recorder, IndexingRecorder):
+            recorder.use_audit_key(self._audit_key)
+        return recorder
