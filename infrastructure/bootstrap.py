@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import importlib
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points
@@ -11,7 +13,12 @@ from domain.areas import builtin_registry
 from domain.areas.base import AreaModel
 from domain.areas.registry import AreaRegistry
 from domain.errors import ConfigStoreError, SettingsError
-from infrastructure.crypto import AesGcmCodec, decode_key, load_or_create_key_file
+from infrastructure.crypto import (
+    AesGcmCodec,
+    decode_key,
+    decode_key_list,
+    load_or_create_key_file,
+)
 from infrastructure.embedded import EmbeddedPostgres
 from infrastructure.persistence.application import ConfigApplication, postgres_env
 from infrastructure.persistence.errors import storage_errors
@@ -24,9 +31,18 @@ from infrastructure.store import ConfigStore
 from infrastructure.store.cache import EntryCache
 from infrastructure.store.chain import audit_env
 from infrastructure.store.index import EventIndex
+from infrastructure.store.keyguard import GuardedKeyring, KnownKeys
 from projections.current import registry_completer
 
 AREA_ENTRY_POINT_GROUP = "conduit_config.areas"
+
+
+def default_actor() -> str:
+    """The OS user, or ``unknown``."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _import_area(path: str) -> type[AreaModel]:
@@ -55,13 +71,35 @@ def load_registry(settings: Settings) -> AreaRegistry:
 
 
 def secret_codec(settings: Settings, *, embedded: bool) -> AesGcmCodec | None:
-    """The secret codec: from the setting, else (embedded only) the key file in home."""
+    """The secret keyring: the current key from the setting, else (embedded only) the
+    key file in home; plus the retired keys. Raises :class:`SettingsError`."""
+    retired: list[bytes] = []
+    if settings.retired_secret_keys is not None:
+        retired = decode_key_list(
+            settings.retired_secret_keys.get_secret_value(),
+            source="CONDUIT_CONFIG_RETIRED_SECRET_KEYS",
+        )
     if settings.secret_key is not None:
         key = decode_key(settings.secret_key.get_secret_value(), source="CONDUIT_CONFIG_SECRET_KEY")
-        return AesGcmCodec(key=key)
+        return AesGcmCodec(key=key, retired=retired)
     if embedded:
-        return AesGcmCodec(key=load_or_create_key_file(settings.home))
+        return AesGcmCodec(key=load_or_create_key_file(settings.home), retired=retired)
     return None
+
+
+def guarded_keyring(
+    keyring: AesGcmCodec | None, app: ConfigApplication, settings: Settings
+) -> GuardedKeyring | None:
+    """The keyring as the store uses it: sealing only with a key the store knows."""
+    if keyring is None:
+        return None
+    who = f"{settings.actor or default_actor()} on {socket.gethostname()}"
+    return GuardedKeyring(
+        keyring,
+        known=KnownKeys(app.datastore),
+        new_key=settings.new_secret_key,
+        recorded_by=who,
+    )
 
 
 def build_runner(
@@ -133,7 +171,7 @@ def open_store(settings: Settings) -> Iterator[ConfigStore]:
         store = ConfigStore(
             app=app,
             registry=registry,
-            codec=codec,
+            codec=guarded_keyring(codec, app, settings),
             index=EventIndex(datastore=app.datastore),
             projections=build_runner(app, registry, checkpoints, settings=settings),
             checkpoints=checkpoints,

@@ -49,6 +49,16 @@ class Settings(BaseSettings):
         description="HMAC key of the log's tamper-evident chain: 32 bytes, base64url"
         " (once set, every writer needs it).",
     )
+    retired_secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated base64url keys that open (never seal) secrets sealed"
+        " before a rotation.",
+    )
+    new_secret_key: bool = Field(
+        default=False,
+        description="The current secret key is new: record it in the store (a rotation)"
+        " instead of refusing to seal with a key the store does not know.",
+    )
     snapshot_interval: int = Field(
         default=50, ge=1, le=100_000, description="Per-entry snapshot every N versions."
     )

@@ -29,6 +29,7 @@ from infrastructure.store.environment import (
     StoreEnvironment,
     redact_changes,
 )
+from infrastructure.store.keyguard import refused_sealing
 
 MAX_ATTEMPTS = 20
 Planner = Callable[[EnvironmentView], list[Change]]
@@ -78,9 +79,15 @@ class StoreBulk(StoreEnvironment):
         kept = {(p.area, p.key) for p in document.problems}
 
         def planner(view: EnvironmentView) -> list[Change]:
-            wanted = prepare_values(
-                document, registry=self.registry, codec=self.codec, current=view.state
-            )
+            try:
+                wanted = prepare_values(
+                    document, registry=self.registry, codec=self.codec, current=view.state
+                )
+            except InvalidValueError:
+                refusal = refused_sealing(self.codec)
+                if refusal is not None:  # the key, not the fields, is what is wrong
+                    raise refusal from None
+                raise
             steps = apply_plan(view.state, wanted, prune=prune)
             return [_repairing(view, s) for s in steps if (s.area, s.key) not in kept]
 

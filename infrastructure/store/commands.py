@@ -22,6 +22,7 @@ from domain.errors import (
 from domain.secrets import seal_secrets
 from domain.values import json_diff, merge_patch, validate, validate_sparse
 from infrastructure.store.base import StoreBase, storage_errors
+from infrastructure.store.keyguard import require_key_for_keeps
 from infrastructure.store.views import WriteResult
 
 # Writers without an expected version retry (with jittered backoff) when another
@@ -52,6 +53,7 @@ class StoreCommands(StoreBase):
         def decide(entry: ConfigEntry | None) -> ConfigEntry:
             instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
             previous = entry.value if entry else None
+            require_key_for_keeps(self.codec, instance, sparse)
             seal_secrets(instance, sparse, previous, self.codec, limits=limits)
             if entry is None:
                 return ConfigEntry.create(address, sparse, provenance, model.schema_version)
@@ -79,6 +81,7 @@ class StoreCommands(StoreBase):
             entry = _live(entry, address)
             merged = merge_patch(entry.value, merge)  # what is validated is the result
             instance, sparse = validate_sparse(model, merged, key=address.key, limits=limits)
+            require_key_for_keeps(self.codec, instance, sparse)
             seal_secrets(instance, sparse, entry.value, self.codec, limits=limits)
             entry.change(sparse, provenance, model.schema_version)
             return entry

@@ -7,6 +7,7 @@ from typing import Any
 from domain.secrets import redact, reveal
 from infrastructure.store.bulk import StoreBulk
 from infrastructure.store.commands import StoreCommands
+from infrastructure.store.keys import StoreKeys
 from infrastructure.store.queries import StoreQueries
 from infrastructure.store.readmodels import StoreReadModels
 from infrastructure.store.schedule import StoreSchedule
@@ -14,7 +15,13 @@ from infrastructure.store.verify import StoreVerifier
 
 
 class ConfigStore(
-    StoreSchedule, StoreCommands, StoreQueries, StoreReadModels, StoreVerifier, StoreBulk
+    StoreSchedule,
+    StoreCommands,
+    StoreQueries,
+    StoreReadModels,
+    StoreVerifier,
+    StoreKeys,
+    StoreBulk,
 ):
     """Commands and queries over the configuration event log.
 

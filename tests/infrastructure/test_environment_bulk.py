@@ -261,5 +261,5 @@ def test_secrets_never_in_plaintext(
     for text in texts:
         for plaintext in (PLAINTEXT, applied_secret, "sk-rotated-NEW-1"):
             assert plaintext not in text
-    assert "enc:v1:" in dumped
+    assert "enc:v2:" in dumped
     assert "enc:v1:" not in repr([s.to_json() for s in result.steps])  # steps are redacted

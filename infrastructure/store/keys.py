@@ -1,0 +1,190 @@
+"""Secret keys seen from the store: which key seals which current value, and ``rekey``.
+
+``rekey`` re-seals every current secret that is not sealed with the current key (an
+``enc:v1`` value, or one naming a retired key) by appending events with the same
+plaintext: history is never rewritten, so old versions still need their key in the
+ring (``CONDUIT_CONFIG_RETIRED_SECRET_KEYS``) to be revealed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from psycopg.sql import SQL, Identifier
+
+from domain.address import SYSTEM_ENVIRONMENT
+from domain.entry import Provenance
+from domain.environment import Change, EntryState
+from domain.errors import ConfigStoreError, SecretKeyError
+from domain.secrets import NO_KEY_MESSAGE, get_path, is_sealed, secret_paths
+from domain.stored import BrokenEntry, EntryProblem
+from domain.values import JsonObject, json_diff, validate
+from infrastructure.persistence.recorder import INDEX_TABLE
+from infrastructure.store.base import storage_errors
+from infrastructure.store.bulk import BulkResult, StoreBulk
+from infrastructure.store.environment import EnvironmentView
+from infrastructure.store.keyguard import GuardedKeyring, KeyRecord
+
+#: How ``keys list`` names secrets sealed before key ids existed.
+NO_KEY_ID = "v1"
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """One key id: whether the store recorded it (and retired it), whether this process
+    holds it, and how many current secrets it seals."""
+
+    key_id: str
+    record: KeyRecord | None
+    current: bool
+    in_ring: bool
+    values: int
+
+
+@dataclass(frozen=True)
+class KeysReport:
+    """The keys of a store as this process sees them."""
+
+    current_id: str
+    keys: list[KeyUsage] = field(default_factory=list)
+    #: Entries whose secrets could not be counted (their value breaks today's rules).
+    problems: list[EntryProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RekeyResult:
+    """What ``rekey`` did to one environment (``secrets``: values re-sealed)."""
+
+    result: BulkResult
+    secrets: int
+    #: Live entries holding a secret no key of this process opens: left as they are.
+    skipped: list[EntryProblem] = field(default_factory=list)
+
+
+class StoreKeys(StoreBulk):
+    """Key usage and ``rekey``. Raise :class:`SecretKeyError` (no key, or a current key
+    the store does not know) or :class:`StorageError`."""
+
+    def keyring(self) -> GuardedKeyring:
+        """This process's keyring; :class:`SecretKeyError` without a key."""
+        if not isinstance(self.codec, GuardedKeyring):
+            raise SecretKeyError(NO_KEY_MESSAGE)
+        return self.codec
+
+    def secret_environments(self) -> list[str]:
+        """Every environment that ever had an entry (not the system one)."""
+        table = SQL("{}.{}").format(Identifier(self.app.datastore.schema), Identifier(INDEX_TABLE))
+        query = SQL("SELECT DISTINCT environment FROM {} ORDER BY environment").format(table)
+        with storage_errors(), self.app.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(query)
+            rows = cur.fetchall()
+        names = [str(r["environment"] if isinstance(r, dict) else r[0]) for r in rows]
+        return [name for name in names if name != SYSTEM_ENVIRONMENT]
+
+    def key_usage(self, environment: str | None = None) -> KeysReport:
+        """The recorded keys, the keys of this ring and every key that seals a current
+        secret (of one environment, or all), with counts."""
+        ring = self.keyring()
+        counts: Counter[str] = Counter()
+        problems: list[EntryProblem] = []
+        for env in [environment] if environment else self.secret_environments():
+            view = self.environment_at(env)
+            for _, _, sealed in self._secrets(view, problems):
+                counts[ring.key_id_of(sealed) or NO_KEY_ID] += 1
+        records = {r.key_id: r for r in ring.known.records()}
+        ids = [*records, *(i for i in ring.ids if i not in records)]
+        ids += sorted(i for i in counts if i not in ids)
+        usage = [
+            KeyUsage(i, records.get(i), i == ring.current_id, i in ring.ids, counts[i]) for i in ids
+        ]
+        return KeysReport(ring.current_id, usage, problems)
+
+    def rekey(
+        self,
+        environment: str,
+        *,
+        provenance: Provenance,
+        dry_run: bool = False,
+        new_key: bool = False,
+    ) -> RekeyResult:
+        """Re-seal every current secret of ``environment`` not sealed with the current
+        key, in one atomic write (``dry_run``: only plan it). ``new_key`` records the
+        current key as the store's new one first."""
+        ring = self.keyring()
+        if not dry_run:
+            ring.require_known(new_key=new_key)
+        resealed: list[int] = []
+        skipped: list[EntryProblem] = []
+
+        def planner(view: EnvironmentView) -> list[Change]:
+            resealed.clear()
+            skipped.clear()
+            steps = []
+            for entry, paths in self._stale(view, ring):
+                step = _resealed(entry, paths, ring, skipped)
+                if step is not None:
+                    steps.append(step)
+                    resealed.append(len(paths))
+            return steps
+
+        result = self._run(environment, planner, provenance, None, dry_run)
+        return RekeyResult(result, sum(resealed), list(skipped))
+
+    def _stale(
+        self, view: EnvironmentView, ring: GuardedKeyring
+    ) -> list[tuple[EntryState, list[Path]]]:
+        """Live entries with secrets not sealed with the current key, and where."""
+        stale: dict[tuple[str, str], tuple[EntryState, list[Path]]] = {}
+        for entry, path, sealed in self._secrets(view, []):
+            if ring.key_id_of(sealed) != ring.current_id:
+                stale.setdefault((entry.area, entry.key), (entry, []))[1].append(path)
+        return [stale[name] for name in sorted(stale)]
+
+    def _secrets(
+        self, view: EnvironmentView, problems: list[EntryProblem]
+    ) -> Iterator[tuple[EntryState, Path, str]]:
+        """Each sealed secret of each live entry, by the area's schema."""
+        for entry in view.state.values():
+            if entry.deleted or isinstance(entry, BrokenEntry):
+                continue
+            try:
+                model = self.area_model(view.environment, entry.area)
+                limits = self.limits_for(view.environment)
+                instance = validate(model, entry.stored, key=entry.key, limits=limits)
+            except ConfigStoreError as exc:
+                problems.append(EntryProblem(entry.area, entry.key, str(exc)))
+                continue
+            for path in secret_paths(instance):
+                sealed = get_path(entry.stored, path)
+                if is_sealed(sealed):
+                    yield entry, path, sealed
+
+
+def _resealed(
+    entry: EntryState, paths: list[Path], ring: GuardedKeyring, skipped: list[EntryProblem]
+) -> Change | None:
+    """The step that re-seals an entry's stale secrets (same plaintext), or ``None``
+    (reported in ``skipped``) when one of them does not open."""
+    value: JsonObject = copy.deepcopy(entry.stored)
+    for path in paths:
+        try:
+            plain = ring.open(get_path(entry.stored, path))
+        except SecretKeyError as exc:
+            where = ".".join(str(p) for p in path)
+            skipped.append(EntryProblem(entry.area, entry.key, f"secret {where}: {exc}"))
+            return None
+        # The store knows this key (checked before planning), so seal it directly.
+        _put(value, path, ring.keyring.seal(plain))
+    changes = json_diff(entry.stored, value)
+    return Change(entry.area, entry.key, "update", entry.version, changes, value)
+
+
+def _put(document: JsonObject, path: Path, value: str) -> None:
+    node: object = document
+    for part in path[:-1]:
+        node = node[part]  # type: ignore[index]
+    node[path[-1]] = value  # type: ignore[index]
