@@ -1,0 +1,334 @@
+"""``repair``: rebuild what is derived from the log (event index, projections, checkpoints)
+and re-establish each entry whose own log is damaged by appending one event (source
+``repair``), never editing history. Each run is recorded in ``cc_repairs`` with the chain
+breaks it acknowledged.
+
+:func:`plan_repair` only reads; :func:`run_repair` carries a plan out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
+
+from domain.entry import Provenance
+from infrastructure.persistence.errors import storage_errors
+from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
+from infrastructure.projection.checkpoints import CheckpointSink
+from infrastructure.store.base import StoreBase
+from infrastructure.store.chain import check_chain
+from infrastructure.store.integrity import inspect_entry
+from infrastructure.store.repair_entries import EntryDamage, assess
+from infrastructure.store.repair_index import IndexFix, apply_index, plan_index
+from infrastructure.store.repair_write import Appended, reestablish
+
+__all__ = [
+    "RepairPlan",
+    "RepairRecord",
+    "RepairReport",
+    "acknowledged_breaks",
+    "list_repairs",
+    "plan_repair",
+    "run_repair",
+]
+
+log = logging.getLogger("conduit_config.repair")
+REPAIRS_TABLE = "cc_repairs"
+#: Projections rebuilt from the whole log by every repair that is not a dry run.
+REBUILT = ("current", "audit")
+_UNCHECKABLE = "cannot check keyed links"
+
+
+@dataclass(frozen=True)
+class NamedSnapshot:
+    """A named snapshot taken at or after a damaged position of its environment (kept)."""
+
+    environment: str
+    name: str
+    position: int
+    damaged_from: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain form for reports."""
+        return dict(vars(self))
+
+
+@dataclass
+class RepairPlan:
+    """What a repair of ``environment`` (``None``: every environment) would do."""
+
+    environment: str | None
+    index: list[IndexFix] = field(default_factory=list)
+    entries: list[EntryDamage] = field(default_factory=list)
+    snapshots: list[NamedSnapshot] = field(default_factory=list)
+    damaged_from: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def appends(self) -> list[EntryDamage]:
+        """Entries re-established by a new event."""
+        return [e for e in self.entries if e.action == "reestablish"]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain form for output (never a value)."""
+        return {
+            "environment": self.environment,
+            "index": [f.to_json() for f in self.index],
+            "entries": [e.to_json() for e in self.entries],
+            "checkpoints_from": dict(sorted(self.damaged_from.items())),
+            "named_snapshots_covering_damage": [s.to_json() for s in self.snapshots],
+            "projections": list(REBUILT),
+        }
+
+
+@dataclass
+class RepairReport:
+    """What a run did (``repair_id`` ``None`` for a dry run)."""
+
+    plan: RepairPlan
+    dry_run: bool
+    appended: list[Appended] = field(default_factory=list)
+    checkpoints: int = 0
+    projections: dict[str, int] = field(default_factory=dict)
+    mirror: int | None = None
+    acknowledged: list[int] = field(default_factory=list)
+    repair_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain form for output (never a value)."""
+        return {
+            "dry_run": self.dry_run,
+            "repair_id": self.repair_id,
+            **self.plan.to_json(),
+            "appended": [vars(a) for a in self.appended],
+            "checkpoints_written": self.checkpoints,
+            "projections_rebuilt": self.projections,
+            "mirror_events": self.mirror,
+            "acknowledged_breaks": self.acknowledged,
+        }
+
+
+@dataclass(frozen=True)
+class RepairRecord:
+    """One row of ``cc_repairs``."""
+
+    id: int
+    repaired_at: Any
+    actor: str
+    reason: str | None
+    source: str
+    environment: str | None
+    head: int
+    actions: dict[str, Any]
+    acknowledged_breaks: list[int]
+
+
+def _table(store: StoreBase, name: str) -> Composed:
+    return SQL("{}.{}").format(Identifier(store.app.datastore.schema), Identifier(name))
+
+
+def plan_repair(store: StoreBase, environment: str | None) -> RepairPlan:
+    """Find the damage (only reads). Raises :class:`StorageError`."""
+    plan = RepairPlan(environment)
+    with storage_errors():
+        plan.index = plan_index(store.app.datastore, store.app.mapper)
+        for entry_id in _entry_ids(store):
+            found = _assess(store, entry_id)
+            if found is not None and _in_scope(found, environment):
+                plan.entries.append(found)
+        _damaged_from(store, plan)
+        plan.snapshots = _named_covering(store, plan.damaged_from)
+    return plan
+
+
+def _entry_ids(store: StoreBase) -> list[UUID]:
+    """Every entry any table names: events, index rows, the ``current`` projection."""
+    query = SQL(
+        "SELECT originator_id FROM {} UNION SELECT entry_id FROM {} UNION SELECT entry_id FROM {}"
+    ).format(_table(store, EVENTS_TABLE), _table(store, INDEX_TABLE), _table(store, "cc_current"))
+    with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+        cur.execute(query)
+        return sorted(row["originator_id"] for row in cur.fetchall())
+
+
+def _assess(store: StoreBase, entry_id: UUID) -> EntryDamage | None:
+    log = inspect_entry(store, entry_id)
+    found = assess(log, {})
+    if found.damaged and log.snapshot_versions:
+        found = assess(log, _snapshots(store, entry_id))
+    return found if found.damaged else None
+
+
+def _snapshots(store: StoreBase, entry_id: UUID) -> dict[int, tuple[Any, bool]]:
+    """Version -> (value, deleted) of the entry's snapshots that decode."""
+    if store.app.snapshots is None:
+        return {}
+    found = {}
+    for stored in store.app.snapshots.recorder.select_events(entry_id):
+        try:
+            snapshot = store.app.mapper.to_domain_event(stored)
+            state = snapshot.state  # type: ignore[attr-defined]
+            found[stored.originator_version] = (dict(state["value"]), bool(state["deleted"]))
+        except Exception as exc:  # a snapshot we cannot read proves nothing
+            log.info("snapshot %s of %s unread (%s)", stored.originator_version, entry_id, exc)
+    return found
+
+
+def _in_scope(found: EntryDamage, environment: str | None) -> bool:
+    if found.address is None:
+        return environment is None
+    if environment is None:
+        return True
+    return found.address.environment == environment
+
+
+def _damaged_from(store: StoreBase, plan: RepairPlan) -> None:
+    """Per environment, the first damaged log position (checkpoints from there on are
+    recomputed)."""
+    for entry in plan.entries:
+        if entry.address is not None and entry.positions:
+            env = entry.address.environment
+            first = min(entry.positions)
+            plan.damaged_from[env] = min(plan.damaged_from.get(env, first), first)
+    for fix in plan.index:
+        where = fix.row.environment if fix.row is not None else None
+        for name in [where] if where else _envs_at(store, fix.position):
+            if plan.environment in (None, name):
+                before = plan.damaged_from.get(name, fix.position)
+                plan.damaged_from[name] = min(before, fix.position)
+
+
+def _envs_at(store: StoreBase, position: int) -> list[str]:
+    query = SQL("SELECT environment FROM {} WHERE position = %s").format(_table(store, INDEX_TABLE))
+    with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+        cur.execute(query, (position,))
+        return [str(r["environment"]) for r in cur.fetchall()]
+
+
+def _named_covering(store: StoreBase, damaged_from: dict[str, int]) -> list[NamedSnapshot]:
+    query = SQL(
+        "SELECT environment, name, position FROM {} WHERE name IS NOT NULL"
+        " AND environment = %s AND position >= %s ORDER BY position"
+    ).format(_table(store, "cc_checkpoints"))
+    found = []
+    with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+        for env, first in sorted(damaged_from.items()):
+            cur.execute(query, (env, first))
+            found += [NamedSnapshot(r["environment"], r["name"], r["position"], first) for r in cur]
+    return found
+
+
+def run_repair(
+    store: StoreBase,
+    plan: RepairPlan,
+    provenance: Provenance,
+    *,
+    audit_key: bytes | None = None,
+) -> RepairReport:
+    """Carry ``plan`` out: the index, then one event per entry to re-establish (and its
+    snapshot; the entry leaves quarantine), then the projections and checkpoints; record
+    the run. Raises :class:`StorageError`."""
+    report = RepairReport(plan, dry_run=False)
+    with storage_errors():
+        apply_index(store.app.datastore, plan.index)
+    for entry in plan.appends:
+        report.appended.append(reestablish(store, entry, provenance))
+    for entry in plan.entries:
+        store.entries.drop(entry.entry_id)
+        if entry.action == "remove":
+            store.release(entry.entry_id)
+    with storage_errors():
+        _drop_checkpoints(store, plan.damaged_from)
+        for name in REBUILT:
+            report.projections[name] = store.projections.rebuild(name)
+        report.checkpoints = _checkpoint(store)
+    report.acknowledged = _breaks(store, audit_key)
+    return report
+
+
+def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance) -> int:
+    """Write the run to ``cc_repairs``; returns its id. Raises :class:`StorageError`."""
+    query = SQL(
+        "INSERT INTO {} (actor, reason, source, correlation_id, environment, head, actions,"
+        " acknowledged_breaks) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+    ).format(_table(store, REPAIRS_TABLE))
+    actions = report.to_json()
+    for name in ("dry_run", "repair_id", "acknowledged_breaks"):
+        actions.pop(name)
+    with storage_errors():
+        head = store.projections.head()
+        with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                query,
+                (
+                    provenance.actor,
+                    provenance.reason,
+                    provenance.source,
+                    provenance.correlation_id,
+                    report.plan.environment,
+                    head,
+                    Jsonb(actions),
+                    report.acknowledged,
+                ),
+            )
+            row = cur.fetchone()
+    assert row is not None  # INSERT ... RETURNING answers its row
+    report.repair_id = int(row["id"])
+    return report.repair_id
+
+
+def _drop_checkpoints(store: StoreBase, damaged_from: dict[str, int]) -> None:
+    query = SQL("DELETE FROM {} WHERE name IS NULL AND environment = %s AND position >= %s").format(
+        _table(store, "cc_checkpoints")
+    )
+    with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+        for env, first in damaged_from.items():
+            cur.execute(query, (env, first))
+
+
+def _checkpoint(store: StoreBase) -> int:
+    """Checkpoint every environment whose last event has none, at that event."""
+    store.projections.catch_up(["checkpoints"])
+    sink = store.projections.sink("checkpoints")
+    assert isinstance(sink, CheckpointSink)
+    return store.projections.run_locked("checkpoints", sink.checkpoint_changed)
+
+
+def _breaks(store: StoreBase, audit_key: bytes | None) -> list[int]:
+    """Positions of the chain breaks left once the log is repaired (a break the audit key
+    is needed to check is not acknowledged)."""
+    report = check_chain(store, audit_key=audit_key)
+    return sorted(
+        {
+            f.position
+            for f in report.findings
+            if not f.problem.startswith(_UNCHECKABLE) and not f.problem.startswith("...")
+        }
+    )
+
+
+def acknowledged_breaks(store: StoreBase) -> dict[int, int]:
+    """Chain break position -> id of the (first) repair that acknowledged it.
+    Raises :class:`StorageError`."""
+    query = SQL(
+        "SELECT position, MIN(id) AS id FROM (SELECT id, unnest(acknowledged_breaks)"
+        " AS position FROM {}) AS a GROUP BY position"
+    ).format(_table(store, REPAIRS_TABLE))
+    with storage_errors(), store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+        cur.execute(query)
+        return {int(r["position"]): int(r["id"]) for r in cur.fetchall()}
+
+
+def list_repairs(store: StoreBase, limit: int = 50) -> list[RepairRecord]:
+    """The latest repairs, newest first. Raises :class:`StorageError`."""
+    query = SQL(
+        "SELECT id, repaired_at, actor, reason, source, environment, head, actions,"
+        " acknowledged_breaks FROM {} ORDER BY id DESC LIMIT %s"
+    ).format(_table(store, REPAIRS_TABLE))
+    with storage_errors(), store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+        cur.execute(query, (limit,))
+        return [RepairRecord(**r) for r in cur.fetchall()]

@@ -1,0 +1,181 @@
+"""What ``repair`` can still prove of an entry whose own log is damaged, and the one event
+that re-establishes it.
+
+An event's value hash proves the value after it, whatever happened before: so the newest
+provable state is found by replaying the events that are there (each applied to the last
+proven value, or taken from a snapshot the event at its version confirms) and keeping the
+last one whose hash matches. History is never edited: the repair appends a
+:class:`~domain.entry.ConfigEntry.Reestablished` event after every version the log ever
+had (the event index remembers deleted ones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from domain.address import Address
+from domain.entry import ConfigEntry
+from domain.replay import deleted_after, value_after
+from domain.values import JsonObject, value_hash
+from infrastructure.store.integrity import EntryLog, address_of
+
+
+@dataclass(frozen=True)
+class Proven:
+    """A state of the entry its log still proves."""
+
+    version: int
+    value: JsonObject
+    deleted: bool
+    source: str  # "version N" or "snapshot at version N"
+
+
+@dataclass
+class EntryDamage:
+    """One entry's damage and what repair does about it (``action``: ``reestablish``,
+    ``remove`` when nothing is left to prove a state, or ``none``)."""
+
+    entry_id: UUID
+    label: str
+    address: Address | None
+    latest: int
+    missing: list[int] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)
+    mismatched: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    proven: Proven | None = None
+
+    @property
+    def damaged(self) -> bool:
+        """Whether the entry's own log is damaged (index-only trouble is not)."""
+        return bool(self.missing or self.unreadable or self.mismatched)
+
+    @property
+    def action(self) -> str:
+        """``reestablish``, ``remove`` or ``none``."""
+        if not self.damaged:
+            return "none"
+        return "reestablish" if self.proven is not None and self.address else "remove"
+
+    @property
+    def damage(self) -> str:
+        """The damage in words (``versions 3-4 missing; version 6 unreadable``)."""
+        parts = [
+            _versions(self.missing, "missing"),
+            _versions(self.unreadable, "does not decode", "do not decode"),
+            _versions(self.mismatched, "does not replay to its hash", "do not replay to their hashes"),
+        ]
+        return "; ".join(p for p in parts if p)
+
+    @property
+    def reason(self) -> str:
+        """What the repair event records as its reason."""
+        if self.proven is None:
+            return f"{self.damage}; nothing intact to re-establish"
+        return f"{self.damage}; re-established from {self.proven.source}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain form for reports (never a value)."""
+        return {
+            "entry": self.label,
+            "action": self.action,
+            "damage": self.damage,
+            "latest_version": self.latest,
+            "new_version": self.latest + 1 if self.action == "reestablish" else None,
+            "from": self.proven.source if self.proven else None,
+            "positions": sorted(set(self.positions)),
+        }
+
+
+def _versions(found: list[int], one: str, many: str | None = None) -> str:
+    if not found:
+        return ""
+    ranges: list[str] = []
+    for version in sorted(set(found)):
+        if ranges and ranges[-1].rpartition("-")[2] == str(version - 1):
+            ranges[-1] = f"{ranges[-1].partition('-')[0]}-{version}"
+        else:
+            ranges.append(str(version))
+    plural = len(found) > 1
+    noun = "versions" if plural else "version"
+    verb = (many or one) if plural else one
+    return f"{noun} {', '.join(ranges)} {verb}"
+
+
+def assess(log: EntryLog, snapshots: dict[int, tuple[JsonObject, bool]]) -> EntryDamage:
+    """Judge one entry's log (``snapshots``: version -> (value, deleted) of the snapshots
+    that decode). Damage before a proven ``Reestablished`` event was mended by an earlier
+    repair and is not counted again."""
+    present = {item.version for item in log.events}
+    orphans = {
+        r.version: r.position
+        for r in log.index
+        if r.entry_id == log.entry_id and r.version not in present
+    }
+    latest = max([*present, *orphans, 0])
+    found = EntryDamage(log.entry_id, log.label, address_of(log), latest)
+    proven: Proven | None = None
+    expected = 1
+    for item in log.events:
+        if item.version > expected:
+            found.missing.extend(range(expected, item.version))
+            found.positions.extend(
+                orphans[v] for v in range(expected, item.version) if v in orphans
+            )
+        expected = item.version + 1
+        event = item.event
+        if event is None:
+            found.unreadable.append(item.version)
+            found.positions.append(item.position)
+            continue
+        step = _prove(proven, event, snapshots.get(item.version))
+        if step is None:
+            found.mismatched.append(item.version)
+            found.positions.append(item.position)
+            continue
+        proven = step
+        if isinstance(event, ConfigEntry.Reestablished) and event.meta.source == "repair":
+            found.missing, found.unreadable, found.mismatched = [], [], []
+            found.positions = []
+    tail = [v for v in orphans if v >= expected]
+    found.missing.extend(sorted(tail))
+    found.positions.extend(orphans[v] for v in tail)
+    if not log.events:  # every event gone; rows derived from them may be left
+        found.missing = sorted(orphans) or sorted({f.version or 1 for f in log.problems})
+    found.proven = proven
+    return found
+
+
+def _prove(
+    before: Proven | None, event: ConfigEntry.Event, snapshot: tuple[JsonObject, bool] | None
+) -> Proven | None:
+    """The state after ``event`` if its value hash proves it (applied to the last proven
+    value, or a snapshot at its version), else ``None``."""
+    version = event.originator_version
+    base = before.value if before is not None else {}
+    try:
+        value = value_after(base, event)
+        matches = value_hash(value) == event.meta.value_hash
+    except Exception:  # a patch that does not apply, a value too deep to hash
+        matches = False
+    if matches:
+        return Proven(version, value, _deleted(before, event), f"version {version}")
+    if snapshot is not None and _hash(snapshot[0]) == event.meta.value_hash:
+        return Proven(version, snapshot[0], snapshot[1], f"the snapshot at version {version}")
+    return None
+
+
+def _deleted(before: Proven | None, event: ConfigEntry.Event) -> bool:
+    # A patch is only ever recorded on a live entry, even after a version gone missing.
+    if isinstance(event, ConfigEntry.ValueChanged):
+        return False
+    return deleted_after(before.deleted if before is not None else False, event)
+
+
+def _hash(value: Any) -> str:
+    try:
+        return value_hash(value)
+    except Exception:  # not a value we could have written
+        return ""
