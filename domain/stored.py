@@ -33,6 +33,9 @@ _MAX_ERRORS = 3
 #: RFC 7807 ``type`` of the HTTP 422 answered for an entry whose stored value is not
 #: valid under the current rules.
 STORED_VALUE_TYPE = "urn:conduit-config:problem:invalid-stored-value"
+#: RFC 7807 ``type`` of the HTTP 503 answered for an entry whose own log is broken, and
+#: the ``type`` of such an entry in a read's ``problems``.
+BROKEN_LOG_TYPE = "urn:conduit-config:problem:broken-log"
 
 #: Opens one sealed secret; raises :class:`SecretKeyError` when it cannot.
 Opener = Callable[[str], object]
@@ -40,11 +43,13 @@ Opener = Callable[[str], object]
 
 @dataclass(frozen=True)
 class EntryProblem:
-    """An entry a read left out, and why (never its value)."""
+    """An entry a read left out, and why (never its value). ``type`` is set for an entry
+    whose log is broken (:data:`BROKEN_LOG_TYPE`)."""
 
     area: str
     key: str
     reason: str
+    type: str | None = None
 
     @property
     def entry(self) -> str:
@@ -52,8 +57,11 @@ class EntryProblem:
         return f"{self.area}/{self.key}"
 
     def to_json(self) -> dict[str, str]:
-        """``{entry, area, key, reason}``."""
-        return {"entry": self.entry, "area": self.area, "key": self.key, "reason": self.reason}
+        """``{entry, area, key, reason}``, and ``type`` when set."""
+        shown = {"entry": self.entry, "area": self.area, "key": self.key, "reason": self.reason}
+        if self.type is not None:
+            shown["type"] = self.type
+        return shown
 
 
 class StoredValueError(InvalidValueError):

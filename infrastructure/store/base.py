@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import Mapper, MapperDeserialisationError
 from eventsourcing.postgres import PostgresDatastore
 
@@ -18,15 +19,16 @@ from domain.entry import ConfigEntry
 from domain.errors import InvalidValueError, NotFoundError
 from domain.limits import ValueLimits
 from domain.secrets import SecretCodec
-from domain.stored import BrokenEntry, StoredValueError
+from domain.stored import BROKEN_LOG_TYPE, BrokenEntry, EntryProblem, StoredValueError
 from infrastructure.persistence.application import ConfigApplication
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.checkpoints import Checkpoints
 from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.projection.tolerant import replay_entry
 from infrastructure.store.cache import EntryCache
+from infrastructure.store.guard import broken_error, quarantined_error, read_marks
 from infrastructure.store.index import EventIndex
-from infrastructure.store.integrity import QuarantinedEntry, QuarantineTable
+from infrastructure.store.quarantine import QuarantinedEntry, QuarantineTable
 from infrastructure.store.serving import Serving
 from projections.current import registry_completer
 
@@ -63,8 +65,13 @@ class StoreBase:
         self.system_registry = AreaRegistry(limits=registry.limits.enclosing())
         self.system_registry.register(AccessToken)
         self.system_registry.register(ScheduledChange)
-        self.serving = Serving(model_of=self.area_model, limits_of=self.limits_for, codec=codec)
         self.quarantine_table = QuarantineTable(index.datastore)
+        self.serving = Serving(
+            model_of=self.area_model,
+            limits_of=self.limits_for,
+            codec=codec,
+            broken_of=self._broken_entries,
+        )
 
     @property
     def mapper(self) -> Mapper[UUID]:
@@ -86,6 +93,13 @@ class StoreBase:
         """Entries in quarantine (of one environment). Raises :class:`StorageError`."""
         with storage_errors():
             return self.quarantine_table.quarantined(environment)
+
+    def _broken_entries(self, environment: str) -> list[EntryProblem]:
+        """Quarantined entries of ``environment`` as read problems."""
+        return [
+            EntryProblem(q.area, q.key, quarantined_error(q).args[0], type=BROKEN_LOG_TYPE)
+            for q in self.quarantined(environment)
+        ]
 
     def release(self, entry_id: UUID) -> bool:
         """Take an entry out of quarantine (after repair); whether it was in.
@@ -116,26 +130,73 @@ class StoreBase:
         return model
 
     def load(
-        self, address: Address, version: int | None = None, *, repairable: bool = False
+        self,
+        address: Address,
+        version: int | None = None,
+        *,
+        repairable: bool = False,
+        tolerate_broken: bool = False,
     ) -> ConfigEntry | None:
-        """The entry (at ``version``), or ``None`` if it never existed. An entry with an
-        event that does not decode is rebuilt from the others if a later event replaced
-        its whole value; else it raises :class:`StoredValueError`, unless ``repairable``
-        (a write that replaces the value starts from an empty one)."""
+        """The entry (at ``version``), or ``None`` if it never existed.
+
+        Raises :class:`BrokenLogError` when the entry's own log is broken (a version
+        missing, an event that does not decode, events the index disagrees with) or the
+        entry is quarantined; ``tolerate_broken`` (for ``repair``) skips those checks and
+        rebuilds what the events that decode give. A snapshot that does not decode is
+        passed over (the events are replayed). A replay that breaks (a change that does
+        not apply) raises :class:`StoredValueError` unless ``repairable`` (a write that
+        replaces the whole value starts from an empty one)."""
         with storage_errors():
             try:
-                entry: ConfigEntry = self.app.repository.get(address.entry_id, version=version)
+                entry: ConfigEntry | None = self.app.repository.get(
+                    address.entry_id, version=version
+                )
             except AggregateNotFoundError:
-                return None
-            except MapperDeserialisationError:
-                return self._rebuilt(address, version, repairable=repairable)
+                entry = None
+            except (MapperDeserialisationError, OriginatorVersionError):
+                if not tolerate_broken:
+                    self._refuse_broken(address)
+                return self._rebuilt(address, version, repairable=repairable or tolerate_broken)
+            if not tolerate_broken:
+                self._check_log(address, entry, version)
         return entry
+
+    def _check_log(self, address: Address, entry: ConfigEntry | None, version: int | None) -> None:
+        """Refuse a quarantined entry, and one whose loaded version disagrees with the
+        index (its last or only event deleted, events inserted without index rows)."""
+        marks = read_marks(self.datastore, address.entry_id)
+        if marks.quarantined is not None:
+            raise quarantined_error(marks.quarantined)
+        if marks.disagree(entry.version if entry is not None else None, version):
+            self._refuse_broken(address)
+
+    def refuse_quarantined(self, address: Address) -> None:
+        """Raise :class:`BrokenLogError` if the entry is quarantined (a write starting
+        from a cached state checks this much). Raises :class:`StorageError`."""
+        with storage_errors():
+            found = self.quarantine_table.get(address.entry_id)
+        if found is not None:
+            raise quarantined_error(found)
+
+    def refuse_quarantined_in(self, environment: str, keys: list[tuple[str, str]]) -> None:
+        """Raise :class:`BrokenLogError` if a multi-entry write touches a quarantined entry
+        of ``environment`` (``keys``: ``(area, key)``). Raises :class:`StorageError`."""
+        touched = set(keys)
+        for found in self.quarantined(environment):
+            if (found.area, found.key) in touched:
+                raise quarantined_error(found)
+
+    def _refuse_broken(self, address: Address) -> None:
+        """Raise :class:`BrokenLogError` if a full inspection finds the log broken."""
+        error = broken_error(self, self.quarantine_table, address)
+        if error is not None:
+            raise error
 
     def _rebuilt(self, address: Address, version: int | None, *, repairable: bool) -> ConfigEntry:
         stored = self.app.recorder.select_events(address.entry_id, lte=version)
         state, meta = replay_entry(self.app.mapper, address, stored)
         assert state is not None  # an entry with a row that does not decode has rows
-        if isinstance(state, BrokenEntry) and not repairable:
+        if isinstance(state, BrokenEntry) and not repairable:  # not the log: its replay
             raise StoredValueError(address.area, address.key, state.problem)
         entry = ConfigEntry.resume(
             address,

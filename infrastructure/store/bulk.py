@@ -183,6 +183,7 @@ class StoreBulk(StoreEnvironment):
             raise InvalidValueError(errors)
 
     def _save(self, view: EnvironmentView, steps: list[Change], provenance: Provenance) -> int:
+        self.refuse_quarantined_in(view.environment, [(s.area, s.key) for s in steps])
         entries = [self._entry(view, step, provenance) for step in steps]
         with storage_errors():
             recordings = self.app.save(

@@ -230,6 +230,7 @@ class StoreCommands(StoreBase):
         ``expected`` may be stale)."""
         cached = self.entries.get(address) if trust_cache else None
         if cached is not None and (expected is None or expected == cached.version):
+            self.refuse_quarantined(address)  # found broken since it was cached
             return cached, True
         entry = self.load(address, repairable=repairable)
         if entry is not None and not repairable:  # a repairable one may be broken

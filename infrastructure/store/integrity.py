@@ -25,6 +25,7 @@ from domain.replay import value_after
 from domain.values import JsonObject, value_hash
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.store.findings import Finding
+from infrastructure.store.quarantine import QuarantinedEntry, QuarantineTable, split_label
 
 __all__ = [
     "EntryLog",
@@ -33,10 +34,10 @@ __all__ = [
     "QuarantineTable",
     "QuarantinedEntry",
     "inspect_entry",
+    "split_label",
 ]
 
 log = logging.getLogger("conduit_config.integrity")
-QUARANTINE_TABLE = "cc_quarantine"
 SNAPSHOTS_TABLE = "conduitconfig_snapshots"
 
 
@@ -135,46 +136,60 @@ def _query(datastore: PostgresDatastore, query: Composed, params: tuple[Any, ...
         return list(curs.fetchall())
 
 
-def inspect_entry(store: StoreLike, entry_id: UUID) -> EntryLog:
-    """Read the raw rows of one entry (its events, its index rows, the index rows at
-    its events' positions, its snapshots and its ``current`` row) and judge them.
-    Database errors propagate as eventsourcing's/psycopg's."""
-    ds = store.datastore
-    events = _query(
-        ds,
-        SQL(
-            "SELECT notification_id, originator_version, topic, state FROM {}"
-            " WHERE originator_id = %s ORDER BY originator_version"
-        ).format(_table(ds, EVENTS_TABLE)),
-        (entry_id,),
-    )
-    positions = [int(r["notification_id"]) for r in events]
-    index = _query(
-        ds,
-        SQL(
-            "SELECT position, entry_id, version, environment, area, key FROM {}"
-            " WHERE entry_id = %s OR position = ANY(%s) ORDER BY position"
-        ).format(_table(ds, INDEX_TABLE)),
-        (entry_id, positions),
-    )
-    result = EntryLog(entry_id, index=[IndexRecord(**r) for r in index])
-    result.snapshot_versions = [
-        int(r["originator_version"])
-        for r in _query(
-            ds,
+def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
+    """Events, index rows, snapshot versions and ``current`` row of one entry, read in
+    one snapshot of the database (a concurrent append must not look like damage)."""
+    with ds.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        curs.execute(
+            SQL(
+                "SELECT notification_id, originator_version, topic, state FROM {}"
+                " WHERE originator_id = %s ORDER BY originator_version"
+            ).format(_table(ds, EVENTS_TABLE)),
+            (entry_id,),
+        )
+        events = list(curs.fetchall())
+        positions = [int(r["notification_id"]) for r in events]
+        curs.execute(
+            SQL(
+                "SELECT position, entry_id, version, environment, area, key FROM {}"
+                " WHERE entry_id = %s OR position = ANY(%s) ORDER BY position"
+            ).format(_table(ds, INDEX_TABLE)),
+            (entry_id, positions),
+        )
+        index = list(curs.fetchall())
+        curs.execute(
             SQL(
                 "SELECT originator_version FROM {} WHERE originator_id = %s"
                 " ORDER BY originator_version"
             ).format(_table(ds, SNAPSHOTS_TABLE)),
             (entry_id,),
         )
-    ]
+        snapshots = list(curs.fetchall())
+        curs.execute(
+            SQL(
+                "SELECT c.version, c.position, p.position AS upto FROM {} c"
+                " LEFT JOIN {} p ON p.name = 'current' WHERE c.entry_id = %s"
+            ).format(_table(ds, "cc_current"), _table(ds, "cc_projection_positions")),
+            (entry_id,),
+        )
+        current = list(curs.fetchall())
+    return events, index, snapshots, current
+
+
+def inspect_entry(store: StoreLike, entry_id: UUID) -> EntryLog:
+    """Read the raw rows of one entry (its events, its index rows, the index rows at
+    its events' positions, its snapshots and its ``current`` row) in one database
+    snapshot and judge them. Database errors propagate as eventsourcing's."""
+    events, index, snapshots, current = _entry_rows(store.datastore, entry_id)
+    result = EntryLog(entry_id, index=[IndexRecord(**r) for r in index])
+    result.snapshot_versions = [int(r["originator_version"]) for r in snapshots]
     _decode(store.mapper, entry_id, events, result)
     _name(result)
     _check_versions(result)
     _check_index(result)
     _replay(result)
-    _check_current(ds, result)
+    _check_current(current, result)
     return result
 
 
@@ -333,17 +348,9 @@ def _replay(out: EntryLog) -> None:
         out.intact_through = item.version
 
 
-def _check_current(ds: PostgresDatastore, out: EntryLog) -> None:
+def _check_current(rows: list[Any], out: EntryLog) -> None:
     """The ``current`` row must describe the entry's last event, once the projection
     has got that far; a row for an entry without events means its events were deleted."""
-    rows = _query(
-        ds,
-        SQL(
-            "SELECT c.version, c.position, p.position AS upto FROM {} c"
-            " LEFT JOIN {} p ON p.name = 'current' WHERE c.entry_id = %s"
-        ).format(_table(ds, "cc_current"), _table(ds, "cc_projection_positions")),
-        (out.entry_id,),
-    )
     if not rows:
         return
     version, position = int(rows[0]["version"]), int(rows[0]["position"])
@@ -368,90 +375,6 @@ def _check_current(ds: PostgresDatastore, out: EntryLog) -> None:
                 position,
             )
         )
-
-
-# -- quarantine ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QuarantinedEntry:
-    """An entry whose log was found broken: where and why (never its value)."""
-
-    entry_id: UUID
-    environment: str
-    area: str
-    key: str
-    position: int | None
-    problem: str
-
-    @property
-    def name(self) -> str:
-        """``env/area/key``."""
-        return f"{self.environment}/{self.area}/{self.key}"
-
-
-class QuarantineTable:
-    """Read and write ``cc_quarantine``. Database errors propagate as psycopg's."""
-
-    def __init__(self, datastore: PostgresDatastore) -> None:
-        self.datastore = datastore
-        self._table = _table(datastore, QUARANTINE_TABLE)
-
-    def quarantine(self, entry_id: UUID, label: str, position: int | None, problem: str) -> None:
-        """Record ``entry_id`` (``label``: ``env/area/key`` or ``env:area/key``) as broken
-        at ``position``; a second record of the same entry updates where and why."""
-        environment, area, key = split_label(label)
-        query = SQL(
-            "INSERT INTO {} (entry_id, environment, area, key, position, problem)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (entry_id) DO UPDATE"
-            " SET position = EXCLUDED.position, problem = EXCLUDED.problem"
-        ).format(self._table)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(query, (entry_id, environment, area, key, position, problem[:2000]))
-
-    def quarantined(self, environment: str | None = None) -> list[QuarantinedEntry]:
-        """Quarantined entries (of one environment), by address."""
-        rows = _query(
-            self.datastore,
-            SQL(
-                "SELECT entry_id, environment, area, key, position, problem FROM {}"
-                " WHERE %s::text IS NULL OR environment = %s::text ORDER BY environment, area, key"
-            ).format(self._table),
-            (environment, environment),
-        )
-        return [QuarantinedEntry(**r) for r in rows]
-
-    def get(self, entry_id: UUID) -> QuarantinedEntry | None:
-        """The quarantine record of one entry."""
-        rows = _query(
-            self.datastore,
-            SQL(
-                "SELECT entry_id, environment, area, key, position, problem FROM {}"
-                " WHERE entry_id = %s"
-            ).format(self._table),
-            (entry_id,),
-        )
-        return QuarantinedEntry(**rows[0]) if rows else None
-
-    def release(self, entry_id: UUID) -> bool:
-        """Take ``entry_id`` out of quarantine; whether it was in."""
-        query = SQL("DELETE FROM {} WHERE entry_id = %s").format(self._table)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(query, (entry_id,))
-            return bool(curs.rowcount)
-
-
-def split_label(label: str) -> tuple[str, str, str]:
-    """``env/area/key`` or ``env:area/key`` as its three parts (environment names may
-    hold ``:``, area and key names never hold ``/``). Raises ``ValueError``."""
-    head, _, key = label.rpartition("/")
-    if "/" in head:
-        environment, _, area = head.rpartition("/")
-    else:
-        environment, _, area = head.rpartition(":")
-    if not (environment and area and key):
-        raise ValueError(f"not an entry label: {label!r}")
-    return environment, area, key
 
 
 def address_of(found: EntryLog) -> Address | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from eventsourcing.persistence import MapperDeserialisationError
+
 from domain.address import Address
 from domain.entry import ConfigEntry
 from domain.environment import EntryState
-from domain.errors import NotFoundError
+from domain.errors import BrokenLogError, NotFoundError
 from domain.replay import event_changes
 from domain.values import json_diff
 from infrastructure.store.base import StoreBase, storage_errors
@@ -50,16 +52,26 @@ class StoreQueries(StoreBase):
         return row.version
 
     def history(self, address: Address, *, limit: int | None = None) -> list[HistoryItem]:
-        """Events of an entry, oldest first (the last ``limit`` when given)."""
+        """Events of an entry, oldest first (the last ``limit`` when given). Raises
+        :class:`BrokenLogError` when a version is missing or does not decode."""
         self.model_for(address)
+        entry = self.load(address)
+        if entry is None:
+            raise NotFoundError(f"{address} not found in environment {address.environment!r}")
         entry_id = address.entry_id
+        first = 1 if limit is None else max(1, entry.version - limit + 1)
         with storage_errors():
-            latest = self.index.latest_version(entry_id)
-            if latest is None:
-                raise NotFoundError(f"{address} not found in environment {address.environment!r}")
-            first = 1 if limit is None else max(1, latest - limit + 1)
             rows = self.index.rows(entry_id, gt=first - 1)
-            events = list(self.app.events.get(entry_id, gt=first - 1))
+            try:
+                events = list(self.app.events.get(entry_id, gt=first - 1))
+            except MapperDeserialisationError:
+                events = []
+        wanted = list(range(first, entry.version + 1))
+        if [e.originator_version for e in events[: len(wanted)]] != wanted:
+            self._refuse_broken(address)
+            raise BrokenLogError(
+                f"{address.environment}/{address}", None, "its events changed while read; retry"
+            )
         items = []
         for event in events:
             assert isinstance(event, ConfigEntry.Event)

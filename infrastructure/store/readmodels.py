@@ -92,6 +92,7 @@ class StoreReadModels(StoreBase):
             live_only=True,
             complete=True,
             redacted=False,
+            area=area,
         )
         items = []
         for entry in served.entries:

@@ -59,8 +59,10 @@ class Serving:
         limits_of: Callable[[str], ValueLimits],
         codec: SecretCodec | None,
         remembered: int = REMEMBERED,
+        broken_of: Callable[[str], list[EntryProblem]] | None = None,
     ) -> None:
         self._model_of = model_of
+        self._broken_of = broken_of
         self._limits_of = limits_of
         self._codec = codec
         self._remembered = remembered
@@ -149,12 +151,18 @@ class Serving:
         complete: bool = False,
         redacted: bool = True,
         opened: bool = False,
+        area: str | None = None,
     ) -> Served:
         """Each entry served as :meth:`entry` serves it, or reported; ``live_only``
-        leaves deleted entries out without checking them."""
+        leaves deleted entries out without checking them. Entries whose log is broken
+        (quarantined; of ``area`` when given) are reported whether or not they are among
+        ``entries``, and never served, so that lists agree with reads of one entry."""
         served = Served()
+        broken = self._broken_of(environment) if self._broken_of is not None else []
+        served.problems.extend(p for p in broken if area is None or p.area == area)
+        left_out = {(p.area, p.key) for p in broken}
         for entry in entries:
-            if live_only and entry.deleted:
+            if (live_only and entry.deleted) or (entry.area, entry.key) in left_out:
                 continue
             try:
                 shown = self.entry(

@@ -12,6 +12,8 @@ from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.entry import Provenance
+from domain.errors import BrokenLogError
+from domain.stored import BROKEN_LOG_TYPE
 from infrastructure.store import ConfigStore
 from infrastructure.store.integrity import inspect_entry
 
@@ -95,3 +97,64 @@ def test_non_object_state(store: ConfigStore, tables: Tables) -> None:
     assert found.intact_through == 2
     assert [(f.version, f.position) for f in found.problems] == [(3, position)]
     assert "not an object" in found.problems[0].problem
+
+
+def _refused(store: ConfigStore, position: int | None, **get: Any) -> BrokenLogError:
+    with pytest.raises(BrokenLogError) as caught:
+        store.get(ROUTER, **get)
+    assert (caught.value.entry, caught.value.position) == ("default/router/default", position)
+    return caught.value
+
+
+def _listed(store: ConfigStore) -> tuple[list[str], list[tuple[str, str | None]]]:
+    listing = store.listing("default")
+    return (
+        [str(v.address) for v in listing.items],
+        [(p.entry, p.type) for p in listing.problems],
+    )
+
+
+BROKEN = [("router/default", BROKEN_LOG_TYPE)]
+
+
+def test_middle_event_deleted_refuses_reads(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    position = tables.delete_event(ROUTER, 2)
+    error = _refused(store, position)
+    assert "version 2 missing" in str(error) and "conduit-config repair" in str(error)
+    _refused(store, position, version=3)
+    with pytest.raises(BrokenLogError, match=f"position {position}"):
+        store.history(ROUTER)
+    with pytest.raises(BrokenLogError):
+        store.set(ROUTER, {"max_retries": 9}, provenance=WHO)
+    assert _listed(store) == (["feature_flag/f"], BROKEN)
+    assert [q.name for q in store.quarantined("default")] == ["default/router/default"]
+
+
+def test_last_event_deleted_is_no_silent_rollback(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    position = tables.delete_event(ROUTER, 4)
+    _refused(store, position)
+    with pytest.raises(BrokenLogError):
+        store.history(ROUTER)
+    assert _listed(store) == (["feature_flag/f"], BROKEN)
+
+
+def test_only_event_deleted_is_broken_not_missing(store: ConfigStore, tables: Tables) -> None:
+    store.set(ROUTER, {"max_retries": 1}, provenance=WHO)
+    store.set(FLAG, {"enabled": True}, provenance=WHO)
+    store.list_entries("default")  # the current read model has the entry
+    position = tables.delete_event(ROUTER, 1)
+    _refused(store, position)
+    with pytest.raises(BrokenLogError):
+        store.history(ROUTER)
+    assert _listed(store) == (["feature_flag/f"], BROKEN)
+
+
+def test_non_object_state_refuses_reads(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    position = tables.set_state(ROUTER, 3, b'"text"')
+    error = _refused(store, position)
+    assert "not an object" in str(error)
+    _refused(store, position, version=2)  # quarantined: no version is served
+    assert _listed(store) == (["feature_flag/f"], BROKEN)
