@@ -24,6 +24,7 @@ from infrastructure.cli import (
     meta,
     mirror,
     readmodels,
+    repair,
     reveals,
     runtime,
     scheduled,
@@ -78,6 +79,7 @@ for command in (
     *scheduled.COMMANDS,
     *mirror.COMMANDS,
     *cluster.COMMANDS,
+    *repair.COMMANDS,
     *reveals.COMMANDS,
 ):
     cli.add_command(command)

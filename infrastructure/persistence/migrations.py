@@ -149,6 +149,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON {s}.cc_quarantine (environment, area, key)",
         ),
     ),
+    Migration(
+        10,
+        "repairs",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_repairs ("
+            " id bigserial PRIMARY KEY, repaired_at timestamptz NOT NULL DEFAULT now(),"
+            " actor text NOT NULL, reason text, source text NOT NULL,"
+            " correlation_id text NOT NULL, environment text, head bigint NOT NULL,"
+            " actions jsonb NOT NULL, acknowledged_breaks bigint[] NOT NULL DEFAULT '{{}}')",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 
