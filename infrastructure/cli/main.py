@@ -21,6 +21,7 @@ from infrastructure.cli import (
     entries,
     environment,
     history,
+    keys,
     meta,
     mirror,
     readmodels,
@@ -79,6 +80,7 @@ for command in (
     *scheduled.COMMANDS,
     *mirror.COMMANDS,
     *cluster.COMMANDS,
+    *keys.COMMANDS,
     *repair.COMMANDS,
     *reveals.COMMANDS,
 ):

@@ -8,7 +8,7 @@ from infrastructure.bootstrap import load_registry
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table
 from infrastructure.cli.state import get_state
-from infrastructure.crypto import generate_key
+from infrastructure.crypto import decode_key, generate_key, key_id
 from infrastructure.presenters import area_json
 
 
@@ -40,12 +40,15 @@ def schema_cmd(area: str) -> None:
 @click.command("keygen")
 @common
 def keygen_cmd() -> None:
-    """Print a new secret key for CONDUIT_CONFIG_SECRET_KEY."""
+    """Print a new secret key for CONDUIT_CONFIG_SECRET_KEY (alone on stdout, so
+    `$(conduit-config keygen)` is the key) and its id on stderr."""
     key = generate_key()
+    kid = key_id(decode_key(key, source="keygen"))
     if get_state().as_json:
-        emit_json({"secret_key": key})
+        emit_json({"key_id": kid, "key": key})
     else:
         click.echo(key)
+        click.echo(f"key id: {kid}", err=True)
 
 
 COMMANDS = (areas_cmd, schema_cmd, keygen_cmd)
