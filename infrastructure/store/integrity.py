@@ -10,7 +10,7 @@ not crash the reader.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
@@ -189,7 +189,10 @@ def inspect_entry(store: StoreLike, entry_id: UUID) -> EntryLog:
     _check_versions(result)
     _check_index(result)
     _replay(result)
+    _honour_repair(result)
     _check_current(current, result)
+    # Problems found before the address was known carry the entry id: name them all.
+    result.problems = [replace(f, entry=result.label) for f in result.problems]
     return result
 
 
@@ -346,6 +349,49 @@ def _replay(out: EntryLog) -> None:
             return
         out.values[item.version] = value
         out.intact_through = item.version
+
+
+def _honour_repair(out: EntryLog) -> None:
+    """Damage before the last ``Reestablished`` event a repair appended is history, not a
+    problem: that event proves the entry's state again (history is never edited, so the
+    gap stays). The replay goes on from it."""
+    mends = [n for n, item in enumerate(out.events) if _mends(item.event)]
+    if not mends:
+        return
+    start = out.events[mends[-1]].version
+    out.problems = [p for p in out.problems if p.version is None or p.version >= start]
+    if out.intact_through >= start:
+        return
+    value: JsonObject = {}
+    for expected, item in enumerate(out.events[mends[-1] :], start=start):
+        if item.version != expected or item.event is None:
+            return  # reported by the version and decoding checks
+        value = value_after(value, item.event)
+        if _hash(value) != item.event.meta.value_hash:
+            out.add(
+                item.version,
+                item.position,
+                f"value at version {item.version} (position"
+                f" {item.position}) does not match its hash",
+            )
+            return
+        out.values[item.version] = value
+        out.intact_through = item.version
+
+
+def _mends(event: ConfigEntry.Event | None) -> bool:
+    return (
+        isinstance(event, ConfigEntry.Reestablished)
+        and event.meta.source == "repair"
+        and _hash(event.value) == event.meta.value_hash
+    )
+
+
+def _hash(value: Any) -> str:
+    try:
+        return value_hash(value)
+    except Exception:  # a value too deep to hash, or a patch result that is not a value
+        return ""
 
 
 def _check_current(rows: list[Any], out: EntryLog) -> None:

@@ -22,6 +22,7 @@ from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.store.base import StoreBase
 from infrastructure.store.chain import check_chain
+from infrastructure.store.findings import Finding
 from infrastructure.store.integrity import inspect_entry
 from infrastructure.store.repair_entries import EntryDamage, assess
 from infrastructure.store.repair_index import IndexFix, apply_index, plan_index
@@ -35,6 +36,7 @@ __all__ = [
     "list_repairs",
     "plan_repair",
     "run_repair",
+    "split_acknowledged",
 ]
 
 log = logging.getLogger("conduit_config.repair")
@@ -332,3 +334,21 @@ def list_repairs(store: StoreBase, limit: int = 50) -> list[RepairRecord]:
     with storage_errors(), store.app.datastore.get_connection() as conn, conn.cursor() as cur:
         cur.execute(query, (limit,))
         return [RepairRecord(**r) for r in cur.fetchall()]
+
+
+def split_acknowledged(
+    store: StoreBase, findings: list[Finding]
+) -> tuple[list[Finding], list[tuple[Finding, int]]]:
+    """``verify``'s findings without the chain breaks a repair acknowledged, and those
+    breaks with the id of that repair (listed apart, not failing). Raises
+    :class:`StorageError`."""
+    known = acknowledged_breaks(store)
+    kept: list[Finding] = []
+    acknowledged: list[tuple[Finding, int]] = []
+    for finding in findings:
+        repair_id = known.get(finding.position) if finding.position is not None else None
+        if repair_id is not None and finding.problem.startswith("chain: "):
+            acknowledged.append((finding, repair_id))
+        else:
+            kept.append(finding)
+    return kept, acknowledged
