@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from domain.errors import SecretKeyError
@@ -11,7 +9,7 @@ from domain.stored import EntryProblem
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.output import emit_json, emit_table
 from infrastructure.cli.state import get_state
-from infrastructure.store.keys import KeysReport, KeyUsage, RekeyResult
+from infrastructure.store.keys import KeyUsage, RekeyResult
 
 
 @click.command("rekey")
@@ -39,7 +37,7 @@ def rekey_cmd(
     ]
     current = store.keyring().current_id
     if state.as_json:
-        emit_json({"key_id": current, "environments": [_result_json(r) for r in results]})
+        emit_json({"key_id": current, "environments": [r.to_json() for r in results]})
     else:
         for result in results:
             _show(result, current)
@@ -50,19 +48,6 @@ def rekey_cmd(
             " process opens and were left as they are: add the key each names to"
             " CONDUIT_CONFIG_RETIRED_SECRET_KEYS and run rekey again"
         )
-
-
-def _result_json(rekeyed: RekeyResult) -> dict[str, Any]:
-    result = rekeyed.result
-    return {
-        "environment": result.environment,
-        "applied": result.applied,
-        "base_position": result.base_position,
-        "position": result.position,
-        "secrets": rekeyed.secrets,
-        "entries": [f"{c.area}/{c.key}" for c in result.changes],
-        "skipped": [p.to_json() for p in rekeyed.skipped],
-    }
 
 
 def _show(rekeyed: RekeyResult, current: str) -> None:
@@ -105,7 +90,7 @@ def list_cmd(all_envs: bool) -> None:
     state = get_state()
     report = state.store.key_usage(None if all_envs else state.environment)
     if state.as_json:
-        emit_json(_report_json(report))
+        emit_json(report.to_json())
         return
     _warn(state.environment if not all_envs else "*", report.problems)
     emit_table(
@@ -136,31 +121,6 @@ def _row(usage: KeyUsage) -> tuple[object, ...]:
         seen,
         record.recorded_by if record else "-",
     )
-
-
-def _report_json(report: KeysReport) -> dict[str, Any]:
-    keys = []
-    for usage in report.keys:
-        record = usage.record
-        keys.append(
-            {
-                "key_id": usage.key_id,
-                "current": usage.current,
-                "in_ring": usage.in_ring,
-                "recorded": record is not None,
-                "first_seen": record.first_seen.isoformat() if record else None,
-                "recorded_by": record.recorded_by if record else None,
-                "retired_at": record.retired_at.isoformat()
-                if record and record.retired_at
-                else None,
-                "values": usage.values,
-            }
-        )
-    return {
-        "current": report.current_id,
-        "keys": keys,
-        "problems": [p.to_json() for p in report.problems],
-    }
 
 
 COMMANDS = (rekey_cmd, keys_group)

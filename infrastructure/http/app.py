@@ -30,6 +30,7 @@ from infrastructure.http import (
     cluster as cluster_api,
 )
 from infrastructure.http import repair as repair_api
+from infrastructure.http import keys as keys_api
 from infrastructure.http.bodies import BodyLimit
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
@@ -51,6 +52,7 @@ ROUTERS = tuple(
         system,
         cluster_api,
         scheduled,
+        keys_api,
         reveals,
         repair_api,
     )

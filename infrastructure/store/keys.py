@@ -12,6 +12,7 @@ import copy
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from psycopg.sql import SQL, Identifier
 
@@ -54,6 +55,15 @@ class KeysReport:
     #: Entries whose secrets could not be counted (their value breaks today's rules).
     problems: list[EntryProblem] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        """Key ids (never keys): recorded, retired, current here, in this ring, and how
+        many current secrets each seals."""
+        return {
+            "current": self.current_id,
+            "keys": [_usage_json(usage) for usage in self.keys],
+            "problems": [p.to_json() for p in self.problems],
+        }
+
 
 @dataclass(frozen=True)
 class RekeyResult:
@@ -63,6 +73,34 @@ class RekeyResult:
     secrets: int
     #: Live entries holding a secret no key of this process opens: left as they are.
     skipped: list[EntryProblem] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """What was (or would be) re-sealed in the environment."""
+        result = self.result
+        return {
+            "environment": result.environment,
+            "applied": result.applied,
+            "base_position": result.base_position,
+            "position": result.position,
+            "secrets": self.secrets,
+            "entries": [f"{c.area}/{c.key}" for c in result.changes],
+            "skipped": [p.to_json() for p in self.skipped],
+        }
+
+
+def _usage_json(usage: KeyUsage) -> dict[str, Any]:
+    record = usage.record
+    retired = record.retired_at if record else None
+    return {
+        "key_id": usage.key_id,
+        "current": usage.current,
+        "in_ring": usage.in_ring,
+        "recorded": record is not None,
+        "first_seen": record.first_seen.isoformat() if record else None,
+        "recorded_by": record.recorded_by if record else None,
+        "retired_at": retired.isoformat() if retired else None,
+        "values": usage.values,
+    }
 
 
 class StoreKeys(StoreBulk):
