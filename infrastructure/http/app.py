@@ -29,8 +29,8 @@ from infrastructure.http import (
 from infrastructure.http import (
     cluster as cluster_api,
 )
-from infrastructure.http import repair as repair_api
 from infrastructure.http import keys as keys_api
+from infrastructure.http import repair as repair_api
 from infrastructure.http.bodies import BodyLimit
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
