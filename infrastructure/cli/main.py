@@ -22,6 +22,7 @@ from infrastructure.cli import (
     environment,
     history,
     keys,
+    log,
     meta,
     mirror,
     readmodels,
@@ -82,6 +83,7 @@ for command in (
     *cluster.COMMANDS,
     *keys.COMMANDS,
     *repair.COMMANDS,
+    *log.COMMANDS,
     *reveals.COMMANDS,
 ):
     cli.add_command(command)

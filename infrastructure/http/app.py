@@ -30,6 +30,7 @@ from infrastructure.http import (
     cluster as cluster_api,
 )
 from infrastructure.http import keys as keys_api
+from infrastructure.http import log as log_api
 from infrastructure.http import repair as repair_api
 from infrastructure.http.bodies import BodyLimit
 from infrastructure.http.changes import ChangeFeed
@@ -54,6 +55,7 @@ ROUTERS = tuple(
         scheduled,
         keys_api,
         reveals,
+        log_api,
         repair_api,
     )
 )

@@ -39,12 +39,25 @@ __all__ = [
     "audit_key_of",
     "check_chain",
     "head",
+    "head_json",
 ]
 
 AUDIT_KEY_SETTING = "CONDUIT_CONFIG_AUDIT_KEY"
 CHAIN_TABLE = "cc_chain"
 #: Rows fetched from the server per round trip while streaming the log.
 STREAM_BATCH = 2000
+
+
+def head_json(found: ChainHead | None) -> dict[str, Any]:
+    """``log head`` as JSON (CLI and HTTP): every member ``null`` (``keyed`` false)
+    before the first chained event."""
+    return {
+        "position": found.position if found else None,
+        "hash": found.hash if found else None,
+        "keyed": found.keyed if found else False,
+        "key_id": found.key_id if found else None,
+        "head": found.text if found else None,
+    }
 
 
 def audit_key_of(settings: Settings) -> bytes | None:

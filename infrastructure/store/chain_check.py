@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -93,16 +93,16 @@ class LogRow:
     hash: bytes | None
     key_id: str | None
 
-    def event(self, position: int | None = None, state: bytes | None = None) -> bytes:
-        """The canonical bytes (optionally as if at ``position`` or with ``state``)."""
+    def event(self) -> bytes:
+        """The canonical bytes a link covers (an event with an index row only)."""
         assert self.entry_id is not None and self.recorded_at is not None
         return canonical(
-            self.position if position is None else position,
+            self.position,
             self.entry_id,
             self.version or 0,
             recorded_at=self.recorded_at,
             topic=self.topic or "",
-            state=(self.state or b"") if state is None else state,
+            state=self.state or b"",
         )
 
 
@@ -164,7 +164,7 @@ class ChainChecker:
     def _kind_ok(self, row: LogRow) -> bool:
         """Note keyed links and downgrades; ``False`` when the link cannot be checked."""
         if row.key_id is None:
-            if self._keyed:
+            if self._last_key is not None:  # once where it turns plain, not at every link
                 self._add(
                     "downgrade",
                     row.position,
@@ -176,6 +176,8 @@ class ChainChecker:
             self.report.keyed_from = row.position
         if self.key is not None and self.key.id == row.key_id:
             return True
+        if "unverifiable" in self._counts:  # said once for the whole chain
+            return False
         held = f"{KEY} is audit key {self.key.id}" if self.key else f"{KEY} is not set"
         self._add(
             "unverifiable",
@@ -213,8 +215,10 @@ class ChainChecker:
         over: two events traded places."""
         for position, suspect in self._suspects.items():
             mine = suspect.row
-            moved = (row.event(position=position), mine.event(state=row.state))
-            for event in moved:
+            whole = replace(
+                mine, entry_id=row.entry_id, version=row.version, topic=row.topic, state=row.state
+            )
+            for event in (whole.event(), replace(mine, state=row.state).event()):
                 if any(self._link(mine.key_id, p, event) == mine.hash for p in suspect.previous):
                     del self._suspects[position]
                     self._add(
