@@ -101,7 +101,8 @@ _WHOLE_VALUE = (
     ConfigEntry.Reestablished,
 )
 #: What applying a recorded patch to a value it was not made for can raise.
-_PATCH_ERRORS = (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, LookupError)
+PATCH_ERRORS = (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, LookupError)
+_PATCH_ERRORS = PATCH_ERRORS
 
 
 def advance_checked(

@@ -11,6 +11,7 @@ from uuid import UUID
 from domain.areas.registry import AreaRegistry
 from domain.errors import ConfigStoreError
 from domain.replay import deleted_after, value_after
+from domain.stored import PATCH_ERRORS
 from domain.values import complete, json_equal
 from projections.records import LogRecord
 
@@ -38,7 +39,13 @@ class CurrentRow:
 def next_current(row: CurrentRow | None, record: LogRecord, complete: Completer) -> CurrentRow:
     """The row after ``record``'s event."""
     event = record.event
-    stored = value_after(row.stored if row else {}, event)
+    before = row.stored if row else {}
+    try:
+        stored = value_after(before, event)
+    except (*PATCH_ERRORS, TypeError, ValueError):
+        # A change that no longer applies (an event before it is gone): the entry's log is
+        # broken, which reads report; the projection must not stop on it.
+        stored = before
     deleted = deleted_after(row.deleted if row else False, event)
     base = row or CurrentRow(
         entry_id=record.entry_id,

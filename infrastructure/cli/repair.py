@@ -106,14 +106,7 @@ def _emit_plan(plan: RepairPlan) -> None:
     if not plan.entries:
         click.echo("  entries: no damaged entry")
     for entry in plan.entries:
-        if entry.action == "reestablish":
-            assert entry.proven is not None
-            what = f"re-establish at version {entry.latest + 1} from {entry.proven.source}" + (
-                " (deleted)" if entry.proven.deleted else ""
-            )
-        else:
-            what = "nothing intact: cannot be re-established; its derived rows are removed"
-        click.echo(f"  {entry.label}: {entry.damage} -> {what}")
+        click.echo(f"  {entry.label}: {entry.damage} -> {entry.outcome}")
     for env, first in sorted(plan.damaged_from.items()):
         click.echo(f"  checkpoints of {env}: automatic ones from position {first} recomputed")
     for snap in plan.snapshots:

@@ -242,7 +242,7 @@ def run_repair(
     for entry in plan.entries:
         store.entries.drop(entry.entry_id)
         if entry.action == "remove":
-            store.release(entry.entry_id)
+            _settle_unrepairable(store, entry)
     with storage_errors():
         _drop_checkpoints(store, plan.damaged_from)
         for name in REBUILT:
@@ -250,6 +250,17 @@ def run_repair(
         report.checkpoints = _checkpoint(store)
     report.acknowledged = _breaks(store, audit_key)
     return report
+
+
+def _settle_unrepairable(store: StoreBase, entry: EntryDamage) -> None:
+    """An entry left with no events has no rows once rebuilt: out of quarantine. One whose
+    events prove nothing stays quarantined (reads refuse it, lists report it)."""
+    if not entry.has_events:
+        store.release(entry.entry_id)
+    elif entry.address is not None:
+        where = min(entry.positions) if entry.positions else None
+        name = f"{entry.address.environment}/{entry.address.area}/{entry.address.key}"
+        store.quarantine(entry.entry_id, name, where, entry.reason)
 
 
 def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance) -> int:

@@ -46,6 +46,7 @@ class EntryDamage:
     mismatched: list[int] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     proven: Proven | None = None
+    has_events: bool = False
 
     @property
     def damaged(self) -> bool:
@@ -65,9 +66,22 @@ class EntryDamage:
         parts = [
             _versions(self.missing, "missing"),
             _versions(self.unreadable, "does not decode", "do not decode"),
-            _versions(self.mismatched, "does not replay to its hash", "do not replay to their hashes"),
+            _versions(
+                self.mismatched, "does not replay to its hash", "do not replay to their hashes"
+            ),
         ]
         return "; ".join(p for p in parts if p)
+
+    @property
+    def outcome(self) -> str:
+        """What the repair does, in words."""
+        if self.action == "reestablish":
+            assert self.proven is not None
+            deleted = " (deleted)" if self.proven.deleted else ""
+            return f"re-established at version {self.latest + 1} from {self.proven.source}{deleted}"
+        if self.has_events:
+            return "nothing it proves: cannot be re-established; stays quarantined"
+        return "every event gone: cannot be re-established; its derived rows are removed"
 
     @property
     def reason(self) -> str:
@@ -85,6 +99,7 @@ class EntryDamage:
             "latest_version": self.latest,
             "new_version": self.latest + 1 if self.action == "reestablish" else None,
             "from": self.proven.source if self.proven else None,
+            "outcome": self.outcome,
             "positions": sorted(set(self.positions)),
         }
 
@@ -145,6 +160,7 @@ def assess(log: EntryLog, snapshots: dict[int, tuple[JsonObject, bool]]) -> Entr
     if not log.events:  # every event gone; rows derived from them may be left
         found.missing = sorted(orphans) or sorted({f.version or 1 for f in log.problems})
     found.proven = proven
+    found.has_events = bool(log.events)
     return found
 
 

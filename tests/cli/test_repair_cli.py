@@ -69,7 +69,7 @@ def test_dry_run_then_repair(cli: Runner, db: psycopg.Connection[Any], schema: s
         "version 2",
     )
     text = ok(cli("repair", "--dry-run"))
-    assert "re-establish at version 5 from version 2" in text
+    assert "re-established at version 5 from version 2" in text
     assert "dry run: nothing changed" in text
     assert _counts(db, schema) == before
 
