@@ -15,6 +15,7 @@ from starlette.routing import Match
 from domain.address import InvalidAddressError
 from domain.errors import (
     AreaNotFoundError,
+    AuditKeyError,
     AuthenticationError,
     BrokenLogError,
     ConfigStoreError,
@@ -62,6 +63,7 @@ _STATUS: tuple[tuple[type[ConfigStoreError], int], ...] = (
     (EntryStateError, 409),
     (StorageError, 503),
     (SecretKeyError, 503),
+    (AuditKeyError, 503),  # this server lacks the log's audit key: not the caller's fault
 )
 
 
