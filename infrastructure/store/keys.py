@@ -103,6 +103,24 @@ def _usage_json(usage: KeyUsage) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class StaleSecret:
+    """A current secret not sealed with this process's current key (``rekey`` would
+    re-seal it): where it is and the key id it names (``v1``: none)."""
+
+    environment: str
+    area: str
+    key: str
+    field: str
+    key_id: str
+    in_ring: bool
+
+    @property
+    def entry(self) -> str:
+        """``env:area/key`` (as verify names entries)."""
+        return f"{self.environment}:{self.area}/{self.key}"
+
+
 class StoreKeys(StoreBulk):
     """Key usage and ``rekey``. Raise :class:`SecretKeyError` (no key, or a current key
     the store does not know) or :class:`StorageError`."""
@@ -140,6 +158,24 @@ class StoreKeys(StoreBulk):
             KeyUsage(i, records.get(i), i == ring.current_id, i in ring.ids, counts[i]) for i in ids
         ]
         return KeysReport(ring.current_id, usage, problems)
+
+    def stale_secrets(self, environment: str | None = None) -> list[StaleSecret]:
+        """Every current secret (of one environment, or all) sealed under another key
+        than the current one, or as ``enc:v1``: what ``verify`` lists and ``rekey``
+        re-seals. ``in_ring`` says whether this process can still open it."""
+        ring = self.keyring()
+        found = []
+        for env in [environment] if environment else self.secret_environments():
+            for entry, path, sealed in self._secrets(self.environment_at(env), []):
+                kid = ring.key_id_of(sealed)
+                if kid == ring.current_id:
+                    continue
+                where = ".".join(str(p) for p in path)
+                in_ring = kid in ring.ids if kid else _opens(ring, sealed)
+                found.append(
+                    StaleSecret(env, entry.area, entry.key, where, kid or NO_KEY_ID, in_ring)
+                )
+        return sorted(found, key=lambda s: (s.environment, s.area, s.key, s.field))
 
     def rekey(
         self,
@@ -219,6 +255,14 @@ def _resealed(
         _put(value, path, ring.keyring.seal(plain))
     changes = json_diff(entry.stored, value)
     return Change(entry.area, entry.key, "update", entry.version, changes, value)
+
+
+def _opens(ring: GuardedKeyring, sealed: str) -> bool:
+    try:
+        ring.open(sealed)
+    except SecretKeyError:
+        return False
+    return True
 
 
 def _put(document: JsonObject, path: Path, value: str) -> None:

@@ -229,6 +229,12 @@ def test_rekey_reseals_every_current_secret_with_the_same_plaintext(
     new_id = key_id(decode_key(new, source="n"))
     rekeyed = Provenance(actor="ops", source="rekey", correlation_id="c-rekey", reason="rotate")
     with rotate(open_test_store, new) as rotated:
+        stale = rotated.stale_secrets()
+        assert [(s.entry, s.field, s.key_id, s.in_ring) for s in stale] == [
+            ("default:provider/openai", "keys.0.api_key", OLD_ID, True),
+            ("default:provider/openai", "keys.1.api_key", OLD_ID, True),
+            ("staging:provider/anthropic", "keys.0.api_key", OLD_ID, True),
+        ]
         plan = rotated.rekey("default", provenance=rekeyed, dry_run=True)
         assert not plan.result.applied and plan.secrets == 2
         assert [(s.area, s.key) for s in plan.result.changes] == [("provider", "openai")]
@@ -242,6 +248,7 @@ def test_rekey_reseals_every_current_secret_with_the_same_plaintext(
         assert (last.version, last.source, last.reason) == (2, "rekey", "rotate")
         assert api_keys(rotated, other)[0].startswith(f"enc:v2:{OLD_ID}:")  # not its env
         assert rotated.rekey("staging", provenance=rekeyed).secrets == 1
+        assert rotated.stale_secrets() == []
         again = rotated.rekey("default", provenance=rekeyed)
         assert not again.result.changes and again.secrets == 0
         usage = {u.key_id: u for u in rotated.key_usage().keys}
