@@ -1,8 +1,9 @@
 """The client over HTTP: load an environment's state from a running server, follow its
 change stream (resuming with ``Last-Event-ID``), and write through its API.
 
-Secrets arrive redacted (``********``): a service that needs them reads the store
-directly with the secret key.
+Secrets arrive redacted (``********``), unless the client asks for them revealed
+(``reveal``) with a token allowed to see them (role ``service`` or ``admin``): the server
+records every reveal, and the values then hold plaintext secrets, in memory only.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ ApplyState = Callable[[EntryState, str], None]
 class HttpBackend:
     """A running server, reached with a bearer token."""
 
-    def __init__(self, *, url: str, token: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, *, url: str, token: str, timeout: float = 10.0, reveal: bool = False
+    ) -> None:
+        self.reveal = reveal
         self._http = httpx.Client(
             base_url=url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
@@ -53,7 +57,7 @@ class HttpBackend:
     def load(self, environment: str) -> tuple[int, EnvState, list[EntryProblem]]:
         """The environment's entries, the position they are at, and the entries the
         server left out because their stored value cannot be served."""
-        data = self._call("GET", f"/v1/envs/{environment}/state")
+        data = self._call("GET", f"/v1/envs/{environment}/state", params=self._reveal_param())
         state = {}
         for item in data["entries"]:
             entry = EntryState.from_public(item)
@@ -123,7 +127,7 @@ class HttpBackend:
         apply: ApplyState,
         on_error: Callable[[BaseException | None], None],
     ) -> None:
-        params = {"env": environment, "after": str(position())}
+        params = {"env": environment, "after": str(position()), **self._reveal_param()}
         timeout = httpx.Timeout(self._http.timeout.connect, read=60.0)
         with self._http.stream("GET", "/v1/changes", params=params, timeout=timeout) as response:
             if response.status_code != 200:
@@ -134,15 +138,25 @@ class HttpBackend:
                     return
                 apply(self._state_after(environment, event), str(event["event"]))
 
+    def _reveal_param(self) -> dict[str, str]:
+        return {"reveal": "true"} if self.reveal else {}
+
     def _state_after(self, environment: str, event: dict[str, Any]) -> EntryState:
         area, key, version = event["area"], event["key"], int(event["version"])
         path = f"/v1/envs/{environment}/entries/{area}/{key}"
         deleted = event["event"] == "deleted"
         stored: dict[str, Any] = {}
         position = int(event["position"])
+        if "value" in event:  # a revealing stream carries the value (read and recorded)
+            return EntryState(area, key, version, position, event["value"], False)
+        if "problem" in event:
+            return BrokenEntry(area, key, version, position, {}, False, problem=event["problem"])
+        if event.get("deleted"):
+            return EntryState(area, key, version, position, {}, True)
         if not deleted:
+            params = {"version": version, "stored": "true", **self._reveal_param()}
             try:
-                reply = self._call("GET", path, params={"version": version, "stored": "true"})
+                reply = self._call("GET", path, params=params)
             except StoredValueError as exc:  # served by no one: the view reports it
                 return BrokenEntry(area, key, version, position, {}, False, problem=exc.reason)
             except NotFoundError:  # a state that is deleted (e.g. re-established so by repair)
