@@ -22,7 +22,7 @@ from domain.errors import (
 from domain.secrets import seal_secrets
 from domain.values import json_diff, merge_patch, validate, validate_sparse
 from infrastructure.store.base import StoreBase, storage_errors
-from infrastructure.store.keyguard import require_key_for_keeps
+from infrastructure.store.keyguard import require_key_for_keeps, require_openable
 from infrastructure.store.views import WriteResult
 
 # Writers without an expected version retry (with jittered backoff) when another
@@ -113,7 +113,9 @@ class StoreCommands(StoreBase):
                 raise EntryStateError(f"version {target} of {address} is a deleted state")
             if not entry.deleted and not json_diff(entry.value, old.value):
                 return entry  # already that value: append nothing, like an unchanged set
-            validate(model, old.value, key=address.key, limits=self.limits_for(address.environment))
+            limits = self.limits_for(address.environment)
+            instance = validate(model, old.value, key=address.key, limits=limits)
+            require_openable(self.codec, instance, old.value)  # never back to an unreadable key
             entry.roll_back(target, old.value, provenance, model.schema_version)
             return entry
 

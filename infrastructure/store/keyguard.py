@@ -23,7 +23,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from domain.areas.base import AreaModel
 from domain.errors import ConfigStoreError, SecretKeyError
-from domain.secrets import REDACTED, SecretCodec, get_path, secret_paths
+from domain.secrets import REDACTED, SecretCodec, get_path, is_sealed, secret_paths
 from infrastructure.crypto import AesGcmCodec
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import EVENTS_TABLE
@@ -212,6 +212,22 @@ def require_key_for_keeps(
         get_path(sparse, path) == REDACTED for path in secret_paths(instance)
     ):
         codec.require_known()
+
+
+def require_openable(codec: SecretCodec | None, instance: AreaModel, value: dict[str, Any]) -> None:
+    """Raise :class:`SecretKeyError` (naming the field and the key it needs) when a
+    secret of ``value`` does not open with ``codec``: a rollback must not make current a
+    value this process, and so the processes sharing its keys, cannot read."""
+    if codec is None:
+        return
+    for path in secret_paths(instance):
+        sealed = get_path(value, path)
+        if isinstance(sealed, str) and is_sealed(sealed):
+            try:
+                codec.open(sealed)
+            except SecretKeyError as exc:
+                where = ".".join(str(p) for p in path)
+                raise SecretKeyError(f"secret {where}: {exc}") from None
 
 
 def refused_sealing(codec: SecretCodec | None) -> ConfigStoreError | None:

@@ -273,6 +273,11 @@ def test_a_retired_key_removed_from_the_ring(
             opened(only_new, version=1)
         result = only_new.set(OPENAI, provider(PLAIN), provenance=WHO)
         assert (result.changed, result.version) == (False, 2)  # same plaintext: unchanged
+        only_new.set(OPENAI, provider("sk-later"), provenance=WHO)
+        with pytest.raises(SecretKeyError, match=f"keys.0.api_key: .*sealed with key {OLD_ID}"):
+            only_new.rollback(OPENAI, to_version=1, provenance=WHO)
+        only_new.rollback(OPENAI, to_version=2, provenance=WHO)  # re-sealed: readable
+        assert opened(only_new) == [PLAIN]
 
 
 def test_rekey_reports_a_secret_no_key_opens_and_reseals_the_rest(
