@@ -14,6 +14,7 @@ from infrastructure.cli.output import (
     summarize_ops,
 )
 from infrastructure.cli.state import VERSION, WholeNumber, get_state, parse_ref, parse_time
+from infrastructure.cli.verify import verify_cmd
 from infrastructure.presenters import history_json
 
 
@@ -92,36 +93,6 @@ def rollback_cmd(
         expected_version=expected_version,
     )
     emit_write(result, as_json=state.as_json)
-
-
-@click.command("verify")
-@click.option("--all-envs", is_flag=True, help="Check every environment, not just --env.")
-@common
-def verify_cmd(all_envs: bool) -> None:
-    """Replay the log: every event's value hash and every snapshot must match (exit 1 if not)."""
-    state = get_state()
-    report = state.store.verify(None if all_envs else state.environment)
-    problems = [
-        {"entry": f.entry, "version": f.version, "problem": f.problem} for f in report.findings
-    ]
-    if state.as_json:
-        emit_json(
-            {
-                "entries": report.entries,
-                "events": report.events,
-                "snapshots": report.snapshots,
-                "problems": problems,
-            }
-        )
-    else:
-        for p in problems:
-            click.echo(f"PROBLEM {p['entry']} v{p['version']}: {p['problem']}", err=True)
-        click.echo(
-            f"checked {report.entries} entries, {report.events} events, "
-            f"{report.snapshots} snapshots: {len(problems)} problem(s)"
-        )
-    if problems:
-        raise click.exceptions.Exit(1)
 
 
 COMMANDS = (history_cmd, diff_cmd, rollback_cmd, verify_cmd)

@@ -32,6 +32,7 @@ from infrastructure.http import (
 from infrastructure.http import keys as keys_api
 from infrastructure.http import log as log_api
 from infrastructure.http import repair as repair_api
+from infrastructure.http import verify as verify_api
 from infrastructure.http.bodies import BodyLimit
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
@@ -57,6 +58,7 @@ ROUTERS = tuple(
         reveals,
         log_api,
         repair_api,
+        verify_api,
     )
 )
 

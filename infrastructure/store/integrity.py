@@ -168,7 +168,8 @@ def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
         snapshots = list(curs.fetchall())
         curs.execute(
             SQL(
-                "SELECT c.version, c.position, p.position AS upto FROM {} c"
+                "SELECT c.version, c.position, p.position AS upto,"
+                " c.environment, c.area, c.key FROM {} c"
                 " LEFT JOIN {} p ON p.name = 'current' WHERE c.entry_id = %s"
             ).format(_table(ds, "cc_current"), _table(ds, "cc_projection_positions")),
             (entry_id,),
@@ -185,7 +186,7 @@ def inspect_entry(store: StoreLike, entry_id: UUID) -> EntryLog:
     result = EntryLog(entry_id, index=[IndexRecord(**r) for r in index])
     result.snapshot_versions = [int(r["originator_version"]) for r in snapshots]
     _decode(store.mapper, entry_id, events, result)
-    _name(result)
+    _name(result, current)
     _check_versions(result)
     _check_index(result)
     _replay(result)
@@ -232,19 +233,20 @@ def _undecodable(version: int, position: int, state: bytes, exc: Exception) -> s
     return f"event at version {version} (position {position}) does not decode: {why}"
 
 
-def _name(out: EntryLog) -> None:
-    """The entry's address: from an index row whose address hashes to the entry id,
-    else from its creation event."""
-    for row in out.index:
-        if _entry_id(row.environment, row.area, row.key) == out.entry_id:
-            out.environment, out.area, out.key = row.environment, row.area, row.key
+def _name(out: EntryLog, current: list[Any]) -> None:
+    """The entry's address: from an index row, else its creation event, else its
+    ``current`` row: the first whose address hashes to the entry id."""
+    named: list[tuple[str, str, str]] = [(r.environment, r.area, r.key) for r in out.index]
+    named += [
+        (e.event.environment, e.event.area, e.event.key)
+        for e in out.events
+        if isinstance(e.event, ConfigEntry.Created)
+    ]
+    named += [(r["environment"], r["area"], r["key"]) for r in current]
+    for environment, area, key in named:
+        if _entry_id(environment, area, key) == out.entry_id:
+            out.environment, out.area, out.key = environment, area, key
             return
-    for item in out.events:
-        if isinstance(item.event, ConfigEntry.Created):
-            created = item.event
-            if _entry_id(created.environment, created.area, created.key) == out.entry_id:
-                out.environment, out.area, out.key = created.environment, created.area, created.key
-                return
 
 
 def _check_versions(out: EntryLog) -> None:

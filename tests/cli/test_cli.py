@@ -176,5 +176,14 @@ def test_verify_command(cli: Runner) -> None:
     ok(cli("set", "router", '{"max_retries": 2}'))
     ok(cli("patch", "router", '{"max_retries": 3}'))
     report = ok(cli("--json", "verify"))
-    assert report == {"entries": 1, "events": 2, "snapshots": 0, "problems": []}
+    head = report.pop("chain")
+    assert report == {
+        "entries": 1,
+        "events": 2,
+        "snapshots": 0,
+        "problems": [],
+        "retired_keys": [],
+        "quarantined": [],
+    }
+    assert (head["start"], head["predating"], head["head"].split(":")[0]) == (1, 0, "2")
     assert "0 problem(s)" in ok(cli("verify", "--all-envs"))

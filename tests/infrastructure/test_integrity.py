@@ -6,60 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
 
 from domain.address import Address
 from domain.entry import Provenance
 from domain.errors import BrokenLogError
 from domain.stored import BROKEN_LOG_TYPE
+from domain.values import value_hash
+from infrastructure.crypto import decode_key, generate_key, key_id
 from infrastructure.store import ConfigStore
+from infrastructure.store.chain import head
 from infrastructure.store.integrity import inspect_entry
+from tests.conftest import TEST_SECRET_KEY, StoreOpener
+from tests.integrity_support import Tables
 
 ROUTER = Address("default", "router", "default")
 FLAG = Address("default", "feature_flag", "f")
 WHO = Provenance(actor="t", correlation_id="t")
-
-
-class Tables:
-    """SQL against one test schema's tables."""
-
-    def __init__(self, db: psycopg.Connection[Any], schema: str) -> None:
-        self.db = db
-        self.schema = schema
-
-    def t(self, name: str) -> SQL | Any:
-        return SQL("{}.{}").format(Identifier(self.schema), Identifier(name))
-
-    def position(self, address: Address, version: int) -> int:
-        row = self.db.execute(
-            SQL(
-                "SELECT notification_id FROM {} WHERE originator_id = %s"
-                " AND originator_version = %s"
-            ).format(self.t("conduitconfig_events")),
-            (address.entry_id, version),
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
-
-    def delete_event(self, address: Address, version: int) -> int:
-        position = self.position(address, version)
-        self.db.execute(
-            SQL("DELETE FROM {} WHERE notification_id = %s").format(self.t("conduitconfig_events")),
-            (position,),
-        )
-        return position
-
-    def set_state(self, address: Address, version: int, state: bytes) -> int:
-        position = self.position(address, version)
-        self.db.execute(
-            SQL("UPDATE {} SET state = %s WHERE notification_id = %s").format(
-                self.t("conduitconfig_events")
-            ),
-            (state, position),
-        )
-        return position
 
 
 @pytest.fixture
@@ -158,3 +124,164 @@ def test_non_object_state_refuses_reads(store: ConfigStore, tables: Tables) -> N
     assert "not an object" in str(error)
     _refused(store, position, version=2)  # quarantined: no version is served
     assert _listed(store) == (["feature_flag/f"], BROKEN)
+
+
+def _problems(store: ConfigStore, **verify: Any) -> list[tuple[str, int | None, int | None]]:
+    report = store.verify(**verify)
+    return [(f.entry, f.version, f.position) for f in report.findings]
+
+
+def test_verify_names_a_deleted_middle_event(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    position = tables.delete_event(ROUTER, 2)
+    report = store.verify()
+    found = [(f.entry, f.version, f.position) for f in report.findings]
+    assert found[0] == ("default:router/default", 2, position)
+    assert "version 2 missing" in report.findings[0].problem
+    # The chain names the same position: its link went with the event.
+    assert [f.position for f in report.findings[1:]] == [position]
+    assert report.quarantined == ["default/router/default"]
+    assert report.to_json()["chain"]["start"] == 1
+
+
+def test_verify_names_a_deleted_last_and_only_event(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    last = tables.delete_event(ROUTER, 4)
+    only = tables.delete_event(FLAG, 1)
+    entries = [f for f in store.verify().findings if not f.problem.startswith("chain: ")]
+    assert [(f.entry, f.version, f.position) for f in entries] == [
+        ("default:feature_flag/f", 1, only),
+        ("default:router/default", 4, last),
+    ]
+    assert all("event deleted" in f.problem for f in entries)
+
+
+def test_verify_reports_a_non_object_state(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    for state in (b"[]", b"7", b'"x"', b"null", b"not json"):
+        position = tables.set_state(ROUTER, 2, state)
+        found = [f for f in store.verify().findings if not f.problem.startswith("chain: ")]
+        assert [(f.version, f.position) for f in found] == [(2, position)]
+        assert "does not decode" in found[0].problem
+
+
+def test_an_index_row_naming_another_environment(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    position = tables.update_index(ROUTER, 3, environment="staging")
+    found = _problems(store)
+    assert found == [("default:router/default", 3, position)]
+    assert "not the entry's" in store.verify().findings[0].problem
+    _refused(store, position)  # quarantined by verify
+
+
+def test_an_index_row_with_another_version(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    position = tables.update_index(ROUTER, 4, version=7)
+    report = store.verify()
+    assert [(f.version, f.position) for f in report.findings] == [(7, position), (4, position)]
+    assert "version 7 is in the event index" in report.findings[0].problem
+    assert "says version 7, the event is version 4" in report.findings[1].problem
+    _refused(store, position)
+
+
+def test_an_inserted_event_without_index_rows(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    ghost = Address("default", "feature_flag", "ghost")
+    store.set(ghost, {"enabled": True}, provenance=WHO)
+    position = tables.position(ghost, 1)
+    tables.db.execute(
+        SQL("DELETE FROM {} WHERE position = %s").format(tables.t("cc_event_index")), (position,)
+    )
+    tables.db.execute(
+        SQL("DELETE FROM {} WHERE entry_id = %s").format(tables.t("cc_current")),
+        (ghost.entry_id,),
+    )
+    found = [f for f in store.verify().findings if not f.problem.startswith("chain: ")]
+    assert [(f.entry, f.version, f.position) for f in found] == [
+        ("default:feature_flag/ghost", 1, position)
+    ]
+    assert "no event index rows" in found[0].problem
+    assert [q.name for q in store.quarantined()] == ["default/feature_flag/ghost"]
+
+
+def test_a_current_row_disagreeing_with_the_log(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    store.list_entries("default")  # the current read model has caught up
+    tables.update_current(ROUTER, version=2)
+    report = store.verify()
+    last = tables.position(ROUTER, 4)
+    assert [(f.entry, f.version, f.position) for f in report.findings] == [
+        ("default:router/default", 2, last)
+    ]
+    assert "current read model says version 2" in report.findings[0].problem
+    assert report.quarantined == []  # the log is sound: repair rebuilds the read model
+    assert store.get(ROUTER).version == 4
+
+
+def test_a_current_row_without_events(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    store.list_entries("default")
+    tables.db.execute(
+        SQL("DELETE FROM {} WHERE originator_id = %s").format(tables.t("conduitconfig_events")),
+        (FLAG.entry_id,),
+    )
+    tables.db.execute(
+        SQL("DELETE FROM {} WHERE entry_id = %s").format(tables.t("cc_event_index")),
+        (FLAG.entry_id,),
+    )
+    found = [f for f in store.verify().findings if not f.problem.startswith("chain: ")]
+    assert [(f.entry, f.version) for f in found] == [("default:feature_flag/f", 1)]
+    assert "has no events" in found[0].problem
+    with pytest.raises(BrokenLogError):
+        store.get(FLAG)
+    assert _listed(store) == (["router/default"], [("feature_flag/f", BROKEN_LOG_TYPE)])
+
+
+def test_a_rewritten_value_with_its_hash_is_caught_by_the_chain(
+    store: ConfigStore, tables: Tables
+) -> None:
+    _fill(store)
+    row = tables.db.execute(
+        SQL("SELECT state FROM {} WHERE notification_id = %s").format(
+            tables.t("conduitconfig_events")
+        ),
+        (tables.position(ROUTER, 2),),
+    ).fetchone()
+    assert row is not None
+    state = orjson.loads(row[0])
+    state["value"]["max_retries"] = 9
+    state["meta"]["value_hash"] = value_hash(state["value"])
+    position = tables.set_state(ROUTER, 2, orjson.dumps(state))
+    report = store.verify()
+    assert [(f.entry, f.position) for f in report.findings] == [
+        ("default:router/default", position)
+    ]
+    assert report.findings[0].problem.startswith("chain: ")
+
+
+def test_verify_against_a_recorded_head(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    recorded = head(store)
+    assert recorded is not None
+    store.set(FLAG, {"enabled": False}, provenance=WHO)
+    assert store.verify(against=recorded).findings == []
+    tables.delete_event(FLAG, 2)
+    tables.delete_event(FLAG, 1)
+    report = store.verify(against=recorded)
+    assert recorded.position in [f.position for f in report.findings]
+
+
+def test_verify_lists_secrets_sealed_under_a_retired_key(
+    store: ConfigStore, open_test_store: StoreOpener
+) -> None:
+    provider = Address("default", "provider", "openai")
+    value = {"provider_type": "openai", "keys": [{"name": "main", "api_key": "sk-test"}]}
+    store.set(provider, value, provenance=WHO)
+    assert store.verify().retired_keys == []
+    old_id = key_id(decode_key(TEST_SECRET_KEY, source="test"))
+    with open_test_store(secret_key=generate_key(), retired_secret_keys=TEST_SECRET_KEY) as new:
+        report = new.verify()
+    assert report.findings == []
+    assert [r.to_json() for r in report.retired_keys] == [
+        {"entry": "default:provider/openai", "field": "keys.0.api_key", "key_id": old_id}
+    ]

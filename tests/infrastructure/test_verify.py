@@ -54,6 +54,14 @@ def test_tampered_event_is_found(
             (orjson.dumps(state), ROUTER.entry_id),
         )
         report = store.verify()
-        # Version 3 replaces the whole value, so only the tampered version is wrong.
-        assert [(f.entry, f.version) for f in report.findings] == [("default:router/default", 2)]
+        # Version 3 replaces the whole value, so only the tampered version is wrong; the
+        # chain names the same position.
+        position = store.index.row(ROUTER.entry_id, 2)
+        assert position is not None
+        found = [(f.entry, f.version, f.position) for f in report.findings]
+        assert found == [
+            ("default:router/default", 2, position.position),
+            ("default:router/default", None, position.position),
+        ]
         assert "hash" in report.findings[0].problem
+        assert report.findings[1].problem.startswith("chain: ")
