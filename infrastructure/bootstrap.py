@@ -32,6 +32,7 @@ from infrastructure.store.cache import EntryCache
 from infrastructure.store.chain import audit_env
 from infrastructure.store.index import EventIndex
 from infrastructure.store.keyguard import GuardedKeyring, KnownKeys
+from projections.audit import registry_schemas
 from projections.current import registry_completer
 
 AREA_ENTRY_POINT_GROUP = "conduit_config.areas"
@@ -117,7 +118,7 @@ def build_runner(
         events_table=app.events_table,
         sinks=[
             CurrentSink(schema=schema, complete=registry_completer(registry)),
-            AuditSink(schema=schema),
+            AuditSink(schema=schema, secret_schema=registry_schemas(registry)),
             CheckpointSink(checkpoints=checkpoints, interval=settings.checkpoint_interval),
         ],
         batch_size=settings.projection_batch_size,

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from domain.areas.base import AreaModel
-from domain.secrets import redact
+from domain.secrets import Schema, redact
 from domain.stored import MAX_SERVED_DEPTH, EntryProblem, deeper_than
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.bulk import BulkResult
@@ -144,8 +144,9 @@ def bulk_json(result: BulkResult) -> dict[str, Any]:
     }
 
 
-def scheduled_json(view: ScheduledView) -> dict[str, Any]:
-    """A scheduled change, its value's secrets redacted (they stay sealed in the log)."""
+def scheduled_json(view: ScheduledView, schema: Schema) -> dict[str, Any]:
+    """A scheduled change, its value's secrets redacted (they stay sealed in the log);
+    ``schema`` is the target area's (``ConfigStore.secret_schema``)."""
     change = view.change
     data: dict[str, Any] = {
         "id": view.id,
@@ -153,7 +154,7 @@ def scheduled_json(view: ScheduledView) -> dict[str, Any]:
         "area": change.area,
         "key": change.key,
         "operation": change.operation,
-        "value": redact(change.value),
+        "value": redact(change.value, schema),
         "due_at": change.due_at,
         "expected_version": change.expected_version,
         "status": change.status,

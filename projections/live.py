@@ -24,8 +24,9 @@ from domain.values import JsonObject
 from projections.records import LogRecord
 
 log = logging.getLogger("conduit_config.live")
-#: Opens a value's sealed secrets; raises :class:`SecretKeyError` when one does not open.
-Reveal = Callable[[JsonObject], JsonObject]
+#: Opens the sealed secrets of a value of the given area schema (only its secret fields:
+#: other text is never opened); raises :class:`SecretKeyError` when one does not open.
+Reveal = Callable[[type[AreaModel], JsonObject], JsonObject]
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class LiveView:
         environment: str,
         registry: AreaRegistry,
         overrides: Iterable[Override] = (),
-        reveal: Reveal = lambda value: value,
+        reveal: Reveal = lambda model, value: value,
     ) -> None:
         self.environment = environment
         self.registry = registry
@@ -166,7 +167,7 @@ class LiveView:
             raise StoredValueError(area, key, problem.reason)
         entry = self.state.get((area, key))
         if entry is not None and not entry.deleted:
-            revealed = self._reveal(entry.stored)
+            revealed = self._reveal(model, entry.stored)
             effective(model, key, revealed, (), limits=self.registry.limits)  # raises: why
         raise NotFoundError(f"no entry {area}/{key} in environment {self.environment!r}")
 
@@ -198,7 +199,7 @@ class LiveView:
         """The stored value, secrets opened; raises :class:`StoredValueError`."""
         check_entry(model, entry, limits=self.registry.limits)
         try:
-            return self._reveal(entry.stored)
+            return self._reveal(model, entry.stored)
         except SecretKeyError:
             reason = "a secret does not decrypt with this key"
             raise StoredValueError(entry.area, entry.key, reason) from None

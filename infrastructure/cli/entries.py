@@ -144,9 +144,11 @@ def get_cmd(
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
     moment = parse_time(as_of, name="--as-of") if as_of is not None else None
-    view = state.store.get(state.address(address), version=version, as_of=moment)
+    addr = state.address(address)
+    view = state.store.get(addr, version=version, as_of=moment)
     value = view.stored if stored else view.value
-    shown = state.store.revealed(value) if reveal else state.store.redacted(value)
+    show = state.store.revealed if reveal else state.store.redacted
+    shown = show(value, addr.environment, addr.area)
     if state.as_json:
         emit_json(entry_json(view, shown))
         return
@@ -169,7 +171,12 @@ def list_cmd(area: str | None) -> None:
     warn_problems(listing.problems)
     views = listing.items
     if state.as_json:
-        emit_json([entry_json(v, state.store.redacted(v.value)) for v in views])
+        emit_json(
+            [
+                entry_json(v, state.store.redacted(v.value, state.environment, v.address.area))
+                for v in views
+            ]
+        )
         return
     rows = [
         (v.address.area, v.address.key, v.version, fmt_time(v.recorded_at), v.actor) for v in views

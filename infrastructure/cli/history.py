@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from infrastructure.cli.options import common, writer
@@ -25,8 +27,12 @@ from infrastructure.presenters import history_json
 def history_cmd(address: str, limit: int | None) -> None:
     """Every version of AREA/KEY, oldest first, with who, why and what changed."""
     state = get_state()
-    items = state.store.history(state.address(address), limit=limit)
-    redact = state.store.redacted
+    addr = state.address(address)
+    items = state.store.history(addr, limit=limit)
+
+    def redact(ops: list[Any]) -> list[Any]:
+        return state.store.redacted_ops(ops, addr.environment, addr.area)
+
     if state.as_json:
         emit_json([history_json(item, redact(item.changes)) for item in items])
         return
@@ -54,13 +60,14 @@ def history_cmd(address: str, limit: int | None) -> None:
 def diff_cmd(address: str, from_ref: str, to_ref: str, effective: bool) -> None:
     """RFC 6902 changes of AREA/KEY between two versions (from 1) or ISO-8601 timestamps."""
     state = get_state()
+    addr = state.address(address)
     ops = state.store.diff(
-        state.address(address),
+        addr,
         parse_ref(from_ref, name="FROM"),
         parse_ref(to_ref, name="TO"),
         effective=effective,
     )
-    shown = state.store.redacted(ops)
+    shown = state.store.redacted_ops(ops, addr.environment, addr.area)
     if state.as_json:
         emit_json(shown)
     else:

@@ -34,8 +34,7 @@ def _plain(value: AreaModel | None) -> dict[str, Any]:
         for part in path[:-1]:
             node = node[part]
         node[path[-1]] = REDACTED
-    result: dict[str, Any] = redact(data)
-    return result
+    return data
 
 
 def change_json(change: LiveChange) -> dict[str, Any]:
@@ -104,7 +103,7 @@ def show_effective(state: CliState, addr: Address) -> None:
         raise NotFoundError(f"{addr} {what} in environment {addr.environment!r}")
     limits = state.store.limits_for(addr.environment)
     result = effective(model, addr.key, stored, overrides, limits=limits)
-    value = redact(to_json(result.value, sparse=False))
+    value = redact(to_json(result.value, sparse=False), model)
     if state.as_json:
         emit_json({"value": value, "sources": result.sources})
         return

@@ -23,12 +23,18 @@ def parse_at(text: str) -> datetime:
     return parse_time(text, name="--at", require_offset=True)
 
 
+def shown(view: ScheduledView) -> dict[str, Any]:
+    """The change as JSON, its value's secrets redacted by the target area's schema."""
+    change = view.change
+    return scheduled_json(view, get_state().store.secret_schema(change.environment, change.area))
+
+
 def emit_scheduled(
     view: ScheduledView, *, as_json: bool, extra: dict[str, Any] | None = None
 ) -> None:
     """Report a change just scheduled or cancelled."""
     if as_json:
-        emit_json({**scheduled_json(view), **(extra or {})})
+        emit_json({**shown(view), **(extra or {})})
         return
     change = view.change
     if change.status == "pending":
@@ -58,7 +64,7 @@ def list_cmd(include_done: bool, all_envs: bool) -> None:
     environment = None if all_envs else state.environment
     views = state.store.scheduled_changes(environment, include_done=include_done)
     if state.as_json:
-        emit_json([scheduled_json(v) for v in views])
+        emit_json([shown(v) for v in views])
         return
     rows = [
         (
@@ -84,7 +90,7 @@ def show_cmd(schedule_id: str) -> None:
     state = get_state()
     environment = state.environment if state.environment_given else None
     view = state.store.scheduled(schedule_id, environment=environment)
-    data = scheduled_json(view)
+    data = shown(view)
     if state.as_json:
         emit_json(data)
         return

@@ -16,13 +16,13 @@ from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.effective import parse_overrides
 from domain.environment import EnvState
 from domain.errors import ConfigStoreError, StorageError
-from domain.secrets import SecretCodec, reveal
+from domain.secrets import SecretCodec
 from domain.stored import EntryProblem
-from domain.values import JsonObject
 from infrastructure.bootstrap import load_registry, open_store, secret_codec
 from infrastructure.client.client import RECONNECT_SECONDS, ConfigClient
 from infrastructure.client.lkg import LastKnownGood
 from infrastructure.client.remote import HttpBackend
+from infrastructure.client.secrets import secret_opener
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
 from projections.live import LiveView
@@ -154,13 +154,9 @@ def _view(
         keys.setdefault(area, []).append(key)
     overrides = parse_overrides(os.environ if environ is None else environ, registry, keys)
 
-    def opened(value: JsonObject) -> JsonObject:
-        if codec is None:  # no key: secrets stay sealed (over HTTP they arrive redacted)
-            return value
-        # A secret this key cannot open raises: the view reports the entry, unserved.
-        result: JsonObject = reveal(value, codec)
-        return result
-
+    # A secret that cannot be opened (or arrived redacted) is never served as the secret:
+    # the opener raises, and the view reports the entry, unserved.
+    opened = secret_opener(codec)
     return LiveView(environment=environment, registry=registry, overrides=overrides, reveal=opened)
 
 

@@ -63,7 +63,7 @@ def list_entries(
     grant.require(Role.READER, env, area, any_area=area is None)
     listing = store.listing(env, area, min_position=min_position)
     views = [v for v in listing.items if grant.sees(env, v.address.area)]
-    items = [entry_json(v, store.redacted(v.value)) for v in views]
+    items = [entry_json(v, store.redacted(v.value, env, v.address.area)) for v in views]
     position = max((v.position or 0 for v in views), default=0)  # of what this token sees
     body: dict[str, Any] = {"environment": env, "items": items}
     if left_out := [p for p in listing.problems if grant.sees(env, p.area)]:
@@ -104,7 +104,11 @@ def get_entry(
         moment = parse_time(as_of, name="as_of") if as_of is not None else None
         view = store.get(address, version=version, as_of=moment)
     value = view.stored if stored else view.value
-    shown = store.revealed(value) if reveal else store.redacted(value)
+    shown = (
+        store.revealed(value, env, address.area)
+        if reveal
+        else store.redacted(value, env, address.area)
+    )
     response = json_response(entry_json(view, shown), headers=_at(view.position or 0))
     response.headers["ETag"] = f'"{view.version}"'
     return response
@@ -131,7 +135,7 @@ def entry_history(
     _guard(grant, Role.READER, address)
     store = store_of(request)
     items = store.history(address, limit=limit)
-    body = [history_json(i, store.redacted(i.changes)) for i in items]
+    body = [history_json(i, store.redacted_ops(i.changes, env, address.area)) for i in items]
     return json_response({"items": body})
 
 
@@ -156,7 +160,7 @@ def entry_diff(
     _guard(grant, Role.READER, address)
     store = store_of(request)
     ops = store.diff(address, _ref(from_, "from"), _ref(to, "to"), effective=effective)
-    return json_response({"operations": store.redacted(ops)})
+    return json_response({"operations": store.redacted_ops(ops, env, address.area)})
 
 
 def _ref(text: str, name: str) -> int | datetime:

@@ -16,6 +16,7 @@ from infrastructure.http.common import entry_address, json_response, store_of, u
 from infrastructure.http.schemas import READ_ERRORS, WRITE_ERRORS, problems
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import scheduled_json
+from infrastructure.store.service import ConfigStore
 from infrastructure.store.views import ScheduledView
 
 router = APIRouter(prefix="/v1/envs/{env}", tags=["scheduled"])
@@ -91,7 +92,8 @@ def schedule(request: Request, env: str, grant: Caller, body: ScheduleBody) -> R
     applied once by the leader when due. Needs the writer role on the target."""
     address = entry_address(env, body.area, body.key)
     grant.require(Role.WRITER, address.environment, address.area)
-    view = store_of(request).schedule_change(
+    store = store_of(request)
+    view = store.schedule_change(
         address,
         body.operation,
         body.value,
@@ -99,7 +101,7 @@ def schedule(request: Request, env: str, grant: Caller, body: ScheduleBody) -> R
         provenance=provenance(grant, request, body.reason),
         expected_version=body.expected_version,
     )
-    return json_response(scheduled_json(view), 201)
+    return json_response(_shown(store, view), 201)
 
 
 @router.get(
@@ -119,8 +121,9 @@ def list_scheduled(
     """By due time; only the changes of areas the token may read."""
     check_name("environment", env)
     grant.require(Role.READER, env, None, any_area=True)
-    views = store_of(request).scheduled_changes(env, include_done=include_done)
-    items = [scheduled_json(v) for v in views if grant.sees(env, v.change.area)]
+    store = store_of(request)
+    views = store.scheduled_changes(env, include_done=include_done)
+    items = [_shown(store, v) for v in views if grant.sees(env, v.change.area)]
     return json_response({"environment": env, "items": items})
 
 
@@ -133,8 +136,9 @@ def list_scheduled(
 def get_scheduled(request: Request, env: str, schedule_id: str, grant: Caller) -> Response:
     """Read from the log, so it is current even while projections catch up."""
     grant.require(Role.READER, check_name("environment", env), None, any_area=True)
-    view = store_of(request).scheduled(schedule_id, environment=env)
-    return json_response(scheduled_json(_visible(grant, Role.READER, view)))
+    store = store_of(request)
+    view = store.scheduled(schedule_id, environment=env)
+    return json_response(_shown(store, _visible(grant, Role.READER, view)))
 
 
 @router.delete(
@@ -153,4 +157,10 @@ def cancel_scheduled(request: Request, env: str, schedule_id: str, grant: Caller
     cancelled = store.cancel_scheduled(
         schedule_id, provenance=provenance(grant, request), environment=env
     )
-    return json_response(scheduled_json(cancelled))
+    return json_response(_shown(store, cancelled))
+
+
+def _shown(store: ConfigStore, view: ScheduledView) -> dict[str, Any]:
+    """The change as JSON, its value's secrets redacted by the target area's schema."""
+    change = view.change
+    return scheduled_json(view, store.secret_schema(change.environment, change.area))

@@ -11,7 +11,7 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
-from projections.audit import audit_row
+from projections.audit import SchemaOf, audit_row
 from projections.current import Completer, CurrentRow, next_current
 from projections.records import LogRecord
 
@@ -90,11 +90,12 @@ class AuditSink:
 
     name = "audit"
 
-    def __init__(self, *, schema: str) -> None:
+    def __init__(self, *, schema: str, secret_schema: SchemaOf) -> None:
         self._table = SQL("{}.cc_audit").format(Identifier(schema))
+        self._secret_schema = secret_schema
 
     def process(self, cur: Cursor[Any], records: Sequence[LogRecord]) -> None:
-        rows = [audit_row(r) for r in records]
+        rows = [audit_row(r, self._secret_schema(r.environment, r.area)) for r in records]
         cur.executemany(
             SQL(
                 "INSERT INTO {} (position, environment, area, key, version, event, actor,"

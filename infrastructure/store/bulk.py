@@ -19,6 +19,7 @@ from domain.document import EnvDocument, entry_errors, prepare_values
 from domain.entry import ConfigEntry, Provenance
 from domain.environment import Change, EntryState, EnvState, apply_plan, restore_plan
 from domain.errors import FieldError, InvalidValueError, NotFoundError, VersionConflictError
+from domain.secrets import Schema
 from domain.stored import BrokenEntry, EntryProblem
 from domain.values import json_equal, validate
 from infrastructure.persistence.recorder import EnvironmentMovedError
@@ -147,14 +148,16 @@ class StoreBulk(StoreEnvironment):
             steps = planner(view)
             result = BulkResult(environment, view.position, view.position, False, steps)
             if dry_run or not result.changes:
-                return _shown(result)
+                return _shown(result, self.serving.schema)
             try:
                 position = self._save(view, result.changes, provenance)
             except (IntegrityError, EnvironmentMovedError):
                 if expected_position is not None:
                     raise EnvironmentMovedError(environment, expected_position) from None
                 continue
-            return _shown(BulkResult(environment, view.position, position, True, steps))
+            return _shown(
+                BulkResult(environment, view.position, position, True, steps), self.serving.schema
+            )
         raise VersionConflictError(
             f"environment {environment!r}",
             expected=None,
@@ -236,6 +239,9 @@ def _repairing(view: EnvironmentView, step: Change) -> Change:
     return step
 
 
-def _shown(result: BulkResult) -> BulkResult:
-    """The result with secrets redacted from its steps."""
-    return replace(result, steps=redact_changes(result.steps))
+def _shown(result: BulkResult, schema: Callable[[str, str], Schema]) -> BulkResult:
+    """The result with secrets redacted from its steps (``schema(environment, area)``
+    says which fields are secret)."""
+    return replace(
+        result, steps=redact_changes(result.steps, lambda area: schema(result.environment, area))
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,7 +16,7 @@ from psycopg.rows import tuple_row
 from domain.document import EnvDocument
 from domain.environment import Change, EntryKey, EntryState, EnvState, diff_states
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
-from domain.secrets import redact
+from domain.secrets import Schema, redact_ops
 from domain.stored import EntryProblem
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.base import StoreBase, storage_errors
@@ -67,10 +67,19 @@ class EnvironmentDiff:
     problems: list[EntryProblem]
 
 
-def redact_changes(changes: list[Change]) -> list[Change]:
-    """The same changes with sealed secrets shown as ``********``."""
+def redact_changes(changes: list[Change], schema_of: Callable[[str], Schema]) -> list[Change]:
+    """The same changes with their secrets shown as ``********``; ``schema_of(area)``
+    says which fields of an area are secret."""
     return [
-        Change(c.area, c.key, c.action, c.version, redact(c.changes), None, c.target_version)
+        Change(
+            c.area,
+            c.key,
+            c.action,
+            c.version,
+            redact_ops(c.changes, schema_of(c.area)),
+            None,
+            c.target_version,
+        )
         for c in changes
     ]
 
@@ -171,7 +180,10 @@ class StoreEnvironment(StoreBase):
         for key in problems:  # not compared at all: absent on one side is not a change
             for state in states:
                 state.pop(key, None)
-        changes = redact_changes(diff_states(states[0], states[1]))
+        changes = redact_changes(
+            diff_states(states[0], states[1]),
+            lambda area: self.serving.schema(environment, area),
+        )
         return EnvironmentDiff(changes, [problems[k] for k in sorted(problems)])
 
     def create_snapshot(

@@ -19,11 +19,12 @@ from typing import Any
 
 import orjson
 
+from domain.address import SYSTEM_ENVIRONMENT
 from domain.areas.base import AreaModel
 from domain.environment import EntryState
 from domain.errors import AreaNotFoundError
 from domain.limits import ValueLimits
-from domain.secrets import SecretCodec, redact
+from domain.secrets import Schema, SecretCodec, redact
 from domain.stored import BrokenEntry, EntryProblem, Opener, StoredValueError, check_entry
 from domain.values import JsonObject, to_json
 from infrastructure.projection.tolerant import warn_once
@@ -69,6 +70,18 @@ class Serving:
         self._checked: OrderedDict[tuple[Any, ...], JsonObject | str] = OrderedDict()
         self._lock = threading.Lock()
 
+    def schema(self, environment: str, area: str) -> Schema:
+        """The schema that says which fields of an area's values are secret, or ``None``
+        when it is not known: an area no longer registered, or the system environment
+        (a scheduled change holds another area's value), where anything that looks
+        sealed is then taken for a secret."""
+        if environment == SYSTEM_ENVIRONMENT:
+            return None
+        try:
+            return self._model_of(environment, area)
+        except AreaNotFoundError:
+            return None
+
     def entry(
         self,
         environment: str,
@@ -96,7 +109,7 @@ class Serving:
         else:
             full = self._complete(model, limits, entry, opened=opened)
             value = full if complete else entry.stored
-        return redact(value) if redacted else dict(value)
+        return redact(value, self.schema(environment, entry.area)) if redacted else dict(value)
 
     def _complete(
         self, model: type[AreaModel], limits: ValueLimits, entry: EntryState, *, opened: bool

@@ -173,39 +173,65 @@ def test_plaintext_without_codec() -> None:
     assert api_keys(seal(provider(("a", REDACTED)), provider(("a", enc("x"))), None)) == [enc("x")]
 
 
-NESTED = {
-    "a": enc("one"),
-    "b": [enc("two"), {"c": enc("three"), "d": "plain"}, [enc("four")]],
-    "e": {"f": {"g": enc("five")}, "h": 3, "i": None},
-    "j": "enc:v2:not-ours",
+STORED = {
+    "provider_type": "openai",
+    "keys": [
+        {"name": "a", "api_key": enc("one"), "organization": enc("not-a-secret")},
+        {"name": "b", "api_key": enc("two"), "organization": "enc:v2:KID:plain-text"},
+    ],
 }
 
 
-def test_redact_nested() -> None:
-    before = copy.deepcopy(NESTED)
-    assert redact(NESTED) == {
-        "a": REDACTED,
-        "b": [REDACTED, {"c": REDACTED, "d": "plain"}, [REDACTED]],
-        "e": {"f": {"g": REDACTED}, "h": 3, "i": None},
-        "j": "enc:v2:not-ours",
+def test_redact_follows_the_schema() -> None:
+    before = copy.deepcopy(STORED)
+    assert redact(STORED, ProviderConfig) == {
+        "provider_type": "openai",
+        "keys": [
+            {"name": "a", "api_key": REDACTED, "organization": enc("not-a-secret")},
+            {"name": "b", "api_key": REDACTED, "organization": "enc:v2:KID:plain-text"},
+        ],
     }
-    assert before == NESTED
-    assert redact(enc("x")) == REDACTED
-    assert redact(5) == 5
+    assert before == STORED
 
 
-def test_reveal_nested() -> None:
-    before = copy.deepcopy(NESTED)
-    assert reveal(NESTED, FakeCodec()) == {
-        "a": "one",
-        "b": ["two", {"c": "three", "d": "plain"}, ["four"]],
-        "e": {"f": {"g": "five"}, "h": 3, "i": None},
-        "j": "enc:v2:not-ours",
+def test_redact_without_a_schema_takes_anything_sealed_looking() -> None:
+    value = {"a": enc("x"), "b": ["enc:v2:k:y", {"c": "plain"}], "d": 5}
+    assert redact(value, None) == {"a": REDACTED, "b": [REDACTED, {"c": "plain"}], "d": 5}
+    assert redact(enc("x"), None) == REDACTED
+    assert redact(5, None) == 5
+
+
+def test_reveal_opens_only_secret_fields() -> None:
+    before = copy.deepcopy(STORED)
+    codec = FakeCodec()
+    assert reveal(STORED, ProviderConfig, codec) == {
+        "provider_type": "openai",
+        "keys": [
+            {"name": "a", "api_key": "one", "organization": enc("not-a-secret")},
+            {"name": "b", "api_key": "two", "organization": "enc:v2:KID:plain-text"},
+        ],
     }
-    assert before == NESTED
+    assert codec.opened == [enc("one"), enc("two")]
+    assert before == STORED
     with pytest.raises(SecretKeyError, match="CONDUIT_CONFIG_SECRET_KEY"):
-        reveal(NESTED, None)
-    assert reveal({"a": [1, "x"]}, None) == {"a": [1, "x"]}
+        reveal(STORED, ProviderConfig, None)
+    assert reveal({"provider_type": "groq"}, ProviderConfig, None) == {"provider_type": "groq"}
+
+
+def test_reveal_without_a_schema_reveals_nothing() -> None:
+    codec = FakeCodec()
+    assert reveal({"a": enc("x"), "b": "y"}, None, codec) == {"a": REDACTED, "b": "y"}
+    assert codec.opened == []
+
+
+def test_non_secret_field_holding_sealed_text_is_stored_as_given() -> None:
+    codec = FakeCodec()
+    value = provider(("a", "sk-a"))
+    value["keys"][0]["organization"] = "enc:v1:abc"
+    result = seal(value, None, codec)
+    assert result["keys"][0]["organization"] == "enc:v1:abc"
+    assert codec.opened == []
+    assert codec.sealed == ["sk-a"]
 
 
 def test_secret_paths() -> None:

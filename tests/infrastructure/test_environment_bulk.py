@@ -219,7 +219,7 @@ def test_promote_copies_live_entries_with_their_secrets(store: ConfigStore) -> N
     assert target == {**source, "feature_flag": {**source["feature_flag"], "only_staging": {}}}
     copied = store.get(Address("staging", "provider", "openai")).stored
     assert copied == store.get(OPENAI).stored  # same ciphertext: same store key
-    assert store.revealed(copied)["keys"][0]["api_key"] == PLAINTEXT
+    assert store.revealed(copied, "prod", "provider")["keys"][0]["api_key"] == PLAINTEXT
     again = store.promote("prod", "staging", provenance=who())
     assert (again.applied, again.changes) == (False, [])
     pruned = store.promote("prod", "staging", provenance=who(), prune=True)
@@ -252,7 +252,10 @@ def test_secrets_never_in_plaintext(
         for include in (False, True)
     ]
     store.projections.catch_up()
-    assert store.revealed(store.get(OPENAI).stored)["keys"][0]["api_key"] == PLAINTEXT
+    assert (
+        store.revealed(store.get(OPENAI).stored, "prod", "provider")["keys"][0]["api_key"]
+        == PLAINTEXT
+    )
     stored_groq = store.get(Address("prod", "provider", "groq"), version=1).stored
     assert is_sealed(stored_groq["keys"][0]["api_key"])
     dumped = dump_schema(db, schema)

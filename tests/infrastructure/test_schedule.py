@@ -209,11 +209,17 @@ def test_secrets_are_sealed_at_rest_and_redacted_when_listed(
     assert is_sealed(view.change.value["keys"][0]["api_key"])  # type: ignore[index]
     patch = {"keys": [{"name": "main", "api_key": PLAIN + "-2"}]}
     schedule(store, OPENAI, "patch", patch, due_at=later(90))
-    shown = [scheduled_json(v) for v in store.scheduled_changes("prod")]
+    shown = [
+        scheduled_json(v, store.secret_schema("prod", v.change.area))
+        for v in store.scheduled_changes("prod")
+    ]
     assert [s["value"]["keys"][0]["api_key"] for s in shown] == [REDACTED, REDACTED]
     assert PLAIN not in dump_schema(db, schema)
     store.apply_due_changes(now=later(3600))
-    assert store.revealed(store.get(OPENAI).value)["keys"][0]["api_key"] == PLAIN + "-2"
+    assert (
+        store.revealed(store.get(OPENAI).value, "prod", "provider")["keys"][0]["api_key"]
+        == PLAIN + "-2"
+    )
     assert PLAIN not in dump_schema(db, schema)
 
 
@@ -227,7 +233,7 @@ def test_a_kept_secret_means_the_one_stored_when_the_change_applies(store: Confi
     store.set(OPENAI, provider("sk-new-rotated"), provenance=WHO)
     [ended] = store.apply_due_changes(now=later(3600))
     assert ended.status == "applied"
-    value = store.revealed(store.get(OPENAI).value)
+    value = store.revealed(store.get(OPENAI).value, "prod", "provider")
     assert (value["keys"][0]["api_key"], value["enabled"]) == ("sk-new-rotated", False)
 
 

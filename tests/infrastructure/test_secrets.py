@@ -32,8 +32,8 @@ def test_secret_is_sealed_in_every_table(
     view = store.get(OPENAI)
     sealed = view.stored["keys"][0]["api_key"]
     assert is_sealed(sealed)
-    assert store.redacted(view.value)["keys"][0]["api_key"] == REDACTED
-    assert store.revealed(view.value)["keys"][0]["api_key"] == PLAIN
+    assert store.redacted(view.value, "default", "provider")["keys"][0]["api_key"] == REDACTED
+    assert store.revealed(view.value, "default", "provider")["keys"][0]["api_key"] == PLAIN
     everything = dump_schema(db, schema)
     assert "conduitconfig_events" in {
         r[0]
@@ -58,7 +58,7 @@ def test_unchanged_secret_keeps_ciphertext_and_history_is_quiet(store: ConfigSto
 def test_changed_secret_shows_as_redacted_change(store: ConfigStore) -> None:
     store.set(OPENAI, provider(PLAIN), provenance=WHO)
     store.set(OPENAI, provider("sk-other-key"), provenance=WHO)
-    changes = store.redacted(store.history(OPENAI)[-1].changes)
+    changes = store.redacted_ops(store.history(OPENAI)[-1].changes, "default", "provider")
     assert changes == [{"op": "replace", "path": "/keys/0/api_key", "value": REDACTED}]
 
 
@@ -84,4 +84,4 @@ def test_sealed_value_from_another_key_is_refused(
         with pytest.raises(SecretKeyError):
             other.set(Address("default", "provider", "copy"), provider(sealed), provenance=WHO)
         with pytest.raises(SecretKeyError):
-            other.revealed(other.get(OPENAI).value)
+            other.revealed(other.get(OPENAI).value, "default", "provider")

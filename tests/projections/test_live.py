@@ -12,6 +12,7 @@ import pytest
 
 from domain.address import Address
 from domain.areas import CacheConfig, FeatureFlag, HttpConfig, RouterConfig, builtin_registry
+from domain.areas.base import AreaModel
 from domain.effective import parse_overrides
 from domain.entry import ConfigEntry, Provenance
 from domain.environment import EnvState
@@ -263,7 +264,8 @@ def test_a_stored_value_the_schema_refuses_is_not_served(caplog: pytest.LogCaptu
 def test_reveal_is_applied_to_stored_values() -> None:
     seen: list[dict[str, Any]] = []
 
-    def reveal(value: dict[str, Any]) -> dict[str, Any]:
+    def reveal(model: type[AreaModel], value: dict[str, Any]) -> dict[str, Any]:
+        assert model is CacheConfig
         seen.append(value)
         return {**value, "max_entries": value["max_entries"] * 10}
 

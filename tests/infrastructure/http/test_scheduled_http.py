@@ -126,4 +126,4 @@ def test_secrets_are_redacted(client: TestClient, store: ConfigStore, admin: Hea
     assert PLAIN not in client.get(BASE, headers=admin).text
     store.apply_due_changes(now=datetime.now(UTC) + timedelta(hours=2))
     stored = store.get(Address("prod", "provider", "openai"))
-    assert store.revealed(stored.value)["keys"][0]["api_key"] == PLAIN
+    assert store.revealed(stored.value, "prod", "provider")["keys"][0]["api_key"] == PLAIN
