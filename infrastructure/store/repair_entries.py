@@ -19,7 +19,7 @@ from domain.address import Address
 from domain.entry import ConfigEntry
 from domain.replay import deleted_after, value_after
 from domain.values import JsonObject, value_hash
-from infrastructure.store.integrity import EntryLog, address_of
+from infrastructure.store.integrity import EntryLog, LoggedEvent, address_of
 
 
 @dataclass(frozen=True)
@@ -130,57 +130,73 @@ def assess(log: EntryLog, snapshots: dict[int, tuple[JsonObject, bool]]) -> Entr
         if r.entry_id == log.entry_id and r.version not in present
     }
     latest = max([*present, *orphans, 0])
-    found = EntryDamage(log.entry_id, log.label, address_of(log), latest)
-    proven: Proven | None = None
-    expected = 1
+    walk = _Walk(EntryDamage(log.entry_id, log.label, address_of(log), latest), snapshots)
     for item in log.events:
-        if item.version > expected:
-            found.missing.extend(range(expected, item.version))
-            found.positions.extend(
-                orphans[v] for v in range(expected, item.version) if v in orphans
-            )
-        expected = item.version + 1
-        event = item.event
-        if event is None:
-            found.unreadable.append(item.version)
-            found.positions.append(item.position)
-            continue
-        step = _prove(proven, event, snapshots.get(item.version))
-        if step is None:
-            found.mismatched.append(item.version)
-            found.positions.append(item.position)
-            continue
-        proven = step
-        if isinstance(event, ConfigEntry.Reestablished) and event.meta.source == "repair":
-            found.missing, found.unreadable, found.mismatched = [], [], []
-            found.positions = []
-    tail = [v for v in orphans if v >= expected]
+        walk.step(item, orphans)
+    found = walk.found
+    tail = [v for v in orphans if v >= walk.expected]
     found.missing.extend(sorted(tail))
     found.positions.extend(orphans[v] for v in tail)
     if not log.events:  # every event gone; rows derived from them may be left
         found.missing = sorted(orphans) or sorted({f.version or 1 for f in log.problems})
-    found.proven = proven
+    found.proven = walk.proven
     found.has_events = bool(log.events)
     return found
 
 
-def _prove(
-    before: Proven | None, event: ConfigEntry.Event, snapshot: tuple[JsonObject, bool] | None
-) -> Proven | None:
-    """The state after ``event`` if its value hash proves it (applied to the last proven
-    value, or a snapshot at its version), else ``None``."""
-    version = event.originator_version
-    base = before.value if before is not None else {}
+class _Walk:
+    """Replays an entry's events in version order, noting damage and the newest proven
+    state. Each event is tried on the last proven value and on the value replayed through
+    the damage (a tampered value a later patch overwrote): its hash decides."""
+
+    def __init__(self, found: EntryDamage, snapshots: dict[int, tuple[JsonObject, bool]]):
+        self.found = found
+        self.snapshots = snapshots
+        self.proven: Proven | None = None
+        self.running: JsonObject = {}
+        self.expected = 1
+
+    def step(self, item: LoggedEvent, orphans: dict[int, int]) -> None:
+        found, event = self.found, item.event
+        if item.version > self.expected:
+            gone = range(self.expected, item.version)
+            found.missing.extend(gone)
+            found.positions.extend(orphans[v] for v in gone if v in orphans)
+        self.expected = item.version + 1
+        if event is None:
+            found.unreadable.append(item.version)
+            found.positions.append(item.position)
+            return
+        proven = self._prove(event)
+        self.running = proven.value if proven is not None else _after(self.running, event)
+        if proven is None:
+            found.mismatched.append(item.version)
+            found.positions.append(item.position)
+            return
+        self.proven = proven
+        if isinstance(event, ConfigEntry.Reestablished) and event.meta.source == "repair":
+            found.missing, found.unreadable, found.mismatched, found.positions = [], [], [], []
+
+    def _prove(self, event: ConfigEntry.Event) -> Proven | None:
+        """The state after ``event`` if its value hash proves it, else ``None``."""
+        version, before = event.originator_version, self.proven
+        bases = [before.value if before is not None else {}, self.running]
+        for base in bases:
+            value = _after(base, event)
+            if value is not None and _hash(value) == event.meta.value_hash:
+                return Proven(version, value, _deleted(before, event), f"version {version}")
+        snapshot = self.snapshots.get(version)
+        if snapshot is not None and _hash(snapshot[0]) == event.meta.value_hash:
+            return Proven(version, snapshot[0], snapshot[1], f"the snapshot at version {version}")
+        return None
+
+
+def _after(value: JsonObject | None, event: ConfigEntry.Event) -> Any:
+    """``value_after``, or ``None`` when the event's change does not apply."""
     try:
-        value = value_after(base, event)
-        matches = value_hash(value) == event.meta.value_hash
-    except Exception:  # a patch that does not apply, a value too deep to hash
-        matches = False
-    if matches:
-        return Proven(version, value, _deleted(before, event), f"version {version}")
-    if snapshot is not None and _hash(snapshot[0]) == event.meta.value_hash:
-        return Proven(version, snapshot[0], snapshot[1], f"the snapshot at version {version}")
-    return None
+        return value_after(value or {}, event)
+    except Exception:  # a patch that does not apply to a value it was not made for
+        return None
 
 
 def _deleted(before: Proven | None, event: ConfigEntry.Event) -> bool:

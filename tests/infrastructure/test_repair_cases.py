@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from psycopg.sql import SQL
@@ -123,3 +124,33 @@ def test_quarantine_is_released(
         before = _counts(db, schema)
         assert plan_repair(store, None).entries == []
         assert _counts(db, schema) == before
+
+
+def test_rewritten_value_later_overwritten(
+    open_test_store: StoreOpener, db: psycopg.Connection[Any], schema: str
+) -> None:
+    with open_test_store() as store:
+        _fill(store)
+        events = _t(schema, "conduitconfig_events")
+        row = db.execute(
+            SQL("SELECT state FROM {} WHERE originator_id = %s AND originator_version = 1").format(
+                events
+            ),
+            (ROUTER.entry_id,),
+        ).fetchone()
+        assert row is not None
+        state = orjson.loads(row[0])
+        state["value"]["max_retries"] = 9
+        db.execute(
+            SQL(
+                "UPDATE {} SET state = %s WHERE originator_id = %s AND originator_version = 1"
+            ).format(events),
+            (orjson.dumps(state), ROUTER.entry_id),
+        )
+        [damage] = plan_repair(store, "default").entries
+        assert damage.damage == "version 1 does not replay to its hash"
+        report = _run(store, "default")
+        # Version 2's patch overwrote the rewritten field: its hash proves versions 2-4.
+        assert [(a.version, a.target_version) for a in report.appended] == [(5, 4)]
+        assert store.get(ROUTER).stored == {"max_retries": 4, "fallbacks_enabled": True}
+        assert _entry_findings(store, "default:router/default") == []
