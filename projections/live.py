@@ -200,9 +200,8 @@ class LiveView:
         check_entry(model, entry, limits=self.registry.limits)
         try:
             return self._reveal(model, entry.stored)
-        except SecretKeyError:
-            reason = "a secret does not decrypt with this key"
-            raise StoredValueError(entry.area, entry.key, reason) from None
+        except SecretKeyError as exc:  # says which secret, and which key it needs
+            raise StoredValueError(entry.area, entry.key, str(exc)) from None
 
     def _fitting(
         self, model: type[AreaModel], key: str, stored: JsonObject, *, strict: bool, alone: bool
