@@ -271,9 +271,9 @@ def test_a_retired_key_removed_from_the_ring(
         assert opened(only_new) == [PLAIN]
         with pytest.raises(SecretKeyError, match=f"sealed with key {OLD_ID}, not in this"):
             opened(only_new, version=1)
-        result = only_new.set(OPENAI, provider(PLAIN), provenance=WHO)
-        assert (result.changed, result.version) == (False, 2)  # same plaintext: unchanged
-        only_new.set(OPENAI, provider("sk-later"), provenance=WHO)
+        written = only_new.set(OPENAI, provider("sk-later"), provenance=WHO)
+        assert api_keys(only_new)[0].startswith(f"enc:v2:{key_id(decode_key(new, source='n'))}:")
+        assert written.version == 3
         with pytest.raises(SecretKeyError, match=f"keys.0.api_key: .*sealed with key {OLD_ID}"):
             only_new.rollback(OPENAI, to_version=1, provenance=WHO)
         only_new.rollback(OPENAI, to_version=2, provenance=WHO)  # re-sealed: readable
