@@ -44,6 +44,8 @@ def _emit_text(report: VerifyReport) -> None:
         version = f"v{f.version}" if f.version is not None else "-"
         where = f" @{f.position}" if f.position is not None else ""
         click.echo(f"PROBLEM {f.entry} {version}{where}: {f.problem}", err=True)
+    for f, repair_id in report.acknowledged:
+        click.echo(f"ACKNOWLEDGED @{f.position} by repair {repair_id}: {f.problem}")
     for name in report.quarantined:
         click.echo(f"QUARANTINED {name} (reads refuse it until `conduit-config repair`)", err=True)
     for r in report.retired_keys:

@@ -26,6 +26,7 @@ from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.chain import ChainHead, ChainReport, check_chain
 from infrastructure.store.findings import Finding
 from infrastructure.store.integrity import EntryLog, inspect_entry
+from infrastructure.store.repair import split_acknowledged
 
 __all__ = ["Finding", "RetiredKey", "StoreVerifier", "VerifyReport"]
 
@@ -57,6 +58,8 @@ class VerifyReport:
     predating: int = 0
     retired_keys: list[RetiredKey] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
+    #: Chain breaks a repair acknowledged, with its id: listed apart, not problems.
+    acknowledged: list[tuple[Finding, int]] = field(default_factory=list)
 
     def chain_json(self) -> dict[str, Any] | None:
         """``{start, keyed_from, head, predating, links, unchained}``."""
@@ -99,6 +102,9 @@ class VerifyReport:
             "chain": self.chain_json(),
             "retired_keys": [r.to_json() for r in self.retired_keys],
             "quarantined": self.quarantined,
+            "acknowledged_breaks": [
+                {**f.to_json(), "repair_id": repair_id} for f, repair_id in self.acknowledged
+            ],
         }
 
 
@@ -126,6 +132,7 @@ class StoreVerifier(StoreBase):
             report.chain = check_chain(self, audit_key=audit_key, against=against)
             report.predating = self._predating(report.chain.start)
             report.findings.extend(self._chain_findings(report.chain))
+            report.findings, report.acknowledged = split_acknowledged(self, report.findings)
         return report
 
     def _entry_ids(self, environment: str | None) -> list[UUID]:
@@ -200,8 +207,8 @@ class StoreVerifier(StoreBase):
         for snapshot in snapshots:
             report.snapshots += 1
             version = snapshot.originator_version
-            if version > found.intact_through:
-                continue  # its events are damaged: the log's findings say so
+            if version > found.intact_through or version not in found.values:
+                continue  # its events are damaged (or were, before a repair)
             state = getattr(snapshot, "state", {})
             if not isinstance(state, dict) or state.get("value") != found.values.get(version):
                 report.findings.append(

@@ -87,6 +87,11 @@ def test_dry_run_then_repair(cli: Runner, db: psycopg.Connection[Any], schema: s
     assert [h["version"] for h in history] == [1, 2, 4, 5]
     assert history[-1]["source"] == "repair"
     assert ok(cli("repair", "--dry-run", "--json"))["entries"] == []
+    checked = ok(cli("verify", "--all-envs", "--json"))  # exit 0: breaks are acknowledged
+    assert checked["problems"] == []
+    [ack] = checked["acknowledged_breaks"]
+    assert (ack["position"], ack["repair_id"]) == (3, done["repair_id"])
+    assert "ACKNOWLEDGED @3 by repair" in ok(cli("verify"))
     [listed] = ok(cli("repair", "--list", "--json"))
     assert (listed["id"], listed["reason"], listed["source"]) == (
         done["repair_id"],
