@@ -14,18 +14,23 @@ from typing import Any
 from uuid import UUID
 
 from psycopg.sql import SQL, Composed, Identifier
-from psycopg.types.json import Jsonb
 
 from domain.entry import Provenance
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.store.base import StoreBase
-from infrastructure.store.chain import check_chain
-from infrastructure.store.findings import Finding
 from infrastructure.store.integrity import inspect_entry
 from infrastructure.store.repair_entries import EntryDamage, assess
 from infrastructure.store.repair_index import IndexFix, apply_index, plan_index
+from infrastructure.store.repair_record import (
+    RepairRecord,
+    acknowledged_breaks,
+    chain_breaks,
+    list_repairs,
+    record_repair,
+    split_acknowledged,
+)
 from infrastructure.store.repair_write import Appended, reestablish
 
 __all__ = [
@@ -35,15 +40,14 @@ __all__ = [
     "acknowledged_breaks",
     "list_repairs",
     "plan_repair",
+    "record_repair",
     "run_repair",
     "split_acknowledged",
 ]
 
 log = logging.getLogger("conduit_config.repair")
-REPAIRS_TABLE = "cc_repairs"
 #: Projections rebuilt from the whole log by every repair that is not a dry run.
 REBUILT = ("current", "audit")
-_UNCHECKABLE = "cannot check keyed links"
 
 
 @dataclass(frozen=True)
@@ -112,21 +116,6 @@ class RepairReport:
             "mirror_events": self.mirror,
             "acknowledged_breaks": self.acknowledged,
         }
-
-
-@dataclass(frozen=True)
-class RepairRecord:
-    """One row of ``cc_repairs``."""
-
-    id: int
-    repaired_at: Any
-    actor: str
-    reason: str | None
-    source: str
-    environment: str | None
-    head: int
-    actions: dict[str, Any]
-    acknowledged_breaks: list[int]
 
 
 def _table(store: StoreBase, name: str) -> Composed:
@@ -248,7 +237,7 @@ def run_repair(
         for name in REBUILT:
             report.projections[name] = store.projections.rebuild(name)
         report.checkpoints = _checkpoint(store)
-    report.acknowledged = _breaks(store, audit_key)
+    report.acknowledged = chain_breaks(store, audit_key)
     return report
 
 
@@ -261,37 +250,6 @@ def _settle_unrepairable(store: StoreBase, entry: EntryDamage) -> None:
         where = min(entry.positions) if entry.positions else None
         name = f"{entry.address.environment}/{entry.address.area}/{entry.address.key}"
         store.quarantine(entry.entry_id, name, where, entry.reason)
-
-
-def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance) -> int:
-    """Write the run to ``cc_repairs``; returns its id. Raises :class:`StorageError`."""
-    query = SQL(
-        "INSERT INTO {} (actor, reason, source, correlation_id, environment, head, actions,"
-        " acknowledged_breaks) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
-    ).format(_table(store, REPAIRS_TABLE))
-    actions = report.to_json()
-    for name in ("dry_run", "repair_id", "acknowledged_breaks"):
-        actions.pop(name)
-    with storage_errors():
-        head = store.projections.head()
-        with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(
-                query,
-                (
-                    provenance.actor,
-                    provenance.reason,
-                    provenance.source,
-                    provenance.correlation_id,
-                    report.plan.environment,
-                    head,
-                    Jsonb(actions),
-                    report.acknowledged,
-                ),
-            )
-            row = cur.fetchone()
-    assert row is not None  # INSERT ... RETURNING answers its row
-    report.repair_id = int(row["id"])
-    return report.repair_id
 
 
 def _drop_checkpoints(store: StoreBase, damaged_from: dict[str, int]) -> None:
@@ -309,57 +267,3 @@ def _checkpoint(store: StoreBase) -> int:
     sink = store.projections.sink("checkpoints")
     assert isinstance(sink, CheckpointSink)
     return store.projections.run_locked("checkpoints", sink.checkpoint_changed)
-
-
-def _breaks(store: StoreBase, audit_key: bytes | None) -> list[int]:
-    """Positions of the chain breaks left once the log is repaired (a break the audit key
-    is needed to check is not acknowledged)."""
-    report = check_chain(store, audit_key=audit_key)
-    return sorted(
-        {
-            f.position
-            for f in report.findings
-            if not f.problem.startswith(_UNCHECKABLE) and not f.problem.startswith("...")
-        }
-    )
-
-
-def acknowledged_breaks(store: StoreBase) -> dict[int, int]:
-    """Chain break position -> id of the (first) repair that acknowledged it.
-    Raises :class:`StorageError`."""
-    query = SQL(
-        "SELECT position, MIN(id) AS id FROM (SELECT id, unnest(acknowledged_breaks)"
-        " AS position FROM {}) AS a GROUP BY position"
-    ).format(_table(store, REPAIRS_TABLE))
-    with storage_errors(), store.app.datastore.get_connection() as conn, conn.cursor() as cur:
-        cur.execute(query)
-        return {int(r["position"]): int(r["id"]) for r in cur.fetchall()}
-
-
-def list_repairs(store: StoreBase, limit: int = 50) -> list[RepairRecord]:
-    """The latest repairs, newest first. Raises :class:`StorageError`."""
-    query = SQL(
-        "SELECT id, repaired_at, actor, reason, source, environment, head, actions,"
-        " acknowledged_breaks FROM {} ORDER BY id DESC LIMIT %s"
-    ).format(_table(store, REPAIRS_TABLE))
-    with storage_errors(), store.app.datastore.get_connection() as conn, conn.cursor() as cur:
-        cur.execute(query, (limit,))
-        return [RepairRecord(**r) for r in cur.fetchall()]
-
-
-def split_acknowledged(
-    store: StoreBase, findings: list[Finding]
-) -> tuple[list[Finding], list[tuple[Finding, int]]]:
-    """``verify``'s findings without the chain breaks a repair acknowledged, and those
-    breaks with the id of that repair (listed apart, not failing). Raises
-    :class:`StorageError`."""
-    known = acknowledged_breaks(store)
-    kept: list[Finding] = []
-    acknowledged: list[tuple[Finding, int]] = []
-    for finding in findings:
-        repair_id = known.get(finding.position) if finding.position is not None else None
-        if repair_id is not None and finding.problem.startswith("chain: "):
-            acknowledged.append((finding, repair_id))
-        else:
-            kept.append(finding)
-    return kept, acknowledged

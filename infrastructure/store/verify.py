@@ -26,7 +26,7 @@ from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.chain import ChainHead, ChainReport, check_chain
 from infrastructure.store.findings import Finding
 from infrastructure.store.integrity import EntryLog, inspect_entry
-from infrastructure.store.repair import split_acknowledged
+from infrastructure.store.repair_record import split_acknowledged
 
 __all__ = ["Finding", "RetiredKey", "StoreVerifier", "VerifyReport"]
 
