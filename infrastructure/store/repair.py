@@ -237,8 +237,20 @@ def run_repair(
         for name in REBUILT:
             report.projections[name] = store.projections.rebuild(name)
         report.checkpoints = _checkpoint(store)
+    _release_mended(store, plan.environment)
     report.acknowledged = chain_breaks(store, audit_key)
     return report
+
+
+def _release_mended(store: StoreBase, environment: str | None) -> None:
+    """Take out of quarantine every entry of the scope whose log is whole again (e.g. it
+    was quarantined for an index row the index rewrite fixed)."""
+    for entry in store.quarantined(environment):
+        with storage_errors():
+            found = inspect_entry(store, entry.entry_id)
+        if not found.broken:
+            store.release(entry.entry_id)
+            store.entries.drop(entry.entry_id)
 
 
 def _settle_unrepairable(store: StoreBase, entry: EntryDamage) -> None:

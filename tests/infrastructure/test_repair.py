@@ -219,6 +219,7 @@ def test_index_and_projection_damage(
         )
         db.execute(SQL("UPDATE {} SET stored = '{{}}'::jsonb").format(_t(schema, "cc_current")))
         db.execute(SQL("DELETE FROM {}").format(_t(schema, "cc_checkpoints")))
+        assert store.verify(None).quarantined == ["default/router/default"]
         plan = plan_repair(store, None)
         assert sorted((f.position, f.kind) for f in plan.index) == [
             (gone, "missing"),
