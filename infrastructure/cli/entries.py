@@ -13,6 +13,7 @@ from domain.entry import Provenance
 from infrastructure.cli.environment import own_warnings, warn_problems
 from infrastructure.cli.options import common, read_json_value, writer
 from infrastructure.cli.output import emit_json, emit_table, emit_write, fmt_time
+from infrastructure.cli.reveals import reveal_for_cli
 from infrastructure.cli.runtime import show_effective
 from infrastructure.cli.scheduled import AT_HELP, emit_scheduled, parse_at
 from infrastructure.cli.state import VERSION, get_state, parse_time
@@ -118,7 +119,7 @@ def patch_cmd(
 @click.argument("address")
 @click.option("--version", type=VERSION, help="Read this version.")
 @click.option("--as-of", "as_of", metavar="TIMESTAMP", help="Read the value current at this time.")
-@click.option("--reveal", is_flag=True, help="Show secrets in plaintext.")
+@click.option("--reveal", is_flag=True, help="Show secrets in plaintext (recorded).")
 @click.option("--stored", is_flag=True, help="Show only the stored fields (no defaults).")
 @click.option(
     "--effective",
@@ -147,8 +148,11 @@ def get_cmd(
     addr = state.address(address)
     view = state.store.get(addr, version=version, as_of=moment)
     value = view.stored if stored else view.value
-    show = state.store.revealed if reveal else state.store.redacted
-    shown = show(value, addr.environment, addr.area)
+    shown = (
+        reveal_for_cli(state, addr, view.version, value)
+        if reveal
+        else state.store.redacted(value, addr.environment, addr.area)
+    )
     if state.as_json:
         emit_json(entry_json(view, shown))
         return

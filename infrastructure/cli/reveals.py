@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
+import getpass
+from typing import Any
+
 import click
 
+from domain.address import Address
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time
-from infrastructure.cli.state import WholeNumber, get_state, parse_time
-from infrastructure.store.reveals import RevealQuery, RevealRecord, reveal_log
+from infrastructure.cli.state import CliState, WholeNumber, get_state, parse_time
+from infrastructure.store.reveals import (
+    CLI_ROLE,
+    VIA_GET,
+    Revealed,
+    Revealer,
+    RevealQuery,
+    RevealRecord,
+    reveal_log,
+)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def reveal_for_cli(state: CliState, address: Address, version: int, value: Any) -> Any:
+    """``value`` (a version of ``address``) with its secrets in plaintext, the reveal
+    recorded first when it has any (actor: the CLI's actor setting or the OS user, from
+    ``cli:OS_USER``). Raises :class:`StorageError` when the record cannot be written."""
+    shown = state.store.revealed(value, address.environment, address.area)
+    if shown != value:  # a secret was opened: this is a reveal
+        user = _os_user()
+        who = Revealer(
+            actor=state.settings.actor or user, role=CLI_ROLE, origin=f"cli:{user}", via=VIA_GET
+        )
+        entry = Revealed(address.environment, address.area, address.key, version)
+        reveal_log(state.store).record(who, [entry])
+    return shown
 
 
 @click.command("reveals")

@@ -15,7 +15,7 @@ from typing import Any
 from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.effective import parse_overrides
 from domain.environment import EnvState
-from domain.errors import ConfigStoreError, StorageError
+from domain.errors import ConfigStoreError, SettingsError, StorageError
 from domain.secrets import SecretCodec
 from domain.stored import EntryProblem
 from infrastructure.bootstrap import load_registry, open_store, secret_codec
@@ -40,27 +40,31 @@ def connect(
     actor: str | None = None,
     url: str | None = None,
     token: str | None = None,
+    reveal: bool = False,
 ) -> ConfigClient:
     """A client following ``environment`` of the configured store.
 
     With ``url`` (and ``token``) it follows a running server over HTTP instead of the
-    database (secrets then arrive redacted).
+    database (secrets then arrive redacted). With ``reveal`` too, secrets arrive in
+    plaintext (the token must be a service or admin token reaching the environment;
+    the server records each reveal) and no last-known-good copy is kept, since it
+    would hold them on disk.
     ``settings`` default to the ``CONDUIT_CONFIG_`` variables; overrides are read from
     ``environ`` (default: the process environment). ``last_known_good`` is the copy's
     path (default ``$CONDUIT_CONFIG_HOME/last-known-good/ENV.json``; ``None``: no copy).
 
-    Raises :class:`SettingsError` (a bad override, naming the variable),
-    :class:`StorageError` (unreachable store and no copy) or :class:`CorruptCopyError`.
+    Raises :class:`SettingsError` (a bad override, naming the variable; a copy asked
+    for with ``reveal``), :class:`StorageError` (unreachable store and no copy),
+    :class:`PermissionDeniedError` (a token that may not read or reveal) or
+    :class:`CorruptCopyError`.
     """
     check_name("environment", environment)
     settings = settings or load_settings()
-    path = settings.home / "last-known-good" / f"{environment}.json"
-    lkg_path = path if last_known_good is _DEFAULT else last_known_good
-    lkg = LastKnownGood(Path(lkg_path)) if lkg_path is not None else None
+    lkg = _copy(settings, environment, last_known_good, reveal=reveal and url is not None)
     stack = ExitStack()
     try:
         if url is not None:
-            backend = HttpBackend(url=url, token=token or "")
+            backend = HttpBackend(url=url, token=token or "", reveal=reveal)
             stack.callback(backend.close)
             return _start_remote(
                 environment, settings, environ, lkg, backend=backend, actor=actor, stack=stack
@@ -69,6 +73,21 @@ def connect(
     except BaseException:
         stack.close()
         raise
+
+
+def _copy(settings: Settings, environment: str, path: Any, *, reveal: bool) -> LastKnownGood | None:
+    """The last-known-good copy asked for (``_DEFAULT``: the one under the home); none
+    for a revealing client, which refuses an explicit one (:class:`SettingsError`)."""
+    if reveal:
+        if path is not _DEFAULT and path is not None:
+            raise SettingsError(
+                "a client that reveals secrets keeps no last-known-good copy (it would hold"
+                " them in plaintext on disk): pass last_known_good=None"
+            )
+        return None
+    if path is _DEFAULT:
+        path = settings.home / "last-known-good" / f"{environment}.json"
+    return LastKnownGood(Path(path)) if path is not None else None
 
 
 def _start(

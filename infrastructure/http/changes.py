@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -24,11 +24,14 @@ from infrastructure.http.common import (
     parse_time,
     store_of,
 )
+from infrastructure.http.problems import BadRequestError
+from infrastructure.http.revealing import revealer, stream_values
 from infrastructure.http.schemas import READ_ERRORS, AuditOut, problems
 from infrastructure.http.security import Caller
 from infrastructure.presenters import audit_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.readmodels import AuditQuery
+from infrastructure.store.reveals import VIA_STREAM
 from projections.audit import AuditRow
 
 router = APIRouter(tags=["audit"])
@@ -124,8 +127,8 @@ def audit(
     return json_response({"items": items, "next_before": cursor})
 
 
-def _event(row: AuditRow) -> bytes:
-    data = {
+def _event(row: AuditRow, extra: dict[str, Any] | None = None) -> bytes:
+    data: dict[str, Any] = {
         "position": row.position,
         "environment": row.environment,
         "area": row.area,
@@ -134,6 +137,7 @@ def _event(row: AuditRow) -> bytes:
         "event": row.event,
         "actor": row.actor,
         "recorded_at": row.recorded_at,
+        **(extra or {}),
     }
     return b"id: %d\nevent: change\ndata: %s\n\n" % (row.position, orjson.dumps(data))
 
@@ -175,15 +179,28 @@ async def changes(
         QueryInt | None, Query(ge=0, le=MAX_INT64, description="Start after this position.")
     ] = None,
     last_event_id: Annotated[str | None, Header(description="The last id received.")] = None,
+    reveal: Annotated[
+        bool,
+        Query(
+            description="Each change carries the entry's value with secrets in plaintext"
+            " (needs `env`; service and admin; each reveal recorded)."
+        ),
+    ] = False,
 ) -> StreamingResponse:
     """``id:`` is the log position: a client that reconnects with the last id it got
-    receives every later change once, none missed."""
+    receives every later change once, none missed. With ``reveal`` each change also
+    has ``value`` (or ``deleted``, or the ``problem`` keeping it from being served)."""
+    if reveal:
+        if env is None:
+            raise BadRequestError("reveal needs env")
+        grant.require_reveal(env, area)
     if env is not None:
         _audit_environment(env, grant, area)
     position = _start(after, last_event_id)
     store = store_of(request)
     await _within_log(store, position, "after" if after is not None else "Last-Event-ID")
     feed: ChangeFeed = request.app.state.feed
+    who = revealer(request, grant, VIA_STREAM) if reveal else None
 
     async def stream() -> AsyncIterator[bytes]:
         last = position
@@ -192,10 +209,13 @@ async def changes(
             rows = await run_in_threadpool(
                 store.changes_after, last, environment=env, area=area, limit=STREAM_BATCH
             )
-            for row in rows:
-                last = row.position
-                if grant.sees(row.environment, row.area):
-                    yield _event(row)
+            visible = [row for row in rows if grant.sees(row.environment, row.area)]
+            # Recorded before any is sent; a failure ends the stream with nothing revealed.
+            extra = await run_in_threadpool(stream_values, store, who, visible) if who else {}
+            for row in visible:
+                yield _event(row, extra.get(row.position))
+            if rows:
+                last = rows[-1].position
             if len(rows) < STREAM_BATCH and not await feed.wait(KEEPALIVE_SECONDS):
                 yield b": keep-alive\n\n"
 

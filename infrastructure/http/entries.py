@@ -25,6 +25,7 @@ from infrastructure.http.common import (
 from infrastructure.http.problems import (
     BadRequestError,
 )
+from infrastructure.http.revealing import reveal_value
 from infrastructure.http.schemas import (
     READ_ERRORS,
     DiffOut,
@@ -35,6 +36,7 @@ from infrastructure.http.schemas import (
 )
 from infrastructure.http.security import Caller
 from infrastructure.presenters import entry_json, history_json, problems_json
+from infrastructure.store.reveals import VIA_GET
 
 router = APIRouter(prefix="/v1/envs/{env}", tags=["entries"])
 
@@ -89,12 +91,17 @@ def get_entry(
     grant: Caller,
     version: Annotated[QueryInt | None, Query(ge=1, le=MAX_INT64)] = None,
     as_of: Annotated[str | None, Query(description="ISO-8601 time (no offset: UTC).")] = None,
-    reveal: Annotated[bool, Query(description="Secrets in plaintext (admin only).")] = False,
+    reveal: Annotated[
+        bool, Query(description="Secrets in plaintext (service and admin; recorded).")
+    ] = False,
     stored: Annotated[bool, Query(description="Only the stored fields.")] = False,
 ) -> Response:
     """The value with defaults filled in (``stored``: only what was set)."""
     address = entry_address(env, area, key)
-    _guard(grant, Role.ADMIN if reveal else Role.READER, address)
+    if reveal:
+        grant.require_reveal(address.environment, address.area)
+    else:
+        _guard(grant, Role.READER, address)
     if version is not None and as_of is not None:
         raise BadRequestError("give version or as_of, not both")
     store = store_of(request)
@@ -105,7 +112,7 @@ def get_entry(
         view = store.get(address, version=version, as_of=moment)
     value = view.stored if stored else view.value
     shown = (
-        store.revealed(value, env, address.area)
+        reveal_value(request, grant, VIA_GET, address, view.version, value)
         if reveal
         else store.redacted(value, env, address.area)
     )

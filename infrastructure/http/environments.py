@@ -23,6 +23,7 @@ from infrastructure.http.common import (
     store_of,
 )
 from infrastructure.http.problems import BadRequestError
+from infrastructure.http.revealing import reveal_states, revealed_export
 from infrastructure.http.schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -36,6 +37,7 @@ from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import bulk_json, problems_json
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.environment import PointRef
+from infrastructure.store.reveals import VIA_CLIENT
 
 router = APIRouter(prefix="/v1/envs/{env}", tags=["environments"])
 
@@ -43,6 +45,9 @@ Document = Annotated[
     dict[str, Any], Body(description="An export document: {environment?, entries}.")
 ]
 Prune = Annotated[bool, Query(description="Also delete live entries not in the document.")]
+Reveal = Annotated[
+    bool, Query(description="Secrets in plaintext (service and admin; each reveal recorded).")
+]
 
 
 class RestoreBody(BaseModel):
@@ -73,6 +78,19 @@ def env_for(env: str, grant: Grant, role: Role) -> str:
     check_name("environment", env)
     grant.require(role, env)
     return env
+
+
+def _secrets_guard(grant: Grant, env: str, *, include_secrets: bool, reveal: bool) -> None:
+    """Sealed secrets are for admins, plaintext ones for service and admin tokens (403);
+    not both at once (400)."""
+    if include_secrets and reveal:
+        raise BadRequestError("give reveal or include_secrets, not both")
+    if include_secrets:
+        grant.require(Role.ADMIN, env)
+    elif reveal:
+        grant.require_reveal(env)
+    else:
+        grant.require(Role.READER, env, any_area=True)
 
 
 def _point(as_of: str | None, position: int | None, snapshot: str | None) -> PointRef | None:
@@ -109,16 +127,19 @@ def export_environment(
     include_secrets: Annotated[
         bool, Query(description="Keep secrets, still encrypted (admin only).")
     ] = False,
+    reveal: Reveal = False,
 ) -> Response:
     """An export document: ``{environment, position, recorded_at, entries}``, and
     ``problems`` naming the entries left out because their stored value cannot be served."""
     check_name("environment", env)
-    if include_secrets:
-        grant.require(Role.ADMIN, env)
-    else:
-        grant.require(Role.READER, env, any_area=True)
+    _secrets_guard(grant, env, include_secrets=include_secrets, reveal=reveal)
     store = store_of(request)
-    exported = store.export(env, _point(as_of, position, snapshot), include_secrets=include_secrets)
+    point = _point(as_of, position, snapshot)
+    exported = (
+        revealed_export(request, grant, env, point)
+        if reveal
+        else store.export(env, point, include_secrets=include_secrets)
+    )
     visible = [p for p in exported.problems if grant.sees(env, p.area)]
     document = replace(exported, problems=visible).to_json()
     document["entries"] = {
@@ -140,16 +161,18 @@ def environment_state(
     include_secrets: Annotated[
         bool, Query(description="Keep secrets, still encrypted (admin only).")
     ] = False,
+    reveal: Reveal = False,
 ) -> Response:
     """The environment now (deleted entries included) at ``position``; a client loads
-    it, then follows ``/v1/changes?env=ENV&after=position``."""
+    it, then follows ``/v1/changes?env=ENV&after=position`` (with ``reveal`` too)."""
     check_name("environment", env)
-    if include_secrets:
-        grant.require(Role.ADMIN, env)
-    else:
-        grant.require(Role.READER, env, any_area=True)
-    view = store_of(request).environment_state(env, include_secrets=include_secrets)
-    entries = [e.to_public() for e in view.entries if grant.sees(env, e.area)]
+    _secrets_guard(grant, env, include_secrets=include_secrets, reveal=reveal)
+    sealed = include_secrets or reveal
+    view = store_of(request).environment_state(env, include_secrets=sealed)
+    shown = [e for e in view.entries if grant.sees(env, e.area)]
+    if reveal:
+        shown = reveal_states(request, grant, VIA_CLIENT, env, shown)
+    entries = [e.to_public() for e in shown]
     body: dict[str, Any] = {"environment": env, "position": view.position, "entries": entries}
     if visible := [p for p in view.problems if grant.sees(env, p.area)]:
         body["problems"] = problems_json(visible)  # left out: a client does not serve them

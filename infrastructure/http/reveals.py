@@ -1,39 +1,22 @@
-"""Secret reveals over HTTP: recording each one before it is served, and ``/v1/reveals``
-(admins) to read the record."""
+"""``/v1/reveals``: the record of secret reveals, for admins."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.access import Grant, Role
+from domain.access import Role
 from domain.address import SYSTEM_ENVIRONMENT, check_name
 from domain.parsing import MAX_INT64
 from infrastructure.http.common import QueryInt, json_response, parse_time, store_of
 from infrastructure.http.schemas import READ_ERRORS, problems
 from infrastructure.http.security import Caller
-from infrastructure.store.reveals import Revealed, Revealer, RevealQuery, reveal_log
+from infrastructure.store.reveals import RevealQuery, reveal_log
 
 router = APIRouter(tags=["reveals"])
-
-
-def origin_of(request: Request) -> str:
-    """Where the request came from: the peer's address (behind a proxy, what the server
-    was told to trust, e.g. uvicorn's ``--forwarded-allow-ips``)."""
-    client = request.client
-    return client.host if client is not None and client.host else "unknown"
-
-
-def record_reveals(request: Request, grant: Grant, via: str, entries: Iterable[Revealed]) -> None:
-    """Record that ``grant`` is shown ``entries`` in plaintext through ``via``, in one
-    statement. Raises :class:`StorageError` (503) when the record cannot be written:
-    the caller must then reveal nothing."""
-    who = Revealer(actor=grant.name, role=grant.role.label, origin=origin_of(request), via=via)
-    reveal_log(store_of(request)).record(who, entries)
 
 
 class RevealOut(BaseModel):

@@ -33,6 +33,8 @@ LATER = (datetime.now(UTC) + timedelta(days=365)).isoformat()
 SCHEDULE_BODY = {"area": "router", "key": "default", "operation": "set", "due_at": LATER}
 ROUTER_LATER = {**SCHEDULE_BODY, "value": {"max_retries": 8}}
 R, W, A = Role.READER, Role.WRITER, Role.ADMIN
+#: Routes that show secrets in plaintext: for service and admin tokens only.
+REVEALING = {"get-reveal", "export-reveal", "state-reveal"}
 
 
 class Route(NamedTuple):
@@ -46,6 +48,8 @@ class Route(NamedTuple):
 ROUTES: dict[str, Route] = {
     "get": Route("GET", E, None, R, 200),
     "get-reveal": Route("GET", PROVIDER + "?reveal=true", None, A, 200),
+    "export-reveal": Route("GET", "/v1/envs/prod?reveal=true", None, A, 200),
+    "state-reveal": Route("GET", "/v1/envs/prod/state?reveal=true", None, A, 200),
     "put": Route("PUT", E, {"max_retries": 9}, W, 200),
     "patch": Route("PATCH", E, {"max_retries": 4}, W, 200),
     "delete": Route("DELETE", E, None, W, 200),
@@ -94,6 +98,8 @@ def _names(body: Any) -> set[str]:
 ANSWER: dict[str, Any] = {
     "get": {"version": 2, "value": {"max_retries": 2}},
     "get-reveal": {"value": {"keys": [{"api_key": SECRET}]}},
+    "export-reveal": {"entries": {"provider": {"openai": {"keys": [{"api_key": SECRET}]}}}},
+    "state-reveal": lambda b: SECRET in str(b["entries"]),
     "put": {"version": 3, "changed": True},
     "patch": {"version": 3},
     "delete": {"version": 3},
@@ -283,11 +289,18 @@ MATRIX = [
 ]
 
 
+def may_call(name: str, role: Role) -> bool:
+    """Whether ``role`` may call the route ``name`` (secrets: service and admin only)."""
+    if name in REVEALING:
+        return role in (Role.SERVICE, Role.ADMIN)
+    return role >= ROUTES[name].role
+
+
 @pytest.mark.parametrize(("name", "role"), MATRIX)
 def test_role_matrix(world: World, name: str, role: Role) -> None:
     route = ROUTES[name]
     headers = world.token(role.label)
-    if role < route.role:
+    if not may_call(name, role):
         world.refused(403, route.method, route.path, route.body, headers)
         return
     response = world.send(route.method, route.path, route.body, headers)
