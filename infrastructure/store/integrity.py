@@ -175,7 +175,7 @@ def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
         curs.execute(
             SQL(
                 "SELECT c.version, c.position, p.position AS upto,"
-                " c.environment, c.area, c.key FROM {} c"
+                " c.environment, c.area, c.key, c.stored FROM {} c"
                 " LEFT JOIN {} p ON p.name = 'current' WHERE c.entry_id = %s"
             ).format(_table(ds, "cc_current"), _table(ds, "cc_projection_positions")),
             (entry_id,),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from domain.address import _entry_id
 from domain.entry import ConfigEntry
 from domain.replay import value_after
-from domain.values import JsonObject, value_hash
+from domain.values import JsonObject, json_equal, value_hash
 from infrastructure.store.findings import Finding
 
 if TYPE_CHECKING:
@@ -188,6 +188,17 @@ def check_current(rows: list[Any], out: EntryLog) -> None:
                 version,
                 f"the current read model says version {version} at position {position};"
                 f" the log's last event is version {last.version} at position {last.position}",
+                position,
+            )
+        )
+    elif (proven := out.values.get(last.version)) is not None and not json_equal(
+        rows[0]["stored"], proven
+    ):
+        out.projection_problems.append(
+            Finding(
+                out.label,
+                version,
+                f"the current read model's value differs from the log's value at version {version}",
                 position,
             )
         )

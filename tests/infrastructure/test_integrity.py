@@ -218,6 +218,21 @@ def test_a_current_row_disagreeing_with_the_log(store: ConfigStore, tables: Tabl
     assert store.get(ROUTER).version == 4
 
 
+def test_a_current_value_disagreeing_with_the_log(store: ConfigStore, tables: Tables) -> None:
+    _fill(store)
+    store.list_entries("default")
+    tables.db.execute(
+        SQL("UPDATE {} SET stored = %s::jsonb WHERE entry_id = %s").format(tables.t("cc_current")),
+        ('{"max_retries": 9}', ROUTER.entry_id),
+    )
+    report = store.verify()
+    assert [(f.entry, f.version, f.position) for f in report.findings] == [
+        ("default:router/default", 4, tables.position(ROUTER, 4))
+    ]
+    assert "value differs from the log's value at version 4" in report.findings[0].problem
+    assert report.quarantined == []
+
+
 def test_a_current_row_without_events(store: ConfigStore, tables: Tables) -> None:
     _fill(store)
     store.list_entries("default")
