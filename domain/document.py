@@ -117,10 +117,13 @@ def prepare_values(
     registry: AreaRegistry,
     codec: SecretCodec | None,
     current: EnvState,
+    may_reveal: bool = False,
 ) -> dict[EntryKey, JsonObject]:
     """Validate every entry of a document and seal its secrets (``********`` keeps the
-    current secret). Raises one :class:`InvalidValueError` listing every bad field of
-    every entry, or :class:`SecretKeyError`."""
+    current secret; a plaintext secret is a change unless the caller ``may_reveal``
+    secrets: see :func:`~domain.secrets.seal_secrets`). Raises one
+    :class:`InvalidValueError` listing every bad field of every entry, or
+    :class:`SecretKeyError`."""
     wanted: dict[EntryKey, JsonObject] = {}
     errors: list[FieldError] = []
     for area, keyed in document.entries.items():
@@ -128,7 +131,7 @@ def prepare_values(
             where = _entry_path(area, key)
             try:
                 wanted[area, key] = _prepare(
-                    registry, codec, current, area=area, key=key, value=value
+                    registry, codec, current, area=area, key=key, value=value, reveal=may_reveal
                 )
             except InvalidValueError as exc:
                 errors.extend(entry_errors(area, key, exc))
@@ -151,6 +154,7 @@ def _prepare(
     area: str,
     key: str,
     value: JsonObject,
+    reveal: bool,
 ) -> JsonObject:
     model = registry.get(area)
     check_name("key", key)
@@ -159,4 +163,6 @@ def _prepare(
     instance, sparse = validate_sparse(model, value, key=key, limits=registry.limits)
     before = current.get((area, key))
     previous = before.stored if before else None
-    return seal_secrets(instance, sparse, previous, codec, limits=registry.limits)
+    return seal_secrets(
+        instance, sparse, previous, codec, limits=registry.limits, may_reveal=reveal
+    )

@@ -40,12 +40,14 @@ def sealed_change_value(
     current: ConfigEntry | None,
     codec: SecretCodec | None,
     limits: ValueLimits = DEFAULT_LIMITS,
+    may_reveal: bool = False,
 ) -> JsonObject | None:
     """The value to store with a new scheduled change, validated against the target area
     and with its secrets sealed: a set's value; a patch, checked against the entry's
     current value (on its own when the entry is missing or deleted); ``None`` for a
-    delete. The value, and a patch's result, must keep within ``limits``. Raises
-    :class:`InvalidValueError` or :class:`SecretKeyError`."""
+    delete. The value, and a patch's result, must keep within ``limits``. A plaintext
+    secret is sealed anew (so applying it is a change) unless the caller ``may_reveal``
+    it. Raises :class:`InvalidValueError` or :class:`SecretKeyError`."""
     if operation == "delete":
         if value is not None:
             raise InvalidValueError.single("value", "a scheduled delete takes no value")
@@ -56,12 +58,12 @@ def sealed_change_value(
     if operation == "set":
         instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
         stored = current.value if current else None
-        sealed = seal_secrets(instance, sparse, stored, codec, limits=limits)
+        sealed = seal_secrets(instance, sparse, stored, codec, limits=limits, may_reveal=may_reveal)
         return _keep_placeholders(instance, value, sealed)
     base = current.value if current and not current.deleted else {}
     patched = merge_patch(base, value)
     instance, sparse = validate_sparse(model, patched, key=address.key, limits=limits)
-    merged = seal_secrets(instance, sparse, base, codec, limits=limits)
+    merged = seal_secrets(instance, sparse, base, codec, limits=limits, may_reveal=may_reveal)
     # A merge patch replaces lists whole, so a secret it carries sits at the same path
     # in the patch as in the merged value.
     return _keep_placeholders(instance, value, merged, into=copy.deepcopy(value))

@@ -119,13 +119,17 @@ def seal_secrets(
     codec: SecretCodec | None,
     *,
     limits: ValueLimits = DEFAULT_LIMITS,
+    may_reveal: bool = False,
 ) -> dict[str, Any]:
     """Encrypt every plaintext secret of a sparse value in place and return it.
 
-    ``********`` keeps the stored secret at the same place; an unchanged plaintext
-    keeps its old ciphertext (so history shows no change); a sealed value must open
+    ``********`` keeps the stored secret at the same place; a sealed value must open
     with this store's key; the sealed value must keep within ``limits`` (ciphertext is
-    longer than its plaintext). Raises :class:`InvalidValueError` or
+    longer than its plaintext). A plaintext is always sealed anew, so writing it is a
+    change whether or not it equals the stored secret: keeping the old ciphertext
+    would tell the writer that their guess was right. Only for a caller who
+    ``may_reveal`` the secret anyway does an unchanged plaintext keep its old
+    ciphertext (so history shows no change). Raises :class:`InvalidValueError` or
     :class:`SecretKeyError`.
     """
     paths = list(secret_paths(instance))
@@ -144,7 +148,9 @@ def seal_secrets(
         elif is_sealed(given):
             if given != old:
                 _require(codec).open(given)
-        elif isinstance(old, str) and is_sealed(old) and _opens_to(codec, old, given):
+        elif (
+            may_reveal and isinstance(old, str) and is_sealed(old) and _opens_to(codec, old, given)
+        ):
             _set_path(sparse, path, old)
         else:
             _set_path(sparse, path, _require(codec).seal(given))

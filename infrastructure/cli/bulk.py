@@ -7,6 +7,7 @@ import click
 from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.document import parse_document
 from infrastructure.cli.documents import FORMATS, load_document
+from infrastructure.cli.entries import CLI_MAY_REVEAL
 from infrastructure.cli.environment import own_warnings, warn_problems
 from infrastructure.cli.options import authored, common
 from infrastructure.cli.plans import emit_result
@@ -50,6 +51,7 @@ def _apply_file(
         prune=prune,
         expected_position=expected_position,
         dry_run=dry_run,
+        may_reveal=CLI_MAY_REVEAL,
     )
 
 

@@ -57,6 +57,12 @@ def set_cmd(
         click.echo(f"virtual key (shown once, store it now): {extra['key']}")
 
 
+#: The CLI works on the database itself, with the store's secret key: whoever runs it
+#: can reveal every secret (``get --reveal``). So, as for an admin token, a plaintext
+#: secret equal to the stored one keeps its ciphertext (answers "unchanged").
+CLI_MAY_REVEAL = True
+
+
 def _write_now_or_at(
     operation: str,
     address: Address,
@@ -71,13 +77,20 @@ def _write_now_or_at(
     store, as_json = get_state().store, get_state().as_json
     if due is not None:
         view = store.schedule_change(
-            address, operation, data, due_at=due, provenance=who, expected_version=expected_version
+            address,
+            operation,
+            data,
+            due_at=due,
+            provenance=who,
+            expected_version=expected_version,
+            may_reveal=CLI_MAY_REVEAL,
         )
         emit_scheduled(view, as_json=as_json, extra=extra)
         return
-    args = () if operation == "delete" else (data,)
+    args: tuple[Any, ...] = () if operation == "delete" else (data,)
+    reveal = {} if operation == "delete" else {"may_reveal": CLI_MAY_REVEAL}
     write = getattr(store, operation)
-    result = write(address, *args, provenance=who, expected_version=expected_version)
+    result = write(address, *args, provenance=who, expected_version=expected_version, **reveal)
     emit_write(result, as_json=as_json, extra=extra)
 
 

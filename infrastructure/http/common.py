@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
@@ -13,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator
 from starlette.responses import Response
 
 from domain import parsing
+from domain.access import Grant
 from domain.address import Address, check_name
 from domain.errors import InvalidValueError
 from domain.parsing import MAX_INT64, MalformedInputError
@@ -101,3 +103,12 @@ async def refuse_nul(request: Request) -> None:
         raise BadRequestError("the URL contains a NUL character (%00)")
     if _JSON_NUL.search(await request.body()):
         raise InvalidValueError.single("body", "text must not contain NUL (\\u0000)")
+
+
+def grant_may_reveal(grant: Grant, environment: str, areas: Iterable[str]) -> bool:
+    """Whether the caller may see the secrets of every one of ``areas`` in
+    ``environment`` in plaintext (admin; service within its scope). Only then does a
+    write keep the ciphertext of a plaintext secret equal to the stored one (answering
+    "unchanged"); for any other caller a plaintext secret is always a change, so no
+    answer tells whether a guess was right."""
+    return all(grant.may_reveal(environment, area) for area in areas)

@@ -18,6 +18,7 @@ from infrastructure.http.common import (
     POSITION_HEADER,
     QueryInt,
     UtcTime,
+    grant_may_reveal,
     json_response,
     parse_time,
     store_of,
@@ -277,13 +278,15 @@ def _run_document(
     """Plan or apply a document; ``role`` is needed on its areas (all with ``prune``)."""
     check_name("environment", env)
     _document_guard(grant, role, env, document, prune)
+    parsed = parse_document(document)
     result = store_of(request).apply_document(
-        parse_document(document),
+        parsed,
         environment=env,
         provenance=provenance(grant, request, source="import"),
         prune=prune,
         expected_position=expected,
         dry_run=dry_run,
+        may_reveal=grant_may_reveal(grant, env, parsed.entries),
     )
     return _bulk(request, result)
 

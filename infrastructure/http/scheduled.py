@@ -12,7 +12,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from domain.access import Grant, Role
 from domain.address import check_name
 from domain.parsing import MAX_INT64
-from infrastructure.http.common import entry_address, json_response, store_of, utc_time
+from infrastructure.http.common import (
+    entry_address,
+    grant_may_reveal,
+    json_response,
+    store_of,
+    utc_time,
+)
 from infrastructure.http.schemas import READ_ERRORS, WRITE_ERRORS, problems
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import scheduled_json
@@ -100,6 +106,7 @@ def schedule(request: Request, env: str, grant: Caller, body: ScheduleBody) -> R
         due_at=body.due_at,
         provenance=provenance(grant, request, body.reason),
         expected_version=body.expected_version,
+        may_reveal=grant_may_reveal(grant, address.environment, [address.area]),
     )
     return json_response(_shown(store, view), 201)
 

@@ -21,6 +21,7 @@ from infrastructure.http.common import (
     POSITION_HEADER,
     UtcTime,
     entry_address,
+    grant_may_reveal,
     header_text,
     json_response,
     store_of,
@@ -178,7 +179,7 @@ def put_entry(
 ) -> Response:
     """201 when created, 200 when replaced (or unchanged); 412 on a stale If-Match."""
     cmd = _command(request, grant, env, area, key, if_match, if_none_match)
-    return cmd.run(cmd.store.set, value)
+    return cmd.run(cmd.store.set, value, may_reveal=grant_may_reveal(grant, env, [area]))
 
 
 @router.patch(
@@ -198,7 +199,7 @@ def patch_entry(
 ) -> Response:
     """``null`` returns a field to its default."""
     cmd = _command(request, grant, env, area, key, if_match)
-    return cmd.run(cmd.store.patch, merge)
+    return cmd.run(cmd.store.patch, merge, may_reveal=grant_may_reveal(grant, env, [area]))
 
 
 @router.delete(

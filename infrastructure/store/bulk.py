@@ -73,16 +73,22 @@ class StoreBulk(StoreEnvironment):
         prune: bool = False,
         expected_position: int | None = None,
         dry_run: bool = False,
+        may_reveal: bool = False,
     ) -> BulkResult:
         """Make the environment hold the document's entries (``prune``: and no others,
         except those its ``problems`` name). Idempotent: applying the same document again
-        appends nothing."""
+        appends nothing, except that a plaintext secret is always a change (sealed anew)
+        for a caller who may not reveal secrets: see :meth:`StoreCommands.set`."""
         kept = {(p.area, p.key) for p in document.problems}
 
         def planner(view: EnvironmentView) -> list[Change]:
             try:
                 wanted = prepare_values(
-                    document, registry=self.registry, codec=self.codec, current=view.state
+                    document,
+                    registry=self.registry,
+                    codec=self.codec,
+                    current=view.state,
+                    may_reveal=may_reveal,
                 )
             except InvalidValueError:
                 refusal = refused_sealing(self.codec)

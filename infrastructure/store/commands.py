@@ -45,8 +45,12 @@ class StoreCommands(StoreBase):
         *,
         provenance: Provenance,
         expected_version: int | None = None,
+        may_reveal: bool = False,
     ) -> WriteResult:
-        """Replace the stored fields of an entry (creating it if needed)."""
+        """Replace the stored fields of an entry (creating it if needed). A plaintext
+        secret is sealed anew, so it is a change even when it equals the stored one,
+        unless the caller ``may_reveal`` secrets (else ``changed`` would answer whether
+        a guess was right)."""
         model = self.model_for(address)
         limits = self.limits_for(address.environment)
 
@@ -54,7 +58,9 @@ class StoreCommands(StoreBase):
             instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
             previous = entry.value if entry else None
             require_key_for_keeps(self.codec, instance, sparse)
-            seal_secrets(instance, sparse, previous, self.codec, limits=limits)
+            seal_secrets(
+                instance, sparse, previous, self.codec, limits=limits, may_reveal=may_reveal
+            )
             if entry is None:
                 return ConfigEntry.create(address, sparse, provenance, model.schema_version)
             entry.replace(sparse, provenance, model.schema_version)
@@ -70,8 +76,10 @@ class StoreCommands(StoreBase):
         *,
         provenance: Provenance,
         expected_version: int | None = None,
+        may_reveal: bool = False,
     ) -> WriteResult:
-        """Merge an RFC 7396 patch into the stored fields; ``null`` restores a default."""
+        """Merge an RFC 7396 patch into the stored fields; ``null`` restores a default.
+        Secrets in plaintext as for :meth:`set`."""
         model = self.model_for(address)
         limits = self.limits_for(address.environment)
         if not isinstance(merge, dict):
@@ -82,7 +90,9 @@ class StoreCommands(StoreBase):
             merged = merge_patch(entry.value, merge)  # what is validated is the result
             instance, sparse = validate_sparse(model, merged, key=address.key, limits=limits)
             require_key_for_keeps(self.codec, instance, sparse)
-            seal_secrets(instance, sparse, entry.value, self.codec, limits=limits)
+            seal_secrets(
+                instance, sparse, entry.value, self.codec, limits=limits, may_reveal=may_reveal
+            )
             entry.change(sparse, provenance, model.schema_version)
             return entry
 

@@ -87,13 +87,15 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         due_at: datetime,
         provenance: Provenance,
         expected_version: int | None = None,
+        may_reveal: bool = False,
     ) -> ScheduledView:
         """Record that ``operation`` (set, patch, delete) of ``address`` is to be applied
         at ``due_at`` (a future, timezone-aware time: else an error naming ``at``).
 
         A set or patch is validated against the target area now (a patch against the
         entry's current value, or on its own when there is none) and its secrets are
-        sealed before they are stored."""
+        sealed before they are stored: a plaintext secret anew (applying it is a change)
+        unless the caller ``may_reveal`` secrets."""
         if operation not in OPERATIONS:
             raise InvalidValueError.single("operation", "must be one of set, patch, delete")
         check_due(due_at)
@@ -108,6 +110,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
             current=self.load(address),
             codec=self.codec,
             limits=self.limits_for(address.environment),
+            may_reveal=may_reveal,
         )
         schedule_id = new_schedule_id()
         data = pending_change(

@@ -57,11 +57,15 @@ def provider(*keys: tuple[str, str]) -> dict[str, Any]:
 
 
 def seal(
-    value: dict[str, Any], previous: dict[str, Any] | None, codec: FakeCodec | None
+    value: dict[str, Any],
+    previous: dict[str, Any] | None,
+    codec: FakeCodec | None,
+    *,
+    may_reveal: bool = False,
 ) -> dict[str, Any]:
     sparse = normalize(ProviderConfig, value, key="openai")
     instance = validate(ProviderConfig, sparse, key="openai")
-    return seal_secrets(instance, sparse, previous, codec)
+    return seal_secrets(instance, sparse, previous, codec, may_reveal=may_reveal)
 
 
 def api_keys(value: dict[str, Any]) -> list[str]:
@@ -139,12 +143,37 @@ def test_placeholder_on_new_name_does_not_take_another_keys_secret() -> None:
     assert [e.field for e in info.value.errors] == ["keys.0.api_key"]
 
 
-def test_unchanged_plaintext_keeps_old_ciphertext() -> None:
+def test_unchanged_plaintext_keeps_old_ciphertext_for_who_may_reveal() -> None:
     codec = FakeCodec()
     previous = provider(("a", enc("sk-a")), ("b", enc("sk-b")))
-    result = seal(provider(("b", "sk-b"), ("a", "sk-a-2")), previous, codec)
+    result = seal(provider(("b", "sk-b"), ("a", "sk-a-2")), previous, codec, may_reveal=True)
     assert api_keys(result) == [enc("sk-b"), enc("sk-a-2")]
     assert codec.sealed == ["sk-a-2"]  # sk-b was not sealed again
+
+
+class SaltedCodec(FakeCodec):
+    """Seals like AES-GCM does: the same plaintext twice gives two ciphertexts."""
+
+    def seal(self, plaintext: str) -> str:
+        self.sealed.append(plaintext)
+        return enc(f"{plaintext}#{len(self.sealed)}")
+
+    def open(self, sealed: str) -> str:
+        return super().open(sealed).rsplit("#", 1)[0]
+
+
+def test_plaintext_is_sealed_anew_for_who_may_not_reveal() -> None:
+    # Keeping the old ciphertext would tell the writer their guess was right.
+    codec = SaltedCodec()
+    previous = {"provider_type": "openai", "keys": [{"name": "a", "api_key": enc("sk-a#0")}]}
+    right = seal(provider(("a", "sk-a")), previous, codec)
+    wrong = seal(provider(("a", "sk-x")), previous, codec)
+    assert codec.sealed == ["sk-a", "sk-x"]
+    assert codec.opened == []  # the stored secret is never compared with the guess
+    assert api_keys(right) == [enc("sk-a#1")] != api_keys(previous)
+    assert api_keys(wrong) == [enc("sk-x#2")]
+    kept = seal(provider(("a", "sk-a")), previous, codec, may_reveal=True)
+    assert api_keys(kept) == api_keys(previous)
 
 
 def test_sealed_value_equal_to_old_is_kept_without_open() -> None:
