@@ -107,6 +107,8 @@ def _emit_plan(plan: RepairPlan) -> None:
         click.echo("  entries: no damaged entry")
     for entry in plan.entries:
         click.echo(f"  {entry.label}: {entry.damage} -> {entry.outcome}")
+    for bad in plan.bad_snapshots:
+        click.echo(f"  {bad.entry}: snapshot at version {bad.version} {bad.problem}: dropped")
     for env, first in sorted(plan.damaged_from.items()):
         click.echo(f"  checkpoints of {env}: automatic ones from position {first} recomputed")
     for snap in plan.snapshots:

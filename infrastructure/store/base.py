@@ -26,7 +26,7 @@ from infrastructure.projection.checkpoints import Checkpoints
 from infrastructure.projection.runner import ProjectionRunner
 from infrastructure.projection.tolerant import replay_entry
 from infrastructure.store.cache import EntryCache
-from infrastructure.store.guard import broken_error, quarantined_error, read_marks
+from infrastructure.store.guard import broken_error, quarantined_error, read_marks, value_matches
 from infrastructure.store.index import EventIndex
 from infrastructure.store.quarantine import QuarantinedEntry, QuarantineTable
 from infrastructure.store.serving import Serving
@@ -159,7 +159,17 @@ class StoreBase:
                 return self._rebuilt(address, version, repairable=repairable or tolerate_broken)
             if not tolerate_broken:
                 self._check_log(address, entry, version)
+                if entry is not None and not value_matches(entry):
+                    entry = self._replayed(address, version)
         return entry
+
+    def _replayed(self, address: Address, version: int | None) -> ConfigEntry:
+        """The entry replayed from its events alone, for a loaded value that does not
+        match its recorded hash: raises :class:`BrokenLogError` when the events are to
+        blame; otherwise the snapshot it was loaded from lies (``verify`` names it,
+        ``repair`` drops it) and is passed over."""
+        self._refuse_broken(address)
+        return self._rebuilt(address, version, repairable=False)
 
     def _check_log(self, address: Address, entry: ConfigEntry | None, version: int | None) -> None:
         """Refuse a quarantined entry, and one whose loaded version disagrees with the

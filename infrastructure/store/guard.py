@@ -16,7 +16,9 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
+from domain.entry import ConfigEntry
 from domain.errors import BrokenLogError, StorageError
+from domain.values import value_hash
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import INDEX_TABLE
 from infrastructure.store.integrity import StoreLike, inspect_entry
@@ -62,6 +64,19 @@ def read_marks(datastore: PostgresDatastore, entry_id: UUID) -> LogMarks:
         )
     indexed = int(row["indexed"]) if row["indexed"] is not None else None
     return LogMarks(indexed, quarantined, bool(row["current"]))
+
+
+def value_matches(entry: ConfigEntry) -> bool:
+    """Whether a loaded entry's value hashes to what its last event recorded: an event
+    (or the snapshot it was loaded from) whose value was changed behind the store's back
+    without its hash does not. An entry with no recorded hash passes."""
+    recorded = entry.last_meta.get("value_hash")
+    if not isinstance(recorded, str):
+        return True
+    try:
+        return value_hash(entry.value) == recorded
+    except (TypeError, ValueError, RecursionError):  # a value too deep or odd to hash
+        return False
 
 
 def quarantined_error(entry: QuarantinedEntry) -> BrokenLogError:

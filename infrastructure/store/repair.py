@@ -20,7 +20,7 @@ from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.store.base import StoreBase
-from infrastructure.store.integrity import inspect_entry
+from infrastructure.store.integrity import EntryLog, inspect_entry
 from infrastructure.store.repair_entries import EntryDamage, assess
 from infrastructure.store.repair_index import IndexFix, apply_index, plan_index
 from infrastructure.store.repair_record import (
@@ -31,6 +31,7 @@ from infrastructure.store.repair_record import (
     record_repair,
     split_acknowledged,
 )
+from infrastructure.store.repair_snapshots import BadSnapshot, bad_snapshots, drop_snapshots
 from infrastructure.store.repair_write import Appended, reestablish
 
 __all__ = [
@@ -73,6 +74,7 @@ class RepairPlan:
     entries: list[EntryDamage] = field(default_factory=list)
     snapshots: list[NamedSnapshot] = field(default_factory=list)
     damaged_from: dict[str, int] = field(default_factory=dict)
+    bad_snapshots: list[BadSnapshot] = field(default_factory=list)
 
     @property
     def appends(self) -> list[EntryDamage]:
@@ -87,6 +89,7 @@ class RepairPlan:
             "entries": [e.to_json() for e in self.entries],
             "checkpoints_from": dict(sorted(self.damaged_from.items())),
             "named_snapshots_covering_damage": [s.to_json() for s in self.snapshots],
+            "snapshots_dropped": [s.to_json() for s in self.bad_snapshots],
             "projections": list(REBUILT),
         }
 
@@ -128,9 +131,12 @@ def plan_repair(store: StoreBase, environment: str | None) -> RepairPlan:
     with storage_errors():
         plan.index = plan_index(store.app.datastore, store.app.mapper)
         for entry_id in _entry_ids(store):
-            found = _assess(store, entry_id)
+            entry_log = inspect_entry(store, entry_id)
+            found = _assess(store, entry_log)
             if found is not None and _in_scope(found, environment):
                 plan.entries.append(found)
+            if environment in (None, entry_log.environment):
+                plan.bad_snapshots += bad_snapshots(store, entry_log)
         _damaged_from(store, plan)
         plan.snapshots = _named_covering(store, plan.damaged_from)
     return plan
@@ -146,11 +152,10 @@ def _entry_ids(store: StoreBase) -> list[UUID]:
         return sorted(row["originator_id"] for row in cur.fetchall())
 
 
-def _assess(store: StoreBase, entry_id: UUID) -> EntryDamage | None:
-    log = inspect_entry(store, entry_id)
+def _assess(store: StoreBase, log: EntryLog) -> EntryDamage | None:
     found = assess(log, {})
     if found.damaged and log.snapshot_versions:
-        found = assess(log, _snapshots(store, entry_id))
+        found = assess(log, _snapshots(store, log.entry_id))
     return found if found.damaged else None
 
 
@@ -226,6 +231,9 @@ def run_repair(
     report = RepairReport(plan, dry_run=False)
     with storage_errors():
         apply_index(store.app.datastore, plan.index)
+        drop_snapshots(store, plan.bad_snapshots)
+    for snapshot in plan.bad_snapshots:
+        store.entries.drop(snapshot.entry_id)
     for entry in plan.appends:
         report.appended.append(reestablish(store, entry, provenance))
     for entry in plan.entries:
