@@ -15,6 +15,7 @@ from starlette.responses import StreamingResponse
 from domain import parsing
 from domain.access import Grant, Role
 from domain.address import DEFAULT_ENVIRONMENT, SYSTEM_ENVIRONMENT, check_name
+from domain.errors import AuthenticationError, PermissionDeniedError
 from domain.parsing import MAX_INT64
 from infrastructure.http.common import (
     MinPosition,
@@ -27,7 +28,7 @@ from infrastructure.http.common import (
 from infrastructure.http.problems import BadRequestError
 from infrastructure.http.revealing import revealer, stream_values
 from infrastructure.http.schemas import READ_ERRORS, AuditOut, problems
-from infrastructure.http.security import Caller
+from infrastructure.http.security import Caller, tokens_of
 from infrastructure.presenters import audit_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.readmodels import AuditQuery
@@ -142,6 +143,28 @@ def _event(row: AuditRow, extra: dict[str, Any] | None = None) -> bytes:
     return b"id: %d\nevent: change\ndata: %s\n\n" % (row.position, orjson.dumps(data))
 
 
+def _check_stream(grant: Grant, env: str | None, area: str | None, *, reveal: bool) -> None:
+    """What opening the stream needs (403/400 otherwise)."""
+    if reveal:
+        if env is None:
+            raise BadRequestError("reveal needs env")
+        grant.require_reveal(env, area)
+    if env is not None:
+        _audit_environment(env, grant, area)
+
+
+def _regrant(request: Request, env: str | None, area: str | None, *, reveal: bool) -> Grant | None:
+    """The caller's grant now, or ``None`` when its token was revoked, expired or may no
+    longer follow this stream: an open stream must not outlive its permission (it would
+    go on sending secrets to a revoked token)."""
+    try:
+        grant = tokens_of(request).authenticate(request.headers.get("authorization"))
+        _check_stream(grant, env, area, reveal=reveal)
+    except (AuthenticationError, PermissionDeniedError):
+        return None
+    return grant
+
+
 def _start(after: int | None, last_event_id: str | None) -> int:
     if after is not None:
         return after
@@ -189,13 +212,10 @@ async def changes(
 ) -> StreamingResponse:
     """``id:`` is the log position: a client that reconnects with the last id it got
     receives every later change once, none missed. With ``reveal`` each change also
-    has ``value`` (or ``deleted``, or the ``problem`` keeping it from being served)."""
-    if reveal:
-        if env is None:
-            raise BadRequestError("reveal needs env")
-        grant.require_reveal(env, area)
-    if env is not None:
-        _audit_environment(env, grant, area)
+    has ``value`` (or ``deleted``, or the ``problem`` keeping it from being served).
+    The token is checked again before each batch: the stream ends once it is revoked,
+    expired or no longer allowed."""
+    _check_stream(grant, env, area, reveal=reveal)
     position = _start(after, last_event_id)
     store = store_of(request)
     await _within_log(store, position, "after" if after is not None else "Last-Event-ID")
@@ -209,7 +229,10 @@ async def changes(
             rows = await run_in_threadpool(
                 store.changes_after, last, environment=env, area=area, limit=STREAM_BATCH
             )
-            visible = [row for row in rows if grant.sees(row.environment, row.area)]
+            now = await run_in_threadpool(_regrant, request, env, area, reveal=reveal)
+            if now is None:
+                return  # revoked, expired or out of scope since it opened: nothing more
+            visible = [row for row in rows if now.sees(row.environment, row.area)]
             # Recorded before any is sent; a failure ends the stream with nothing revealed.
             extra = await run_in_threadpool(stream_values, store, who, visible) if who else {}
             for row in visible:
