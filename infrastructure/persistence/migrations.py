@@ -160,6 +160,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             " actions jsonb NOT NULL, acknowledged_breaks bigint[] NOT NULL DEFAULT '{{}}')",
         ),
     ),
+    # What each acknowledged break was acknowledged for (position, problem, fingerprint of
+    # the log there) and, with the audit key, a signature: a bare position is forgeable.
+    Migration(
+        11,
+        "repair acknowledgements",
+        (
+            "ALTER TABLE {s}.cc_repairs ADD COLUMN IF NOT EXISTS"
+            " acknowledgement jsonb NOT NULL DEFAULT '{{}}'",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -21,6 +21,7 @@ from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.store.base import StoreBase
 from infrastructure.store.integrity import EntryLog, inspect_entry
+from infrastructure.store.repair_acks import acknowledge
 from infrastructure.store.repair_entries import EntryDamage, assess
 from infrastructure.store.repair_index import IndexFix, apply_index, plan_index
 from infrastructure.store.repair_record import (
@@ -105,6 +106,7 @@ class RepairReport:
     projections: dict[str, int] = field(default_factory=dict)
     mirror: int | None = None
     acknowledged: list[int] = field(default_factory=list)
+    acknowledgement: dict[str, Any] = field(default_factory=dict)
     repair_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -246,7 +248,10 @@ def run_repair(
             report.projections[name] = store.projections.rebuild(name)
         report.checkpoints = _checkpoint(store)
     _release_mended(store, plan.environment)
-    report.acknowledged = chain_breaks(store, audit_key)
+    breaks = chain_breaks(store, audit_key)
+    with storage_errors():
+        report.acknowledgement = acknowledge(store, breaks, audit_key)
+    report.acknowledged = sorted({b.position for b in breaks})
     return report
 
 

@@ -1,5 +1,6 @@
 """The record of repairs (``cc_repairs``): who repaired, when, why, what was done and
-which chain breaks the run acknowledged, so that ``verify`` lists those apart."""
+which chain breaks the run acknowledged, so that ``verify`` lists those apart (only those
+whose acknowledgement still matches the log, see :mod:`.repair_acks`)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from domain.entry import Provenance
+from infrastructure.persistence.audit import AuditKey
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.store.base import StoreBase
-from infrastructure.store.chain import check_chain
+from infrastructure.store.chain import ChainFinding, check_chain
 from infrastructure.store.findings import Finding
+from infrastructure.store.repair_acks import acknowledgeable, fingerprints, honoured
 
 if TYPE_CHECKING:
     from infrastructure.store.repair import RepairReport
 
 REPAIRS_TABLE = "cc_repairs"
-_UNCHECKABLE = "cannot check keyed links"
+_CHAIN = "chain: "
 
 
 def _table(store: StoreBase) -> Composed:
@@ -45,7 +48,8 @@ def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance
     """Write the run to ``cc_repairs``; returns its id. Raises :class:`StorageError`."""
     query = SQL(
         "INSERT INTO {} (actor, reason, source, correlation_id, environment, head, actions,"
-        " acknowledged_breaks) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+        " acknowledged_breaks, acknowledgement) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " RETURNING id"
     ).format(_table(store))
     actions = report.to_json()
     for name in ("dry_run", "repair_id", "acknowledged_breaks"):
@@ -64,6 +68,7 @@ def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance
                     head,
                     Jsonb(actions),
                     report.acknowledged,
+                    Jsonb(report.acknowledgement),
                 ),
             )
             row = cur.fetchone()
@@ -72,17 +77,11 @@ def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance
     return report.repair_id
 
 
-def chain_breaks(store: StoreBase, audit_key: bytes | None) -> list[int]:
-    """Positions of the chain breaks left once the log is repaired (a break the audit key
-    is needed to check is not acknowledged)."""
+def chain_breaks(store: StoreBase, audit_key: bytes | None) -> list[ChainFinding]:
+    """The chain breaks left once the log is repaired that a repair may acknowledge (not
+    a break the audit key is needed to check, nor a rewritten chain)."""
     report = check_chain(store, audit_key=audit_key)
-    return sorted(
-        {
-            f.position
-            for f in report.findings
-            if not f.problem.startswith(_UNCHECKABLE) and not f.problem.startswith("...")
-        }
-    )
+    return [f for f in report.findings if acknowledgeable(f.problem)]
 
 
 def acknowledged_breaks(store: StoreBase) -> dict[int, int]:
@@ -108,18 +107,48 @@ def list_repairs(store: StoreBase, limit: int = 50) -> list[RepairRecord]:
         return [RepairRecord(**r) for r in cur.fetchall()]
 
 
+def _honoured_breaks(
+    store: StoreBase, findings: list[Finding], *, audit_key: bytes | None, keyed: bool
+) -> dict[tuple[int, str], int]:
+    """(position, chain problem) -> id of the first repair whose acknowledgement of it
+    counts and still matches the log there."""
+    positions = [f.position for f in findings if f.position is not None]
+    if not any(f.problem.startswith(_CHAIN) for f in findings):
+        return {}
+    key = AuditKey(audit_key) if audit_key is not None else None
+    query = SQL("SELECT id, acknowledgement FROM {} ORDER BY id").format(_table(store))
+    with storage_errors():
+        with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+            records = cur.execute(query).fetchall()
+        now = fingerprints(store, positions)
+    found: dict[tuple[int, str], int] = {}
+    for record in records:
+        for ack in honoured(record["acknowledgement"], key=key, keyed=keyed):
+            if now.get(ack.position) == ack.fingerprint:
+                found.setdefault((ack.position, _CHAIN + ack.problem), int(record["id"]))
+    return found
+
+
 def split_acknowledged(
-    store: StoreBase, findings: list[Finding]
+    store: StoreBase,
+    findings: list[Finding],
+    *,
+    audit_key: bytes | None = None,
+    keyed: bool = False,
 ) -> tuple[list[Finding], list[tuple[Finding, int]]]:
     """``verify``'s findings without the chain breaks a repair acknowledged, and those
-    breaks with the id of that repair (listed apart, not failing). Raises
-    :class:`StorageError`."""
-    known = acknowledged_breaks(store)
+    breaks with the id of that repair (listed apart, not failing). An acknowledgement
+    counts only for the same problem at the same position with the log there unchanged
+    since, and, on a chain with keyed links (``keyed``), only when signed with
+    ``audit_key``. Raises :class:`StorageError`."""
+    known = _honoured_breaks(store, findings, audit_key=audit_key, keyed=keyed)
     kept: list[Finding] = []
     acknowledged: list[tuple[Finding, int]] = []
     for finding in findings:
-        repair_id = known.get(finding.position) if finding.position is not None else None
-        if repair_id is not None and finding.problem.startswith("chain: "):
+        repair_id = (
+            known.get((finding.position, finding.problem)) if finding.position is not None else None
+        )
+        if repair_id is not None:
             acknowledged.append((finding, repair_id))
         else:
             kept.append(finding)

@@ -132,7 +132,12 @@ class StoreVerifier(StoreBase):
             report.chain = check_chain(self, audit_key=audit_key, against=against)
             report.predating = self._predating(report.chain.start)
             report.findings.extend(self._chain_findings(report.chain))
-            report.findings, report.acknowledged = split_acknowledged(self, report.findings)
+            report.findings, report.acknowledged = split_acknowledged(
+                self,
+                report.findings,
+                audit_key=audit_key,
+                keyed=report.chain.keyed_from is not None,
+            )
         return report
 
     def _entry_ids(self, environment: str | None) -> list[UUID]:
