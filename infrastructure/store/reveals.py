@@ -135,6 +135,9 @@ class RevealLog:
                 conn.transaction(),
                 conn.cursor() as cur,
             ):
+                # A table locked by someone else fails the reveal (503) like an append,
+                # rather than holding a request thread for as long as the lock lasts.
+                cur.execute("SET LOCAL lock_timeout = '10s'")
                 cur.execute(statement, params)
         except (PersistenceError, psycopg.Error) as exc:
             raise StorageError(f"could not record the reveal: {first_line(exc)}") from None
