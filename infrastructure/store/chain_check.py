@@ -54,7 +54,10 @@ class ChainHead:
             raise MalformedInputError(
                 name, "must be POSITION:HASH (a position and 64 hex digits, as `log head` prints)"
             )
-        return cls(parse_position(where, name=name), digest.lower())
+        at = parse_position(where, name=name)
+        if at < 1:  # a head is a link: the log's positions start at 1
+            raise MalformedInputError(name, "the position of a head is at least 1")
+        return cls(at, digest.lower())
 
 
 @dataclass(frozen=True)

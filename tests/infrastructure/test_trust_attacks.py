@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 from domain.address import Address
 from domain.entry import Provenance
 from domain.errors import BrokenLogError
+from domain.parsing import MalformedInputError
 from domain.values import value_hash
 from infrastructure.store import ConfigStore
 from infrastructure.store.chain import ChainHead, head
@@ -217,3 +218,10 @@ def test_a_keyed_chain_honours_only_acknowledgements_made_with_its_key(
         )
         assert [p for p, _ in _problems(store, audit_key=key_bytes(KEY_A))] == [tampered]
         assert position not in [p for p, _ in _problems(store, audit_key=key_bytes(KEY_A))]
+
+
+@pytest.mark.parametrize("position", ["0", "00"])
+def test_a_head_at_position_zero_is_malformed(position: str) -> None:
+    with pytest.raises(MalformedInputError) as raised:
+        ChainHead.parse(f"{position}:{'a' * 64}", name="--against")
+    assert raised.value.name == "--against"
