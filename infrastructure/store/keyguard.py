@@ -161,6 +161,9 @@ class GuardedKeyring:
         #: Why this process may not seal (set by the last refused check).
         self.refusal: SecretKeyError | None = None
         self._checked_at: float | None = None
+        # Whether the store has accepted this key once: the setting then has done its
+        # work, and a later retirement is another key's doing, not to be undone.
+        self._accepted = False
         self._lock = threading.Lock()
 
     @property
@@ -193,14 +196,27 @@ class GuardedKeyring:
             now = time.monotonic()
             if not new_key and self._checked_at and now - self._checked_at < RECHECK_SECONDS:
                 return
+            claim = new_key or (self.new_key and not self._accepted)
             try:
-                self.known.decide(
-                    self.keyring, new_key=new_key or self.new_key, recorded_by=self.recorded_by
-                )
+                self.known.decide(self.keyring, new_key=claim, recorded_by=self.recorded_by)
             except SecretKeyError as exc:
-                self.refusal, self._checked_at = exc, None
-                raise
-            self.refusal, self._checked_at = None, now
+                refusal = self._explained(exc)
+                self.refusal, self._checked_at = refusal, None
+                raise refusal from None
+            self.refusal, self._checked_at, self._accepted = None, now, True
+
+    def _explained(self, exc: SecretKeyError) -> SecretKeyError:
+        """``exc``, saying so when the setting made this key current and another process
+        has made its own current since: two processes both say they hold the new key."""
+        if not (self.new_key and self._accepted):
+            return exc
+        return SecretKeyError(
+            f"{exc}. This process made its key current with CONDUIT_CONFIG_NEW_SECRET_KEY=true"
+            " and another process has since recorded its own key as new: two processes with"
+            " different keys both have that setting, so it is not taken again; give every"
+            " process the store's current key and remove the setting (run `conduit-config"
+            " rekey --new-key` from the one whose key should win)"
+        )
 
 
 def require_key_for_keeps(

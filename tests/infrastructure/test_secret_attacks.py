@@ -4,13 +4,17 @@ locked reveal table, and other ways a secret could be shown or kept where it mus
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 import pytest
 
-from domain.errors import StorageError
-from infrastructure.store import ConfigStore
+from domain.errors import SecretKeyError, StorageError
+from infrastructure.crypto import decode_key, generate_key, key_id
+from infrastructure.store import ConfigStore, keyguard
 from infrastructure.store.reveals import Revealed, Revealer, reveal_log
+from tests.conftest import StoreOpener
+from tests.infrastructure.test_keys import OPENAI, WHO, known, provider
 
 GATEWAY = Revealer(actor="gateway", role="service", origin="10.0.0.7", via="get")
 
@@ -32,3 +36,30 @@ def test_a_reveal_whose_table_stays_locked_fails_closed_instead_of_hanging(
                     done.result(timeout=120)
             finally:
                 holder.rollback()  # never leave the worker waiting on a failed assertion
+
+
+def test_two_processes_left_with_new_secret_key_do_not_retire_each_other_in_turn(
+    open_test_store: StoreOpener, db: psycopg.Connection[Any], schema: str, monkeypatch: Any
+) -> None:
+    # Was: each process, told its key is new, took the store back every time it checked
+    # again (every 5 s), retiring the other's key: secrets sealed under both keys by
+    # turns, and nothing said so.
+    monkeypatch.setattr(keyguard, "RECHECK_SECONDS", 0.0)
+    first_key, second_key = generate_key(), generate_key()
+    second_id = key_id(decode_key(second_key, source="t"))
+    with (
+        open_test_store(secret_key=first_key, new_secret_key=True) as first,
+        open_test_store(secret_key=second_key, new_secret_key=True) as second,
+    ):
+        first.set(OPENAI, provider("sk-first"), provenance=WHO)
+        second.set(OPENAI, provider("sk-second"), provenance=WHO)  # the rotation: it wins
+        with pytest.raises(SecretKeyError) as refused:
+            first.set(OPENAI, provider("sk-first-again"), provenance=WHO)
+        message = str(refused.value)
+        assert f"retired from this store (current: {second_id})" in message
+        assert "CONDUIT_CONFIG_NEW_SECRET_KEY" in message and "another process" in message
+        assert known(db, schema)[second_id] is False  # still current
+        assert first.get(OPENAI).version == 2  # nothing appended
+        # Told explicitly (rekey --new-key), the first process does take the store back.
+        first.rekey("default", provenance=WHO, new_key=True)
+        assert known(db, schema)[second_id] is True
