@@ -13,7 +13,7 @@ from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry, Provenance
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
-from domain.secrets import REDACTED, SecretCodec, get_path, seal_secrets, secret_paths
+from domain.secrets import REDACTED, SecretCodec, get_path, seal_secrets, sealing_paths
 from domain.values import JsonObject, merge_patch, validate_sparse
 
 SCHEDULER_SOURCE = "scheduler"
@@ -76,7 +76,7 @@ def _keep_placeholders(
     each ``********`` kept as it is: it means "the secret stored when the change
     applies", which may have been rotated since it was scheduled."""
     result = sealed if into is None else into
-    for path in secret_paths(instance):
+    for path in sealing_paths(instance, sealed):
         given_secret = get_path(given, path)
         if given_secret == REDACTED:
             _put(result, path, REDACTED)

@@ -59,6 +59,15 @@ def secret_paths(instance: BaseModel, prefix: Path = ()) -> Iterator[Path]:
         yield from _walk(getattr(instance, name), (*prefix, name))
 
 
+def sealing_paths(instance: BaseModel, sparse: Any) -> list[Path]:
+    """Where the secrets of a validated value (``sparse``: its stored form) are: each
+    ``SecretStr`` of the instance, and each place its schema makes secret (a union
+    counts when any member is secret). Reads redact every such place, so each must be
+    sealed: a place shown as ``********`` never holds plaintext in the log."""
+    found = [*secret_paths(instance), *secret_paths_in(type(instance), sparse)]
+    return list(dict.fromkeys(found))
+
+
 def _walk(obj: Any, path: Path) -> Iterator[Path]:
     if isinstance(obj, SecretStr):
         yield path
@@ -132,7 +141,7 @@ def seal_secrets(
     ciphertext (so history shows no change). Raises :class:`InvalidValueError` or
     :class:`SecretKeyError`.
     """
-    paths = list(secret_paths(instance))
+    paths = sealing_paths(instance, sparse)
     for path in paths:
         given = get_path(sparse, path)
         if not isinstance(given, str):

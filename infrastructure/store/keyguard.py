@@ -23,7 +23,14 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from domain.areas.base import AreaModel
 from domain.errors import ConfigStoreError, SecretKeyError
-from domain.secrets import REDACTED, SecretCodec, get_path, is_sealed, secret_paths
+from domain.secrets import (
+    REDACTED,
+    SecretCodec,
+    get_path,
+    is_sealed,
+    sealing_paths,
+    secret_paths,
+)
 from infrastructure.crypto import AesGcmCodec
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import EVENTS_TABLE
@@ -225,7 +232,7 @@ def require_key_for_keeps(
     """A write that keeps a stored secret (``********``) is refused, like one that seals,
     by a process whose key the store does not know: what it writes next would mix keys."""
     if isinstance(codec, GuardedKeyring) and any(
-        get_path(sparse, path) == REDACTED for path in secret_paths(instance)
+        get_path(sparse, path) == REDACTED for path in sealing_paths(instance, sparse)
     ):
         codec.require_known()
 

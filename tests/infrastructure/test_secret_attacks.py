@@ -3,14 +3,21 @@ locked reveal table, and other ways a secret could be shown or kept where it mus
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import psycopg
 import pytest
+from pydantic import BaseModel, SecretStr
 
+from domain.address import Address
+from domain.areas.base import AreaModel
 from domain.errors import SecretKeyError, StorageError
-from infrastructure.crypto import decode_key, generate_key, key_id
+from domain.scheduling import sealed_change_value
+from domain.secrets import redact, seal_secrets
+from domain.values import validate_sparse
+from infrastructure.crypto import AesGcmCodec, decode_key, generate_key, key_id
 from infrastructure.store import ConfigStore, keyguard
 from infrastructure.store.reveals import Revealed, Revealer, reveal_log
 from tests.conftest import StoreOpener
@@ -63,3 +70,48 @@ def test_two_processes_left_with_new_secret_key_do_not_retire_each_other_in_turn
         # Told explicitly (rekey --new-key), the first process does take the store back.
         first.rekey("default", provenance=WHO, new_key=True)
         assert known(db, schema)[second_id] is True
+
+
+class _Secretive(BaseModel):
+    kind: Literal["secret"]
+    token: SecretStr
+
+
+class _Plain(BaseModel):
+    kind: Literal["plain"]
+    token: str
+
+
+class _Choice(AreaModel):
+    """A user area whose ``item`` is one of two models, only one of them secret."""
+
+    area_name: ClassVar[str] = "choice"
+    item: _Secretive | _Plain | None = None
+    either: list[SecretStr | str] = []
+
+
+def _sealed(value: dict[str, Any]) -> dict[str, Any]:
+    codec = AesGcmCodec(key=decode_key(generate_key(), source="t"))
+    instance, sparse = validate_sparse(_Choice, value, key="k")
+    return seal_secrets(instance, sparse, None, codec)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"item": {"kind": "plain", "token": "sk-PLAIN-MEMBER"}},
+        {"either": ["sk-PLAIN-MEMBER"]},
+    ],
+)
+def test_a_place_shown_redacted_is_never_stored_in_plaintext(value: dict[str, Any]) -> None:
+    # Was: the schema (any member of a union) made the place secret, so every read showed
+    # ********, while sealing followed the member pydantic chose (a plain str) and wrote
+    # the plaintext into the event.
+    stored = _sealed(value)
+    assert "sk-PLAIN-MEMBER" not in json.dumps(stored)
+    assert "sk-PLAIN-MEMBER" not in json.dumps(redact(stored, _Choice))
+    address = Address("prod", "choice", "k")
+    change = sealed_change_value(
+        _Choice, address, "patch", value, current=None, codec=AesGcmCodec(key=bytes(32))
+    )
+    assert "sk-PLAIN-MEMBER" not in json.dumps(change)
