@@ -55,7 +55,9 @@ def _show(rekeyed: RekeyResult, current: str) -> None:
     _warn(result.environment, rekeyed.skipped)
     entries = len(result.changes)
     if not entries:
-        click.echo(f"{result.environment}: every current secret is sealed with key {current}")
+        # With secrets skipped (none opens), "every secret is sealed with it" would be false.
+        done = "nothing to re-seal" if rekeyed.skipped else "every current secret is sealed"
+        click.echo(f"{result.environment}: {done} with key {current}")
         return
     what = f"{rekeyed.secrets} secret(s) in {entries} entr{'y' if entries == 1 else 'ies'}"
     if result.applied:

@@ -100,3 +100,20 @@ def test_a_bad_retired_key_names_its_index(cli: Runner) -> None:
         cli("get", "router", CONDUIT_CONFIG_RETIRED_SECRET_KEYS=f"{generate_key()},{bad}"), 1
     )
     assert "CONDUIT_CONFIG_RETIRED_SECRET_KEYS[1]" in err and bad not in err
+
+
+def test_rekey_with_a_wrong_key_never_says_every_secret_is_sealed_with_it(cli: Runner) -> None:
+    # Was: "default: every current secret is sealed with key <wrong id>" (next to the
+    # warnings that no secret opened), with every secret still under the store's key.
+    ok(cli("set", "provider/openai", provider(PLAIN)))
+    wrong = generate_key()
+    wrong_id = key_id(decode_key(wrong, source="t"))
+    refused = cli("rekey", CONDUIT_CONFIG_SECRET_KEY=wrong)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert f"(id {wrong_id}) is new to this store" in refused.stderr
+    planned = cli("rekey", "--dry-run", CONDUIT_CONFIG_SECRET_KEY=wrong)
+    assert planned.returncode == 1, planned.stderr
+    assert planned.stdout == f"default: nothing to re-seal with key {wrong_id}\n"
+    assert f"openai: secret keys.0.api_key: a secret is sealed with key {OLD_ID}" in (
+        planned.stderr
+    )
