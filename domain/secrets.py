@@ -52,7 +52,9 @@ def has_secrets(model: type[BaseModel]) -> bool:
 
 
 def secret_paths(instance: BaseModel, prefix: Path = ()) -> Iterator[Path]:
-    """Paths of every ``SecretStr`` inside a validated value."""
+    """Paths of every ``SecretStr`` inside a validated value: only part of its secrets
+    (a union member with a plain ``str`` at a secret member's place is missed), so the
+    secrets of a value use :func:`sealing_paths` or :func:`sealed_places`."""
     if not prefix and not has_secrets(type(instance)):
         return
     for name in type(instance).model_fields:
@@ -66,6 +68,15 @@ def sealing_paths(instance: BaseModel, sparse: Any) -> list[Path]:
     sealed: a place shown as ``********`` never holds plaintext in the log."""
     found = [*secret_paths(instance), *secret_paths_in(type(instance), sparse)]
     return list(dict.fromkeys(found))
+
+
+def sealed_places(instance: BaseModel, stored: Any) -> Iterator[tuple[Path, str]]:
+    """Each sealed secret of a stored value (``instance``: it validated) and its path:
+    the one way rekey, verify, reads and rollback find what they open or re-seal."""
+    for path in sealing_paths(instance, stored):
+        sealed = get_path(stored, path)
+        if is_sealed(sealed):
+            yield path, sealed
 
 
 def _walk(obj: Any, path: Path) -> Iterator[Path]:

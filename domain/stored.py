@@ -21,7 +21,7 @@ from domain.environment import EntryState, EnvState, advance
 from domain.errors import FieldError, InvalidValueError, SecretKeyError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
 from domain.replay import deleted_after
-from domain.secrets import get_path, is_sealed, secret_paths
+from domain.secrets import sealed_places
 from domain.values import JsonObject, validate
 
 #: Deepest stored value a read serves. JSON encoders refuse deeper documents (orjson:
@@ -205,10 +205,7 @@ def check_entry(
 
 
 def _check_secrets(instance: AreaModel, stored: JsonObject, opens: Opener, key: str) -> None:
-    for path in secret_paths(instance):
-        sealed = get_path(stored, path)
-        if not is_sealed(sealed):
-            continue
+    for path, sealed in sealed_places(instance, stored):
         try:
             opens(sealed)
         except SecretKeyError:

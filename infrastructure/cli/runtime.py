@@ -14,7 +14,7 @@ from domain.address import Address
 from domain.areas.base import AreaModel
 from domain.effective import effective, parse_overrides
 from domain.errors import NotFoundError
-from domain.secrets import REDACTED, redact, secret_paths
+from domain.secrets import REDACTED, redact, sealing_paths
 from domain.values import json_diff, to_json
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, summarize_ops
@@ -29,7 +29,8 @@ def _plain(value: AreaModel | None) -> dict[str, Any]:
     if value is None:
         return {}
     data = to_json(value, sparse=False)
-    for path in secret_paths(value):
+    # The schema's places too: a union member with a plain str at a secret place.
+    for path in sealing_paths(value, data):
         node: Any = data
         for part in path[:-1]:
             node = node[part]

@@ -27,9 +27,8 @@ from domain.secrets import (
     REDACTED,
     SecretCodec,
     get_path,
-    is_sealed,
+    sealed_places,
     sealing_paths,
-    secret_paths,
 )
 from infrastructure.crypto import AesGcmCodec
 from infrastructure.persistence.errors import storage_errors
@@ -243,14 +242,12 @@ def require_openable(codec: SecretCodec | None, instance: AreaModel, value: dict
     value this process, and so the processes sharing its keys, cannot read."""
     if codec is None:
         return
-    for path in secret_paths(instance):
-        sealed = get_path(value, path)
-        if isinstance(sealed, str) and is_sealed(sealed):
-            try:
-                codec.open(sealed)
-            except SecretKeyError as exc:
-                where = ".".join(str(p) for p in path)
-                raise SecretKeyError(f"secret {where}: {exc}") from None
+    for path, sealed in sealed_places(instance, value):
+        try:
+            codec.open(sealed)
+        except SecretKeyError as exc:
+            where = ".".join(str(p) for p in path)
+            raise SecretKeyError(f"secret {where}: {exc}") from None
 
 
 def refused_sealing(codec: SecretCodec | None) -> ConfigStoreError | None:

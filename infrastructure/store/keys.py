@@ -20,7 +20,7 @@ from domain.address import SYSTEM_ENVIRONMENT
 from domain.entry import Provenance
 from domain.environment import Change, EntryState
 from domain.errors import ConfigStoreError, SecretKeyError
-from domain.secrets import NO_KEY_MESSAGE, get_path, is_sealed, secret_paths
+from domain.secrets import NO_KEY_MESSAGE, get_path, sealed_places
 from domain.stored import BrokenEntry, EntryProblem
 from domain.values import JsonObject, json_diff, validate
 from infrastructure.persistence.recorder import INDEX_TABLE
@@ -232,10 +232,8 @@ class StoreKeys(StoreBulk):
             except ConfigStoreError as exc:
                 problems.append(EntryProblem(entry.area, entry.key, str(exc)))
                 continue
-            for path in secret_paths(instance):
-                sealed = get_path(entry.stored, path)
-                if is_sealed(sealed):
-                    yield entry, path, sealed
+            for path, sealed in sealed_places(instance, entry.stored):
+                yield entry, path, sealed
 
 
 def _resealed(

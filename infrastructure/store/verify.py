@@ -19,7 +19,7 @@ from psycopg.sql import SQL, Identifier
 
 from domain.environment import EntryState
 from domain.replay import deleted_after
-from domain.secrets import get_path, is_sealed, secret_paths
+from domain.secrets import sealed_places
 from domain.stored import StoredValueError, check_stored
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.store.base import StoreBase, storage_errors
@@ -193,9 +193,8 @@ class StoreVerifier(StoreBase):
         model = self.area_model(environment, entry.area)
         instance = check_stored(model, entry.key, entry.stored, limits=self.limits_for(environment))
         found = []
-        for path in secret_paths(instance):
-            sealed = get_path(entry.stored, path)
-            if is_sealed(sealed) and key_id_of(sealed) != current:
+        for path, sealed in sealed_places(instance, entry.stored):
+            if key_id_of(sealed) != current:
                 where = ".".join(str(p) for p in path)
                 found.append(RetiredKey(label, where, key_id_of(sealed)))
         return found
