@@ -184,6 +184,7 @@ def test_verify_command(cli: Runner) -> None:
         "problems": [],
         "retired_keys": [],
         "quarantined": [],
+        "acknowledged_breaks": [],
     }
     assert (head["start"], head["predating"], head["head"].split(":")[0]) == (1, 0, "2")
     assert "0 problem(s)" in ok(cli("verify", "--all-envs"))

@@ -36,7 +36,7 @@ def test_export_formats_and_points(cli: Runner, tmp_path: Path) -> None:
     assert yaml.safe_load(out.read_text())["entries"]["router"]["default"]["max_retries"] == 7
     assert ok(cli("export", "--format", "yaml")).startswith("environment: default")
     sealed = ok(cli("export", "--include-secrets"))
-    assert sealed["entries"]["provider"]["openai"]["keys"][0]["api_key"].startswith("enc:v1:")
+    assert sealed["entries"]["provider"]["openai"]["keys"][0]["api_key"].startswith("enc:v2:")
     assert "sk-cli-secret" not in json.dumps(sealed)
     fails(cli("export", "--position", "1", "--snapshot", "x"), 2)
     fails(cli("export", "--position", "99"), 5)

@@ -233,7 +233,7 @@ def test_the_copy_holds_secrets_sealed(client_for: ClientFor, client_home: Path)
     fill(client_for)
     raw = copy_path(client_home).read_bytes()
     assert PLAINTEXT.encode() not in raw
-    assert b"enc:v1:" in raw
+    assert b"enc:v2:" in raw
     assert b"api_key" in raw
 
 

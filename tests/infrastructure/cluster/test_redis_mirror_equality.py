@@ -133,7 +133,7 @@ def test_mirror_equals_current_after_thousands_of_changes(
         subscriber.close()
     _check_messages(subscriber.messages)
     texts = redis_texts(redis_conn, mirror.prefix) + repr(subscriber.messages)
-    assert len(history.secrets) > 50 and "enc:v1:" in texts
+    assert len(history.secrets) > 50 and "enc:v2:" in texts
     assert not [s for s in history.secrets if s in texts]
 
 
