@@ -17,12 +17,13 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL
 
 from domain.address import Address, _entry_id
 from domain.entry import ConfigEntry
 from domain.values import JsonObject
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
+from infrastructure.persistence.tables import table
 from infrastructure.store.findings import Finding
 from infrastructure.store.logchecks import (
     check_current,
@@ -132,16 +133,6 @@ class StoreLike(Protocol):
     def datastore(self) -> PostgresDatastore: ...
 
 
-def _table(datastore: PostgresDatastore, name: str) -> Composed:
-    return SQL("{}.{}").format(Identifier(datastore.schema), Identifier(name))
-
-
-def _query(datastore: PostgresDatastore, query: Composed, params: tuple[Any, ...]) -> list[Any]:
-    with datastore.get_connection() as conn, conn.cursor() as curs:
-        curs.execute(query, params)
-        return list(curs.fetchall())
-
-
 def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
     """Events, index rows, snapshot versions and ``current`` row of one entry, read in
     one snapshot of the database (a concurrent append must not look like damage)."""
@@ -151,7 +142,7 @@ def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
             SQL(
                 "SELECT notification_id, originator_version, topic, state FROM {}"
                 " WHERE originator_id = %s ORDER BY originator_version"
-            ).format(_table(ds, EVENTS_TABLE)),
+            ).format(table(ds, EVENTS_TABLE)),
             (entry_id,),
         )
         events = list(curs.fetchall())
@@ -160,7 +151,7 @@ def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
             SQL(
                 "SELECT position, entry_id, version, environment, area, key FROM {}"
                 " WHERE entry_id = %s OR position = ANY(%s) ORDER BY position"
-            ).format(_table(ds, INDEX_TABLE)),
+            ).format(table(ds, INDEX_TABLE)),
             (entry_id, positions),
         )
         index = list(curs.fetchall())
@@ -168,7 +159,7 @@ def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
             SQL(
                 "SELECT originator_version FROM {} WHERE originator_id = %s"
                 " ORDER BY originator_version"
-            ).format(_table(ds, SNAPSHOTS_TABLE)),
+            ).format(table(ds, SNAPSHOTS_TABLE)),
             (entry_id,),
         )
         snapshots = list(curs.fetchall())
@@ -177,7 +168,7 @@ def _entry_rows(ds: PostgresDatastore, entry_id: UUID) -> tuple[list[Any], ...]:
                 "SELECT c.version, c.position, p.position AS upto,"
                 " c.environment, c.area, c.key, c.stored FROM {} c"
                 " LEFT JOIN {} p ON p.name = 'current' WHERE c.entry_id = %s"
-            ).format(_table(ds, "cc_current"), _table(ds, "cc_projection_positions")),
+            ).format(table(ds, "cc_current"), table(ds, "cc_projection_positions")),
             (entry_id,),
         )
         current = list(curs.fetchall())

@@ -4,23 +4,14 @@ report them until ``repair`` releases them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL
+
+from infrastructure.persistence.tables import fetch_all, table
 
 QUARANTINE_TABLE = "cc_quarantine"
-
-
-def _table(datastore: PostgresDatastore, name: str) -> Composed:
-    return SQL("{}.{}").format(Identifier(datastore.schema), Identifier(name))
-
-
-def _query(datastore: PostgresDatastore, query: Composed, params: tuple[Any, ...]) -> list[Any]:
-    with datastore.get_connection() as conn, conn.cursor() as curs:
-        curs.execute(query, params)
-        return list(curs.fetchall())
 
 
 @dataclass(frozen=True)
@@ -45,7 +36,7 @@ class QuarantineTable:
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
-        self._table = _table(datastore, QUARANTINE_TABLE)
+        self._table = table(datastore, QUARANTINE_TABLE)
 
     def quarantine(self, entry_id: UUID, label: str, position: int | None, problem: str) -> None:
         """Record ``entry_id`` (``label``: ``env/area/key`` or ``env:area/key``) as broken
@@ -61,7 +52,7 @@ class QuarantineTable:
 
     def quarantined(self, environment: str | None = None) -> list[QuarantinedEntry]:
         """Quarantined entries (of one environment), by address."""
-        rows = _query(
+        rows = fetch_all(
             self.datastore,
             SQL(
                 "SELECT entry_id, environment, area, key, position, problem FROM {}"
@@ -73,7 +64,7 @@ class QuarantineTable:
 
     def get(self, entry_id: UUID) -> QuarantinedEntry | None:
         """The quarantine record of one entry."""
-        rows = _query(
+        rows = fetch_all(
             self.datastore,
             SQL(
                 "SELECT entry_id, environment, area, key, position, problem FROM {}"

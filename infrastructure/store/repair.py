@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL
 
 from domain.entry import Provenance
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
+from infrastructure.persistence.tables import table
 from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.store.base import StoreBase
 from infrastructure.store.integrity import EntryLog, inspect_entry
@@ -123,10 +124,6 @@ class RepairReport:
         }
 
 
-def _table(store: StoreBase, name: str) -> Composed:
-    return SQL("{}.{}").format(Identifier(store.app.datastore.schema), Identifier(name))
-
-
 def plan_repair(store: StoreBase, environment: str | None) -> RepairPlan:
     """Find the damage (only reads). Raises :class:`StorageError`."""
     plan = RepairPlan(environment)
@@ -148,7 +145,11 @@ def _entry_ids(store: StoreBase) -> list[UUID]:
     """Every entry any table names: events, index rows, the ``current`` projection."""
     query = SQL(
         "SELECT originator_id FROM {} UNION SELECT entry_id FROM {} UNION SELECT entry_id FROM {}"
-    ).format(_table(store, EVENTS_TABLE), _table(store, INDEX_TABLE), _table(store, "cc_current"))
+    ).format(
+        table(store.app.datastore, EVENTS_TABLE),
+        table(store.app.datastore, INDEX_TABLE),
+        table(store.app.datastore, "cc_current"),
+    )
     with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
         cur.execute(query)
         return sorted(row["originator_id"] for row in cur.fetchall())
@@ -201,7 +202,9 @@ def _damaged_from(store: StoreBase, plan: RepairPlan) -> None:
 
 
 def _envs_at(store: StoreBase, position: int) -> list[str]:
-    query = SQL("SELECT environment FROM {} WHERE position = %s").format(_table(store, INDEX_TABLE))
+    query = SQL("SELECT environment FROM {} WHERE position = %s").format(
+        table(store.app.datastore, INDEX_TABLE)
+    )
     with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
         cur.execute(query, (position,))
         return [str(r["environment"]) for r in cur.fetchall()]
@@ -211,7 +214,7 @@ def _named_covering(store: StoreBase, damaged_from: dict[str, int]) -> list[Name
     query = SQL(
         "SELECT environment, name, position FROM {} WHERE name IS NOT NULL"
         " AND environment = %s AND position >= %s ORDER BY position"
-    ).format(_table(store, "cc_checkpoints"))
+    ).format(table(store.app.datastore, "cc_checkpoints"))
     found = []
     with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
         for env, first in sorted(damaged_from.items()):
@@ -279,7 +282,7 @@ def _settle_unrepairable(store: StoreBase, entry: EntryDamage) -> None:
 
 def _drop_checkpoints(store: StoreBase, damaged_from: dict[str, int]) -> None:
     query = SQL("DELETE FROM {} WHERE name IS NULL AND environment = %s AND position >= %s").format(
-        _table(store, "cc_checkpoints")
+        table(store.app.datastore, "cc_checkpoints")
     )
     with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
         for env, first in damaged_from.items():

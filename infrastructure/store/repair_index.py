@@ -21,11 +21,12 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL
 
 from domain.address import _entry_id
 from domain.entry import ConfigEntry
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
+from infrastructure.persistence.tables import table
 
 _COLUMNS = ("entry_id", "version", "environment", "area", "key", "event_type")
 
@@ -59,10 +60,6 @@ class IndexFix:
         return {"position": self.position, "kind": self.kind, "detail": self.detail}
 
 
-def _table(ds: PostgresDatastore, name: str) -> Composed:
-    return SQL("{}.{}").format(Identifier(ds.schema), Identifier(name))
-
-
 def plan_index(ds: PostgresDatastore, mapper: Mapper[UUID]) -> list[IndexFix]:
     """Every index row to add, delete or rewrite. Database errors propagate (psycopg's)."""
     with ds.get_connection() as conn, conn.cursor() as cur:
@@ -72,7 +69,7 @@ def plan_index(ds: PostgresDatastore, mapper: Mapper[UUID]) -> list[IndexFix]:
                 " e.originator_version AS e_version, e.topic, i.* FROM {} e FULL JOIN {} i"
                 " ON i.position = e.notification_id"
                 " ORDER BY COALESCE(e.notification_id, i.position)"
-            ).format(_table(ds, EVENTS_TABLE), _table(ds, INDEX_TABLE))
+            ).format(table(ds, EVENTS_TABLE), table(ds, INDEX_TABLE))
         )
         rows = cur.fetchall()
     places = _addresses(ds, mapper, rows)
@@ -106,7 +103,7 @@ def _addresses(
             SQL(
                 "SELECT originator_id, originator_version, topic, state FROM {}"
                 " WHERE originator_id = ANY(%s) AND originator_version = 1"
-            ).format(_table(ds, EVENTS_TABLE)),
+            ).format(table(ds, EVENTS_TABLE)),
             (unknown,),
         )
         for row in cur.fetchall():
@@ -214,7 +211,7 @@ def _stamps(ds: PostgresDatastore, mapper: Mapper[UUID], positions: list[int]) -
             SQL(
                 "SELECT notification_id, originator_id, originator_version, topic, state"
                 " FROM {} WHERE notification_id = ANY(%s)"
-            ).format(_table(ds, EVENTS_TABLE)),
+            ).format(table(ds, EVENTS_TABLE)),
             (positions,),
         )
         found: dict[int, Any] = {}
@@ -240,10 +237,10 @@ def apply_index(ds: PostgresDatastore, fixes: list[IndexFix]) -> None:
     transaction holding the append lock. Database errors propagate (psycopg's)."""
     gone = [f.position for f in fixes if f.kind in ("extra", "wrong")]
     written = [f.row for f in fixes if f.kind in ("missing", "wrong") and f.row is not None]
-    index = _table(ds, INDEX_TABLE)
+    index = table(ds, INDEX_TABLE)
     with ds.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("SET LOCAL lock_timeout = '10s'")
-        cur.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(_table(ds, EVENTS_TABLE)))
+        cur.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table(ds, EVENTS_TABLE)))
         cur.execute(SQL("DELETE FROM {} WHERE position = ANY(%s)").format(index), (gone,))
         cur.executemany(
             SQL(

@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL
 from psycopg.types.json import Jsonb
 
 from domain.entry import Provenance
 from infrastructure.persistence.audit import AuditKey
 from infrastructure.persistence.errors import storage_errors
+from infrastructure.persistence.tables import table
 from infrastructure.store.base import StoreBase
 from infrastructure.store.chain import ChainFinding, check_chain
 from infrastructure.store.findings import Finding
@@ -23,10 +24,6 @@ if TYPE_CHECKING:
 
 REPAIRS_TABLE = "cc_repairs"
 _CHAIN = "chain: "
-
-
-def _table(store: StoreBase) -> Composed:
-    return SQL("{}.{}").format(Identifier(store.app.datastore.schema), Identifier(REPAIRS_TABLE))
 
 
 @dataclass(frozen=True)
@@ -50,7 +47,7 @@ def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance
         "INSERT INTO {} (actor, reason, source, correlation_id, environment, head, actions,"
         " acknowledged_breaks, acknowledgement) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " RETURNING id"
-    ).format(_table(store))
+    ).format(table(store.app.datastore, REPAIRS_TABLE))
     actions = report.to_json()
     for name in ("dry_run", "repair_id", "acknowledged_breaks"):
         actions.pop(name)
@@ -90,7 +87,7 @@ def acknowledged_breaks(store: StoreBase) -> dict[int, int]:
     query = SQL(
         "SELECT position, MIN(id) AS id FROM (SELECT id, unnest(acknowledged_breaks)"
         " AS position FROM {}) AS a GROUP BY position"
-    ).format(_table(store))
+    ).format(table(store.app.datastore, REPAIRS_TABLE))
     with storage_errors(), store.app.datastore.get_connection() as conn, conn.cursor() as cur:
         cur.execute(query)
         return {int(r["position"]): int(r["id"]) for r in cur.fetchall()}
@@ -101,7 +98,7 @@ def list_repairs(store: StoreBase, limit: int = 50) -> list[RepairRecord]:
     query = SQL(
         "SELECT id, repaired_at, actor, reason, source, environment, head, actions,"
         " acknowledged_breaks FROM {} ORDER BY id DESC LIMIT %s"
-    ).format(_table(store))
+    ).format(table(store.app.datastore, REPAIRS_TABLE))
     with storage_errors(), store.app.datastore.get_connection() as conn, conn.cursor() as cur:
         cur.execute(query, (limit,))
         return [RepairRecord(**r) for r in cur.fetchall()]
@@ -116,7 +113,9 @@ def _honoured_breaks(
     if not any(f.problem.startswith(_CHAIN) for f in findings):
         return {}
     key = AuditKey(audit_key) if audit_key is not None else None
-    query = SQL("SELECT id, acknowledgement FROM {} ORDER BY id").format(_table(store))
+    query = SQL("SELECT id, acknowledgement FROM {} ORDER BY id").format(
+        table(store.app.datastore, REPAIRS_TABLE)
+    )
     with storage_errors():
         with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
             records = cur.execute(query).fetchall()
