@@ -26,6 +26,12 @@ NO_KEY_MESSAGE = (
     "(`conduit-config keygen` prints a new one)"
 )
 
+#: Why a sealed value given for a secret field is refused (it does not open here).
+FOREIGN_SEALED = (
+    "holds a secret sealed with a key this store does not have (or altered):"
+    " send the plaintext, or ******** to keep the stored secret"
+)
+
 Path = tuple[str | int, ...]
 
 
@@ -149,8 +155,9 @@ def seal_secrets(
     change whether or not it equals the stored secret: keeping the old ciphertext
     would tell the writer that their guess was right. Only for a caller who
     ``may_reveal`` the secret anyway does an unchanged plaintext keep its old
-    ciphertext (so history shows no change). Raises :class:`InvalidValueError` or
-    :class:`SecretKeyError`.
+    ciphertext (so history shows no change). Raises :class:`InvalidValueError` (also
+    for a sealed value no key of ``codec`` opens) or :class:`SecretKeyError` (no codec,
+    or the codec refuses to seal).
     """
     paths = sealing_paths(instance, sparse)
     for path in paths:
@@ -167,7 +174,7 @@ def seal_secrets(
             _set_path(sparse, path, old)
         elif is_sealed(given):
             if given != old:
-                _require(codec).open(given)
+                _require_opens(codec, given, field, instance.area_name)
         elif (
             may_reveal and isinstance(old, str) and is_sealed(old) and _opens_to(codec, old, given)
         ):
@@ -196,6 +203,19 @@ def _check_sealed(
             ],
             area=area,
         )
+
+
+def _require_opens(codec: SecretCodec | None, sealed: str, field: str, area: str) -> None:
+    """A sealed value given for a secret must open with this store's keys. One that does
+    not is bad input (sealed elsewhere, or altered), not a problem of the store: a field
+    error that names neither the value nor key ids. Without any key it is the store's
+    problem (:class:`SecretKeyError`)."""
+    try:
+        _require(codec).open(sealed)
+    except SecretKeyError:
+        if codec is None:
+            raise
+        raise InvalidValueError.single(field, FOREIGN_SEALED, area=area) from None
 
 
 def _opens_to(codec: SecretCodec | None, sealed: str, plaintext: str) -> bool:

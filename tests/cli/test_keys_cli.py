@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from infrastructure.crypto import decode_key, generate_key, key_id
+from infrastructure.crypto import AesGcmCodec, decode_key, generate_key, key_id
 from tests.cli.conftest import Runner
 from tests.cli.test_cli import fails, ok
 from tests.conftest import TEST_SECRET_KEY, dump_schema
@@ -117,3 +117,19 @@ def test_rekey_with_a_wrong_key_never_says_every_secret_is_sealed_with_it(cli: R
     assert f"openai: secret keys.0.api_key: a secret is sealed with key {OLD_ID}" in (
         planned.stderr
     )
+
+
+def test_a_value_sealed_with_a_key_the_store_lacks_is_bad_input(
+    cli: Runner, db: psycopg.Connection[Any], schema: str
+) -> None:
+    # Was: exit 1 naming key ids (a key error), as for a misconfigured store.
+    foreign = AesGcmCodec(key=decode_key(generate_key(), source="f")).seal("sk-foreign")
+    ok(cli("set", "provider/openai", provider(PLAIN)))
+    before = dump_schema(db, schema).count("enc:v2:")
+    err = fails(cli("set", "provider/openai", provider(PLAIN, foreign)), 3)
+    assert "keys.1.api_key" in err and "sealed with a key this store does not have" in err
+    assert foreign.split(":")[-1] not in err and "enc:" not in err
+    assert dump_schema(db, schema).count("enc:v2:") == before
+    # No key at all stays the store's problem.
+    err = fails(cli("set", "provider/openai", provider(foreign), CONDUIT_CONFIG_SECRET_KEY=""), 1)
+    assert "no secret key is configured: set CONDUIT_CONFIG_SECRET_KEY" in err

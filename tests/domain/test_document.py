@@ -224,7 +224,7 @@ def test_redacted_placeholder_with_nothing_stored_is_an_error() -> None:
     assert "redaction placeholder" in str(caught.value)
 
 
-def test_sealed_secret_from_another_key_is_an_error_naming_the_entry() -> None:
+def test_sealed_secret_from_another_key_is_an_error_naming_the_field() -> None:
     foreign = sealed_elsewhere("sk-x")
     with pytest.raises(SecretKeyError):
         FakeCodec().open(foreign)
@@ -236,10 +236,10 @@ def test_sealed_secret_from_another_key_is_an_error_naming_the_entry() -> None:
             }
         )
     assert fields(caught) == [
-        "entries.provider.openai",
+        "entries.provider.openai.keys.0.api_key",
         "entries.feature_flag.f.rollout_percent",
     ]
-    assert "another key" in str(caught.value)
+    assert "sealed with a key this store does not have" in str(caught.value)
     assert foreign not in str(caught.value)
 
 

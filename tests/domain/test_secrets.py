@@ -190,8 +190,11 @@ def test_new_sealed_value_must_open() -> None:
     result = seal(provider(("a", enc("sk-new"))), provider(("a", enc("sk-a"))), codec)
     assert api_keys(result) == [enc("sk-new")]
     assert codec.opened == [enc("sk-new")]
-    with pytest.raises(SecretKeyError):
+    # One that does not open is bad input naming its field, not a key problem.
+    with pytest.raises(InvalidValueError, match=r"keys\.0\.api_key: holds a secret sealed"):
         seal(provider(("a", "enc:v1:!!!")), None, codec)
+    with pytest.raises(SecretKeyError, match="CONDUIT_CONFIG_SECRET_KEY"):
+        seal(provider(("a", "enc:v1:!!!")), None, None)  # no key at all: the store's problem
 
 
 def test_plaintext_without_codec() -> None:

@@ -82,7 +82,12 @@ def test_sealed_value_from_another_key_is_refused(
     store.set(OPENAI, provider(PLAIN), provenance=WHO)
     sealed = store.get(OPENAI).stored["keys"][0]["api_key"]
     with open_test_store(secret_key=generate_key()) as other:
-        with pytest.raises(SecretKeyError):
+        # A value sealed elsewhere is bad input naming its field (was: a key error, an
+        # outage over HTTP); never echoed.
+        with pytest.raises(InvalidValueError) as caught:
             other.set(Address("default", "provider", "copy"), provider(sealed), provenance=WHO)
+        assert [e.field for e in caught.value.errors] == ["keys.0.api_key"]
+        assert "sealed with a key this store does not have" in str(caught.value)
+        assert sealed not in str(caught.value)
         with pytest.raises(SecretKeyError):
             other.revealed(other.get(OPENAI).value, "default", "provider")
