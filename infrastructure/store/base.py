@@ -182,9 +182,14 @@ class StoreBase:
 
     def refuse_quarantined(self, address: Address) -> None:
         """Raise :class:`BrokenLogError` if the entry is quarantined (a write starting
-        from a cached state checks this much). Raises :class:`StorageError`."""
+        from a cached state checks this much, against ids at most a second old).
+        Raises :class:`StorageError`."""
         with storage_errors():
-            found = self.quarantine_table.get(address.entry_id)
+            found = (
+                self.quarantine_table.get(address.entry_id)
+                if self.quarantine_table.holds(address.entry_id)
+                else None
+            )
         if found is not None:
             raise quarantined_error(found)
 

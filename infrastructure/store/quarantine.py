@@ -3,6 +3,8 @@ report them until ``repair`` releases them."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -31,12 +33,37 @@ class QuarantinedEntry:
         return f"{self.environment}/{self.area}/{self.key}"
 
 
+#: How long a process trusts its copy of the quarantined ids on the write path (a write
+#: from its entry cache must not cost a query; another process's quarantine reaches it
+#: within this long, its own at once).
+KNOWN_IDS_SECONDS = 1.0
+
+
 class QuarantineTable:
     """Read and write ``cc_quarantine``. Database errors propagate as psycopg's."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
         self._table = table(datastore, QUARANTINE_TABLE)
+        self._known: frozenset[UUID] = frozenset()
+        self._known_at = -KNOWN_IDS_SECONDS
+        self._lock = threading.Lock()
+
+    def holds(self, entry_id: UUID) -> bool:
+        """Whether ``entry_id`` is quarantined, from a copy of the ids at most
+        :data:`KNOWN_IDS_SECONDS` old (the table is small: it is read whole)."""
+        with self._lock:
+            if time.monotonic() - self._known_at >= KNOWN_IDS_SECONDS:
+                rows = fetch_all(
+                    self.datastore, SQL("SELECT entry_id FROM {}").format(self._table), ()
+                )
+                self._known = frozenset(r["entry_id"] for r in rows)
+                self._known_at = time.monotonic()
+            return entry_id in self._known
+
+    def _forget_known(self) -> None:
+        with self._lock:
+            self._known_at = -KNOWN_IDS_SECONDS
 
     def quarantine(self, entry_id: UUID, label: str, position: int | None, problem: str) -> None:
         """Record ``entry_id`` (``label``: ``env/area/key`` or ``env:area/key``) as broken
@@ -49,6 +76,7 @@ class QuarantineTable:
         ).format(self._table)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, (entry_id, environment, area, key, position, problem[:2000]))
+        self._forget_known()
 
     def quarantined(self, environment: str | None = None) -> list[QuarantinedEntry]:
         """Quarantined entries (of one environment), by address."""
@@ -79,7 +107,9 @@ class QuarantineTable:
         query = SQL("DELETE FROM {} WHERE entry_id = %s").format(self._table)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, (entry_id,))
-            return bool(curs.rowcount)
+            released = bool(curs.rowcount)
+        self._forget_known()
+        return released
 
 
 def split_label(label: str) -> tuple[str, str, str]:
