@@ -195,12 +195,14 @@ class GuardedKeyring:
         self.require_known()
         return self.keyring.seal(plaintext)
 
-    def require_known(self, *, new_key: bool = False) -> None:
+    def require_known(self, *, new_key: bool = False, fresh: bool = False) -> None:
         """Raise :class:`SecretKeyError` unless this process may seal (recording its key
-        when the rules allow, or when ``new_key``/the setting says it is new)."""
+        when the rules allow, or when ``new_key``/the setting says it is new). ``fresh``
+        asks the store even when a recent check said yes."""
         with self._lock:
             now = time.monotonic()
-            if not new_key and self._checked_at and now - self._checked_at < RECHECK_SECONDS:
+            recent = self._checked_at and now - self._checked_at < RECHECK_SECONDS
+            if recent and not (new_key or fresh):
                 return
             claim = new_key or (self.new_key and not self._accepted)
             try:

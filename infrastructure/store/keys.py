@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,7 +123,14 @@ class StaleSecret:
 
 class StoreKeys(StoreBulk):
     """Key usage and ``rekey``. Raise :class:`SecretKeyError` (no key, or a current key
-    the store does not know) or :class:`StorageError`."""
+    the store does not know) or :class:`StorageError`.
+
+    ``rekey`` seals through the guarded keyring and asks the store once more that its
+    key is current after sealing, right before the write. The check and the append are
+    still two transactions: a rotation committed in the moment between them leaves the
+    re-sealed secrets under the key it retires, exactly as a rotation just after the
+    write would (still open with the retired key, listed by ``verify``, re-sealed by the
+    next ``rekey``)."""
 
     def keyring(self) -> GuardedKeyring:
         """This process's keyring; :class:`SecretKeyError` without a key."""
@@ -197,12 +204,19 @@ class StoreKeys(StoreBulk):
         def planner(view: EnvironmentView) -> list[Change]:
             resealed.clear()
             skipped.clear()
+            # A dry run writes nothing, so it may plan with a key the store does not know.
+            seal = ring.keyring.seal if dry_run else ring.seal
             steps = []
             for entry, paths in self._stale(view, ring):
-                step = _resealed(entry, paths, ring, skipped)
+                step = _resealed(entry, paths, ring, seal, skipped)
                 if step is not None:
                     steps.append(step)
                     resealed.append(len(paths))
+            if steps and not dry_run:
+                # Asked again at each attempt, once sealed, right before the write: a
+                # rotation since the check above must not leave all this under a key
+                # the store has just retired (see the class docstring for what is left).
+                ring.require_known(fresh=True)
             return steps
 
         result = self._run(environment, planner, provenance, None, dry_run)
@@ -237,10 +251,14 @@ class StoreKeys(StoreBulk):
 
 
 def _resealed(
-    entry: EntryState, paths: list[Path], ring: GuardedKeyring, skipped: list[EntryProblem]
+    entry: EntryState,
+    paths: list[Path],
+    ring: GuardedKeyring,
+    seal: Callable[[str], str],
+    skipped: list[EntryProblem],
 ) -> Change | None:
-    """The step that re-seals an entry's stale secrets (same plaintext), or ``None``
-    (reported in ``skipped``) when one of them does not open."""
+    """The step that re-seals an entry's stale secrets (same plaintext) with ``seal``,
+    or ``None`` (reported in ``skipped``) when one of them does not open."""
     value: JsonObject = copy.deepcopy(entry.stored)
     for path in paths:
         try:
@@ -249,8 +267,7 @@ def _resealed(
             where = ".".join(str(p) for p in path)
             skipped.append(EntryProblem(entry.area, entry.key, f"secret {where}: {exc}"))
             return None
-        # The store knows this key (checked before planning), so seal it directly.
-        _put(value, path, ring.keyring.seal(plain))
+        _put(value, path, seal(plain))
     changes = json_diff(entry.stored, value)
     return Change(entry.area, entry.key, "update", entry.version, changes, value)
 

@@ -20,8 +20,8 @@ from domain.values import validate_sparse
 from infrastructure.crypto import AesGcmCodec, decode_key, generate_key, key_id
 from infrastructure.store import ConfigStore, keyguard
 from infrastructure.store.reveals import Revealed, Revealer, reveal_log
-from tests.conftest import StoreOpener
-from tests.infrastructure.test_keys import OPENAI, WHO, known, provider
+from tests.conftest import TEST_SECRET_KEY, StoreOpener
+from tests.infrastructure.test_keys import OPENAI, WHO, head, known, provider
 
 GATEWAY = Revealer(actor="gateway", role="service", origin="10.0.0.7", via="get")
 
@@ -115,3 +115,38 @@ def test_a_place_shown_redacted_is_never_stored_in_plaintext(value: dict[str, An
         _Choice, address, "patch", value, current=None, codec=AesGcmCodec(key=bytes(32))
     )
     assert "sk-PLAIN-MEMBER" not in json.dumps(change)
+
+
+@pytest.mark.parametrize("hook", ["environment_at", "_stale"])
+def test_rekey_never_seals_under_a_key_retired_while_it_plans(
+    store: ConfigStore,
+    open_test_store: StoreOpener,
+    db: psycopg.Connection[Any],
+    schema: str,
+    hook: str,
+) -> None:
+    # Was: rekey checked once that its key was current, then sealed with the raw
+    # keyring: a rotation landing between that check and the write left every re-sealed
+    # secret under a key the store had just retired. The rotation is made to land there:
+    # before planning (environment_at) or while planning, before sealing (_stale).
+    store.set(OPENAI, provider("sk-before-rekey"), provenance=WHO)
+    new = generate_key()
+    new_id = key_id(decode_key(new, source="t"))
+    table = f'"{schema}".cc_secret_keys'
+    with open_test_store(secret_key=new, retired_secret_keys=TEST_SECRET_KEY) as rotated:
+        rotated.rekey("staging", provenance=WHO, new_key=True)  # the rotation to `new`
+        original = getattr(rotated, hook)
+
+        def rotation_lands(*args: Any, **kwargs: Any) -> Any:
+            db.execute(f"UPDATE {table} SET retired_at = now() WHERE retired_at IS NULL")
+            db.execute(
+                f"INSERT INTO {table} (key_id, recorded_by) VALUES ('0123456789abcdef', 't')"
+            )
+            return original(*args, **kwargs)
+
+        events = head(db, schema)
+        setattr(rotated, hook, rotation_lands)
+        with pytest.raises(SecretKeyError, match=f"id {new_id}\\) was retired"):
+            rotated.rekey("default", provenance=WHO)
+        assert head(db, schema) == events  # nothing sealed under the retired key
+        assert known(db, schema)[new_id] is True
