@@ -15,7 +15,7 @@ from domain.address import InvalidAddressError, check_name
 from domain.areas.base import SINGLETON_KEY
 from domain.areas.registry import AreaRegistry
 from domain.environment import EntryKey, EnvState
-from domain.errors import AreaNotFoundError, FieldError, InvalidValueError, SecretKeyError
+from domain.errors import AreaNotFoundError, FieldError, InvalidValueError
 from domain.limits import path_segment
 from domain.secrets import SecretCodec, seal_secrets
 from domain.stored import EntryProblem
@@ -137,10 +137,6 @@ def prepare_values(
                 errors.extend(entry_errors(area, key, exc))
             except (InvalidAddressError, AreaNotFoundError) as exc:
                 errors.append(FieldError(where, str(exc)))
-            except SecretKeyError:
-                if codec is None:
-                    raise
-                errors.append(FieldError(where, "holds a secret sealed with another key"))
     if errors:
         raise InvalidValueError(errors)
     return wanted
