@@ -1,13 +1,14 @@
-"""Secret fields: sealing before a value enters an event, redaction, reveal.
+"""Secret fields: where they are in a value, and sealing them before it enters an event.
 
 The cipher itself lives in infrastructure; the domain sees it through
 :class:`SecretCodec`. A sealed secret is a string ``enc:v1:<token>`` (sealed before
-keys had ids) or ``enc:v2:<key id>:<token>``.
+keys had ids) or ``enc:v2:<key id>:<token>``. Redacted and revealed views of a
+stored value are :mod:`domain.secret_views`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from pydantic import BaseModel, SecretStr
@@ -15,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from domain.areas.base import AreaModel
 from domain.errors import FieldError, InvalidValueError, SecretKeyError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
-from domain.secret_schema import has_secret_fields, secret_paths_below, secret_paths_in
+from domain.secret_schema import has_secret_fields, secret_paths_in
 
 SECRET_PREFIX = "enc:v1:"  # noqa: S105 - a marker, not a password
 SECRET_PREFIX_V2 = "enc:v2:"  # noqa: S105 - a marker, not a password
@@ -180,7 +181,7 @@ def seal_secrets(
         ):
             _set_path(sparse, path, old)
         else:
-            _set_path(sparse, path, _require(codec).seal(given))
+            _set_path(sparse, path, require_codec(codec).seal(given))
     if paths:
         secret_fields = {".".join(str(p) for p in path) for path in paths}
         _check_sealed(sparse, secret_fields, limits, area=instance.area_name)
@@ -211,7 +212,7 @@ def _require_opens(codec: SecretCodec | None, sealed: str, field: str, area: str
     error that names neither the value nor key ids. Without any key it is the store's
     problem (:class:`SecretKeyError`)."""
     try:
-        _require(codec).open(sealed)
+        require_codec(codec).open(sealed)
     except SecretKeyError:
         if codec is None:
             raise
@@ -221,113 +222,15 @@ def _require_opens(codec: SecretCodec | None, sealed: str, field: str, area: str
 def _opens_to(codec: SecretCodec | None, sealed: str, plaintext: str) -> bool:
     # An old secret sealed with a rotated-away key must not block writing a new one.
     try:
-        return _require(codec).open(sealed) == plaintext
+        return require_codec(codec).open(sealed) == plaintext
     except SecretKeyError:
         if codec is None:
             raise
         return False
 
 
-def _require(codec: SecretCodec | None) -> SecretCodec:
+def require_codec(codec: SecretCodec | None) -> SecretCodec:
+    """``codec``; raises :class:`SecretKeyError` when no key is configured (``None``)."""
     if codec is None:
         raise SecretKeyError(NO_KEY_MESSAGE)
     return codec
-
-
-#: What decides a value's secrets: its area's schema, or ``None`` when the area is not
-#: known (then anything that looks sealed is taken for a secret: see :func:`redact`).
-Schema = type[BaseModel] | None
-
-
-def secret_places(model: Schema, value: Any) -> list[Path]:
-    """Paths of the secrets of a stored value: the schema's secret fields, or without a
-    schema every string that looks sealed (``enc:v1:``/``enc:v2:``)."""
-    if model is None:
-        return list(_sealed_looking(value, ()))
-    return secret_paths_in(model, value)
-
-
-def _sealed_looking(value: Any, path: Path) -> Iterator[Path]:
-    if is_sealed(value):
-        yield path
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            yield from _sealed_looking(item, (*path, name))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _sealed_looking(item, (*path, index))
-
-
-def redact(value: Any, model: Schema) -> Any:
-    """Copy of a stored value of ``model`` with each secret field's text ``********``.
-
-    Only the schema's secret fields are redacted; any other field is shown as it is,
-    whatever its text. With ``model=None`` (an area no longer registered: its schema is
-    unknown) every string that looks sealed is redacted, since nothing says it is not a
-    secret."""
-    return _replaced(value, secret_places(model, value), lambda _: REDACTED)
-
-
-def reveal(value: Any, model: Schema, codec: SecretCodec | None) -> Any:
-    """Copy of a stored value of ``model`` with each sealed secret field decrypted.
-
-    Text in other fields is never opened. With ``model=None`` nothing can be told to be
-    a secret, so nothing is revealed: sealed-looking text is redacted as :func:`redact`
-    does. Raises :class:`SecretKeyError` when a secret does not open with ``codec``."""
-    if model is None:
-        return redact(value, None)
-
-    def opened(sealed: Any) -> Any:
-        return _require(codec).open(sealed) if is_sealed(sealed) else sealed
-
-    return _replaced(value, secret_paths_in(model, value), opened)
-
-
-def redact_ops(ops: list[Any], model: Schema) -> list[Any]:
-    """RFC 6902 operations on a stored value of ``model`` with the secrets they carry
-    redacted: an operation's value is redacted where its path and the schema place a
-    secret field (``/keys/0/api_key``, or ``/keys/0`` with an ``api_key`` inside)."""
-    result: list[Any] = []
-    for op in ops:
-        if not (isinstance(op, dict) and "value" in op):
-            result.append(op)
-            continue
-        pointer = parse_pointer(op.get("path"))
-        if model is None or pointer is None:  # nothing says where it is: judge by its look
-            places = list(_sealed_looking(op["value"], ()))
-        else:
-            places = secret_paths_below(model, pointer, op["value"])
-        result.append({**op, "value": _replaced(op["value"], places, lambda _: REDACTED)})
-    return result
-
-
-def parse_pointer(pointer: Any) -> Path | None:
-    """The parts of an RFC 6901 JSON pointer (``None`` when it is not one)."""
-    if not isinstance(pointer, str) or (pointer and not pointer.startswith("/")):
-        return None
-    if not pointer:
-        return ()
-    return tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/"))
-
-
-def _replaced(value: Any, paths: list[Path], change: Callable[[Any], Any]) -> Any:
-    """A copy of ``value`` (containers copied, so the caller's value is never touched)
-    with the item at each of ``paths`` replaced by ``change(item)``."""
-    result = _copy(value)
-    for path in paths:
-        if not path:
-            result = change(result)
-            continue
-        node = result
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = change(node[path[-1]])
-    return result
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {name: _copy(item) for name, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value

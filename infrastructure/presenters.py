@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from domain.areas.base import AreaModel
-from domain.secrets import Schema, redact
+from domain.secret_views import Schema, redact
 from domain.stored import MAX_SERVED_DEPTH, EntryProblem, deeper_than
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.bulk import BulkResult

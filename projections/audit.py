@@ -11,7 +11,7 @@ from domain.address import SYSTEM_ENVIRONMENT
 from domain.areas.registry import AreaRegistry
 from domain.errors import AreaNotFoundError
 from domain.replay import event_changes
-from domain.secrets import Schema, redact_ops
+from domain.secret_views import Schema, redact_ops
 from projections.records import LogRecord
 
 #: ``(environment, area)`` to the schema deciding which fields are secret.

@@ -14,7 +14,8 @@ from domain.address import Address
 from domain.areas.base import AreaModel
 from domain.effective import effective, parse_overrides
 from domain.errors import NotFoundError
-from domain.secrets import REDACTED, redact, sealing_paths
+from domain.secret_views import redact
+from domain.secrets import REDACTED, sealing_paths
 from domain.values import json_diff, to_json
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, summarize_ops

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from domain.areas.base import AreaModel
 from domain.errors import SecretKeyError
-from domain.secrets import REDACTED, SecretCodec, get_path, is_sealed, reveal, secret_places
+from domain.secret_views import reveal, secret_places
+from domain.secrets import REDACTED, SecretCodec, get_path, is_sealed
 from domain.values import JsonObject
 
 #: Opens the secrets of a stored value of an area; raises :class:`SecretKeyError`.

@@ -19,7 +19,7 @@ from domain.document import EnvDocument, entry_errors, prepare_values
 from domain.entry import ConfigEntry, Provenance
 from domain.environment import Change, EntryState, EnvState, apply_plan, restore_plan
 from domain.errors import FieldError, InvalidValueError, NotFoundError, VersionConflictError
-from domain.secrets import Schema
+from domain.secret_views import Schema
 from domain.stored import BrokenEntry, EntryProblem
 from domain.values import json_equal, validate
 from infrastructure.persistence.recorder import EnvironmentMovedError

@@ -16,7 +16,7 @@ from psycopg.rows import tuple_row
 from domain.document import EnvDocument
 from domain.environment import Change, EntryKey, EntryState, EnvState, diff_states
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
-from domain.secrets import Schema, redact_ops
+from domain.secret_views import Schema, redact_ops
 from domain.stored import EntryProblem
 from infrastructure.projection.checkpoints import CheckpointInfo
 from infrastructure.store.base import StoreBase, storage_errors

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.secrets import Schema, redact, redact_ops, reveal
+from domain.secret_views import Schema, redact, redact_ops, reveal
 from infrastructure.store.bulk import StoreBulk
 from infrastructure.store.commands import StoreCommands
 from infrastructure.store.keys import StoreKeys

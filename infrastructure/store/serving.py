@@ -24,7 +24,8 @@ from domain.areas.base import AreaModel
 from domain.environment import EntryState
 from domain.errors import AreaNotFoundError
 from domain.limits import ValueLimits
-from domain.secrets import Schema, SecretCodec, redact
+from domain.secret_views import Schema, redact
+from domain.secrets import SecretCodec
 from domain.stored import BrokenEntry, EntryProblem, Opener, StoredValueError, check_entry
 from domain.values import JsonObject, to_json
 from infrastructure.projection.tolerant import warn_once

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, SecretStr
 
 from domain.areas import GlobalSetting, ProviderConfig
 from domain.secret_schema import has_secret_fields, secret_paths_below, secret_paths_in
-from domain.secrets import REDACTED, parse_pointer, redact, redact_ops
+from domain.secret_views import parse_pointer, redact, redact_ops
+from domain.secrets import REDACTED
 
 
 class Inner(BaseModel):

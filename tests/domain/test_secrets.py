@@ -10,12 +10,11 @@ import pytest
 
 from domain.areas import ProviderConfig
 from domain.errors import InvalidValueError, SecretKeyError
+from domain.secret_views import redact, reveal
 from domain.secrets import (
     REDACTED,
     SECRET_PREFIX,
     is_sealed,
-    redact,
-    reveal,
     seal_secrets,
     secret_paths,
 )

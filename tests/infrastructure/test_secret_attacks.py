@@ -15,7 +15,8 @@ from domain.address import Address
 from domain.areas.base import AreaModel
 from domain.errors import SecretKeyError, StorageError
 from domain.scheduling import sealed_change_value
-from domain.secrets import redact, seal_secrets
+from domain.secret_views import redact
+from domain.secrets import seal_secrets
 from domain.values import validate_sparse
 from infrastructure.crypto import AesGcmCodec, decode_key, generate_key, key_id
 from infrastructure.store import ConfigStore, keyguard
