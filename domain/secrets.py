@@ -150,42 +150,54 @@ def seal_secrets(
 ) -> dict[str, Any]:
     """Encrypt every plaintext secret of a sparse value in place and return it.
 
-    ``********`` keeps the stored secret at the same place; a sealed value must open
-    with this store's key; the sealed value must keep within ``limits`` (ciphertext is
-    longer than its plaintext). A plaintext is always sealed anew, so writing it is a
-    change whether or not it equals the stored secret: keeping the old ciphertext
-    would tell the writer that their guess was right. Only for a caller who
-    ``may_reveal`` the secret anyway does an unchanged plaintext keep its old
-    ciphertext (so history shows no change). Raises :class:`InvalidValueError` (also
-    for a sealed value no key of ``codec`` opens) or :class:`SecretKeyError` (no codec,
-    or the codec refuses to seal).
+    Each secret given is stored as :func:`_stored_form` says; the sealed value must
+    keep within ``limits`` (ciphertext is longer than its plaintext). Raises
+    :class:`InvalidValueError` (also for a sealed value no key of ``codec`` opens) or
+    :class:`SecretKeyError` (no codec, or the codec refuses to seal).
     """
     paths = sealing_paths(instance, sparse)
+    area = instance.area_name
     for path in paths:
         given = get_path(sparse, path)
-        if not isinstance(given, str):
-            continue
-        field = ".".join(str(p) for p in path)
-        old = _previous_at(previous, sparse, path) if previous else None
-        if given == REDACTED:
-            if not is_sealed(old):
-                raise InvalidValueError.single(
-                    field, "is the redaction placeholder but no secret is stored here"
-                )
-            _set_path(sparse, path, old)
-        elif is_sealed(given):
-            if given != old:
-                _require_opens(codec, given, field, instance.area_name)
-        elif (
-            may_reveal and isinstance(old, str) and is_sealed(old) and _opens_to(codec, old, given)
-        ):
-            _set_path(sparse, path, old)
-        else:
-            _set_path(sparse, path, require_codec(codec).seal(given))
+        if isinstance(given, str):
+            old = _previous_at(previous, sparse, path) if previous else None
+            field = _field_name(path)
+            stored = _stored_form(given, old, codec, field=field, area=area, may_reveal=may_reveal)
+            _set_path(sparse, path, stored)
     if paths:
-        secret_fields = {".".join(str(p) for p in path) for path in paths}
-        _check_sealed(sparse, secret_fields, limits, area=instance.area_name)
+        _check_sealed(sparse, {_field_name(path) for path in paths}, limits, area=area)
     return sparse
+
+
+def _stored_form(
+    given: str, old: Any, codec: SecretCodec | None, *, field: str, area: str, may_reveal: bool
+) -> str:
+    """What a secret given as ``given`` is stored as, where ``old`` is stored now.
+
+    ``********`` keeps ``old``; a sealed value is kept but must open with this store's
+    key. A plaintext is always sealed anew, so writing it is a change whether or not it
+    equals the stored secret: keeping the old ciphertext would tell the writer that
+    their guess was right. Only for a caller who ``may_reveal`` the secret anyway does
+    an unchanged plaintext keep its old ciphertext (so history shows no change).
+    Raises :class:`InvalidValueError` or :class:`SecretKeyError` as
+    :func:`seal_secrets` does."""
+    if given == REDACTED:
+        if not is_sealed(old):
+            raise InvalidValueError.single(
+                field, "is the redaction placeholder but no secret is stored here"
+            )
+        return str(old)
+    if is_sealed(given):
+        if given != old:
+            _require_opens(codec, given, field, area)
+        return given
+    if may_reveal and is_sealed(old) and _opens_to(codec, old, given):
+        return str(old)
+    return require_codec(codec).seal(given)
+
+
+def _field_name(path: Path) -> str:
+    return ".".join(str(part) for part in path)
 
 
 def _check_sealed(
