@@ -18,6 +18,7 @@ from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.http import (
     changes,
     entries,
+    environment_writes,
     environments,
     problems,
     reveals,
@@ -49,6 +50,7 @@ ROUTERS = tuple(
         entries,
         writes,
         environments,
+        environment_writes,
         snapshots,
         changes,
         system,
