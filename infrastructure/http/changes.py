@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -32,7 +33,7 @@ from infrastructure.http.security import Caller, tokens_of
 from infrastructure.presenters import audit_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.readmodels import AuditQuery
-from infrastructure.store.reveals import VIA_STREAM
+from infrastructure.store.reveals import VIA_STREAM, Revealer
 from projections.audit import AuditRow
 
 router = APIRouter(tags=["audit"])
@@ -184,6 +185,59 @@ async def _within_log(store: ConfigStore, position: int, name: str) -> None:
             )
 
 
+@dataclass(frozen=True)
+class _ChangeStream:
+    """One open ``/v1/changes`` stream: what it follows and for whom (``who`` is set
+    when it reveals)."""
+
+    request: Request
+    store: ConfigStore
+    feed: ChangeFeed
+    env: str | None
+    area: str | None
+    who: Revealer | None
+
+    async def events(self, position: int) -> AsyncIterator[bytes]:
+        """The stream's bytes: the changes after ``position`` in batches, then each new
+        one as the feed wakes it, with a keep-alive when nothing came; it ends when the
+        client goes or the caller may no longer follow it."""
+        last = position
+        yield b"retry: 1000\n\n"
+        while not await self.request.is_disconnected():
+            rows = await run_in_threadpool(
+                self.store.changes_after,
+                last,
+                environment=self.env,
+                area=self.area,
+                limit=STREAM_BATCH,
+            )
+            events = await self._events_of(rows)
+            if events is None:
+                return  # revoked, expired or out of scope since it opened: nothing more
+            for event in events:
+                yield event
+            if rows:
+                last = rows[-1].position
+            if len(rows) < STREAM_BATCH and not await self.feed.wait(KEEPALIVE_SECONDS):
+                yield b": keep-alive\n\n"
+
+    async def _events_of(self, rows: list[AuditRow]) -> list[bytes] | None:
+        """The events of a batch that the caller may see now; ``None`` once it may no
+        longer follow the stream (:func:`_regrant`)."""
+        reveal = self.who is not None
+        now = await run_in_threadpool(_regrant, self.request, self.env, self.area, reveal=reveal)
+        if now is None:
+            return None
+        visible = [row for row in rows if now.sees(row.environment, row.area)]
+        # Recorded before any is sent; a failure ends the stream with nothing revealed.
+        extra = (
+            await run_in_threadpool(stream_values, self.store, self.who, visible)
+            if self.who
+            else {}
+        )
+        return [_event(row, extra.get(row.position)) for row in visible]
+
+
 @router.get(
     "/v1/changes",
     summary="Every change as server-sent events; resume with Last-Event-ID",
@@ -219,28 +273,9 @@ async def changes(
     position = _start(after, last_event_id)
     store = store_of(request)
     await _within_log(store, position, "after" if after is not None else "Last-Event-ID")
-    feed: ChangeFeed = request.app.state.feed
     who = revealer(request, grant, VIA_STREAM) if reveal else None
-
-    async def stream() -> AsyncIterator[bytes]:
-        last = position
-        yield b"retry: 1000\n\n"
-        while not await request.is_disconnected():
-            rows = await run_in_threadpool(
-                store.changes_after, last, environment=env, area=area, limit=STREAM_BATCH
-            )
-            now = await run_in_threadpool(_regrant, request, env, area, reveal=reveal)
-            if now is None:
-                return  # revoked, expired or out of scope since it opened: nothing more
-            visible = [row for row in rows if now.sees(row.environment, row.area)]
-            # Recorded before any is sent; a failure ends the stream with nothing revealed.
-            extra = await run_in_threadpool(stream_values, store, who, visible) if who else {}
-            for row in visible:
-                yield _event(row, extra.get(row.position))
-            if rows:
-                last = rows[-1].position
-            if len(rows) < STREAM_BATCH and not await feed.wait(KEEPALIVE_SECONDS):
-                yield b": keep-alive\n\n"
-
+    stream = _ChangeStream(request, store, request.app.state.feed, env, area, who)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(
+        stream.events(position), media_type="text/event-stream", headers=headers
+    )
