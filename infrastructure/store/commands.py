@@ -203,26 +203,31 @@ class StoreCommands(StoreBase):
                     trust_cache = False  # "unchanged" too, for the same reason
                     continue
                 return self._unchanged(address, entry)
-            try:
-                with storage_errors():
-                    recordings = self.app.save(entry, addresses={entry.id: address})
-            except IntegrityError:
-                self.entries.drop(address.entry_id)
-                if expected is not None:
-                    current = self.load(address)
-                    raise VersionConflictError(
-                        str(address), expected=expected, current=current.version if current else 0
-                    ) from None
-                continue
-            self.entries.put(entry)
-            position = recordings[-1].notification.id
-            return WriteResult(address, entry.version, position, changed=True)
-        raise VersionConflictError(
-            str(address),
-            expected=None,
-            current=None,
-            detail=f"{address}: other writers kept winning after {MAX_ATTEMPTS} attempts; retry",
-        )
+            result = self._append(address, entry, expected)
+            if result is not None:
+                return result
+        raise _kept_losing(address)
+
+    def _append(
+        self, address: Address, entry: ConfigEntry, expected: int | None
+    ) -> WriteResult | None:
+        """Save the entry's new events; ``None`` when another writer won the race (try
+        again), or :class:`VersionConflictError` then when the caller ``expected`` a
+        version. :class:`StorageError` when the database fails."""
+        try:
+            with storage_errors():
+                recordings = self.app.save(entry, addresses={entry.id: address})
+        except IntegrityError:
+            self.entries.drop(address.entry_id)
+            if expected is not None:
+                current = self.load(address)
+                raise VersionConflictError(
+                    str(address), expected=expected, current=current.version if current else 0
+                ) from None
+            return None
+        self.entries.put(entry)
+        position = recordings[-1].notification.id
+        return WriteResult(address, entry.version, position, changed=True)
 
     @staticmethod
     def _decide(
@@ -266,3 +271,13 @@ def _live(entry: ConfigEntry | None, address: Address) -> ConfigEntry:
     entry = _present(entry, address)
     entry.check_live()
     return entry
+
+
+def _kept_losing(address: Address) -> VersionConflictError:
+    """The error when other writers won every attempt to write ``address``."""
+    return VersionConflictError(
+        str(address),
+        expected=None,
+        current=None,
+        detail=f"{address}: other writers kept winning after {MAX_ATTEMPTS} attempts; retry",
+    )
