@@ -6,10 +6,14 @@ import sys
 
 import click
 
+from domain.address import SYSTEM_ENVIRONMENT
+from domain.areas.repair_run import RepairRun
 from infrastructure.cli.options import common
 from infrastructure.cli.output import emit_json, emit_table, fmt_time
+from infrastructure.cli.readmodels import emit_audit
 from infrastructure.cli.state import CliState, get_state
 from infrastructure.store.chain import audit_key_of
+from infrastructure.store.readmodels import AuditQuery
 from infrastructure.store.repair import (
     RepairPlan,
     RepairReport,
@@ -27,16 +31,29 @@ from infrastructure.store.repair import (
 @click.option("--actor", help="Who repairs (default: $CONDUIT_CONFIG_ACTOR or OS user).")
 @click.option("--yes", is_flag=True, help="Append repair events without asking.")
 @click.option("--list", "listing", is_flag=True, help="List past repairs instead.")
+@click.option(
+    "--audit", "audited", is_flag=True, help="The runs' events in the audit trail instead."
+)
 @common
 def repair_cmd(
-    dry_run: bool, all_envs: bool, reason: str | None, actor: str | None, yes: bool, listing: bool
+    dry_run: bool,
+    all_envs: bool,
+    reason: str | None,
+    actor: str | None,
+    yes: bool,
+    listing: bool,
+    audited: bool,
 ) -> None:
     """Rebuild the event index, projections and checkpoints from the log, and re-establish
     each entry whose own log is damaged by appending one event (source repair). History
-    is never edited; each run is recorded (see --list)."""
+    is never edited; each run is recorded (see --list) and is an event of the log
+    (_system:repair_run/ID, see --audit)."""
     state = get_state()
     if listing:
         _list(state)
+        return
+    if audited:
+        _audit(state)
         return
     provenance = state.provenance(actor, reason, source="cli")
     plan = plan_repair(state.store, None if all_envs else state.environment)
@@ -95,6 +112,10 @@ def _emit(state: CliState, report: RepairReport) -> None:
         click.echo(f"rebuilt the Redis mirror ({report.mirror} events)")
     breaks = ", ".join(map(str, report.acknowledged)) or "none"
     click.echo(f"repair {report.repair_id} recorded; chain breaks acknowledged: {breaks}")
+    if report.event is not None:
+        click.echo(
+            f"in the audit trail: {report.event['entry']} (position {report.event['position']})"
+        )
 
 
 def _emit_plan(plan: RepairPlan) -> None:
@@ -117,6 +138,12 @@ def _emit_plan(plan: RepairPlan) -> None:
             f" damage from position {snap.damaged_from}: kept"
         )
     click.echo("  projections rebuilt: current, audit")
+
+
+def _audit(state: CliState) -> None:
+    """The ``repair_run`` events of the system environment, newest first."""
+    query = AuditQuery(environment=SYSTEM_ENVIRONMENT, area=RepairRun.area_name)
+    emit_audit(state.store.audit(query), as_json=state.as_json)
 
 
 def _list(state: CliState) -> None:

@@ -14,6 +14,7 @@ from domain.address import SYSTEM_ENVIRONMENT, Address, InvalidAddressError
 from domain.areas.access_token import AccessToken
 from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.areas.registry import AreaRegistry
+from domain.areas.repair_run import RepairRun
 from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry
 from domain.errors import InvalidValueError, NotFoundError
@@ -65,6 +66,7 @@ class StoreBase:
         self.system_registry = AreaRegistry(limits=registry.limits.enclosing())
         self.system_registry.register(AccessToken)
         self.system_registry.register(ScheduledChange)
+        self.system_registry.register(RepairRun)
         self.quarantine_table = QuarantineTable(index.datastore)
         self.serving = Serving(
             model_of=self.area_model,

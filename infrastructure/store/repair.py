@@ -1,7 +1,7 @@
 """``repair``: rebuild what is derived from the log (event index, projections, checkpoints)
 and re-establish each entry whose own log is damaged by appending one event (source
 ``repair``), never editing history. Each run is recorded in ``cc_repairs`` with the chain
-breaks it acknowledged.
+breaks it acknowledged, and as an event of the log (see :func:`record_repair`).
 
 :func:`plan_repair` only reads; :func:`run_repair` carries a plan out.
 """
@@ -19,10 +19,10 @@ from domain.entry import Provenance
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.persistence.tables import table
-from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.store.base import StoreBase
 from infrastructure.store.integrity import EntryLog, inspect_entry
 from infrastructure.store.repair_acks import acknowledge
+from infrastructure.store.repair_checkpoints import checkpoint_changed, drop_checkpoints
 from infrastructure.store.repair_entries import EntryDamage, assess
 from infrastructure.store.repair_index import IndexFix, apply_index, plan_index
 from infrastructure.store.repair_record import (
@@ -104,11 +104,14 @@ class RepairReport:
     dry_run: bool
     appended: list[Appended] = field(default_factory=list)
     checkpoints: int = 0
+    checkpoints_dropped: int = 0
+    quarantine_released: int = 0
     projections: dict[str, int] = field(default_factory=dict)
     mirror: int | None = None
     acknowledged: list[int] = field(default_factory=list)
     acknowledgement: dict[str, Any] = field(default_factory=dict)
     repair_id: int | None = None
+    event: dict[str, Any] | None = None  # the run's own event: entry, position
 
     def to_json(self) -> dict[str, Any]:
         """Plain form for output (never a value)."""
@@ -118,9 +121,12 @@ class RepairReport:
             **self.plan.to_json(),
             "appended": [vars(a) for a in self.appended],
             "checkpoints_written": self.checkpoints,
+            "checkpoints_dropped": self.checkpoints_dropped,
+            "quarantine_released": self.quarantine_released,
             "projections_rebuilt": self.projections,
             "mirror_events": self.mirror,
             "acknowledged_breaks": self.acknowledged,
+            "event": self.event,
         }
 
 
@@ -234,6 +240,7 @@ def run_repair(
     snapshot; the entry leaves quarantine), then the projections and checkpoints; record
     the run. Raises :class:`StorageError`."""
     report = RepairReport(plan, dry_run=False)
+    quarantined = _quarantined_ids(store, plan.environment)
     with storage_errors():
         apply_index(store.app.datastore, plan.index)
         drop_snapshots(store, plan.bad_snapshots)
@@ -246,16 +253,21 @@ def run_repair(
         if entry.action == "remove":
             _settle_unrepairable(store, entry)
     with storage_errors():
-        _drop_checkpoints(store, plan.damaged_from)
+        report.checkpoints_dropped = drop_checkpoints(store, plan.damaged_from)
         for name in REBUILT:
             report.projections[name] = store.projections.rebuild(name)
-        report.checkpoints = _checkpoint(store)
+        report.checkpoints = checkpoint_changed(store)
     _release_mended(store, plan.environment)
+    report.quarantine_released = len(quarantined - _quarantined_ids(store, plan.environment))
     breaks = chain_breaks(store, audit_key)
     with storage_errors():
         report.acknowledgement = acknowledge(store, breaks, audit_key)
     report.acknowledged = sorted({b.position for b in breaks})
     return report
+
+
+def _quarantined_ids(store: StoreBase, environment: str | None) -> set[UUID]:
+    return {entry.entry_id for entry in store.quarantined(environment)}
 
 
 def _release_mended(store: StoreBase, environment: str | None) -> None:
@@ -278,20 +290,3 @@ def _settle_unrepairable(store: StoreBase, entry: EntryDamage) -> None:
         where = min(entry.positions) if entry.positions else None
         name = f"{entry.address.environment}/{entry.address.area}/{entry.address.key}"
         store.quarantine(entry.entry_id, name, where, entry.reason)
-
-
-def _drop_checkpoints(store: StoreBase, damaged_from: dict[str, int]) -> None:
-    query = SQL("DELETE FROM {} WHERE name IS NULL AND environment = %s AND position >= %s").format(
-        table(store.app.datastore, "cc_checkpoints")
-    )
-    with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
-        for env, first in damaged_from.items():
-            cur.execute(query, (env, first))
-
-
-def _checkpoint(store: StoreBase) -> int:
-    """Checkpoint every environment whose last event has none, at that event."""
-    store.projections.catch_up(["checkpoints"])
-    sink = store.projections.sink("checkpoints")
-    assert isinstance(sink, CheckpointSink)
-    return store.projections.run_locked("checkpoints", sink.checkpoint_changed)

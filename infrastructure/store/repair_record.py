@@ -18,11 +18,14 @@ from infrastructure.store.base import StoreBase
 from infrastructure.store.chain import ChainFinding, check_chain
 from infrastructure.store.findings import Finding
 from infrastructure.store.repair_acks import acknowledgeable, fingerprints, honoured
+from infrastructure.store.repair_write import record_run
 
 if TYPE_CHECKING:
     from infrastructure.store.repair import RepairReport
 
 REPAIRS_TABLE = "cc_repairs"
+# The projections a run rebuilds, caught up again past the run's own event.
+_REBUILT = ("current", "audit")
 _CHAIN = "chain: "
 
 
@@ -42,14 +45,16 @@ class RepairRecord:
 
 
 def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance) -> int:
-    """Write the run to ``cc_repairs``; returns its id. Raises :class:`StorageError`."""
+    """Write the run to ``cc_repairs``, then append its own event (a ``repair_run`` entry
+    of the system environment, see :func:`record_run`); returns its id. Raises
+    :class:`StorageError`, :class:`VersionConflictError`."""
     query = SQL(
         "INSERT INTO {} (actor, reason, source, correlation_id, environment, head, actions,"
         " acknowledged_breaks, acknowledgement) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " RETURNING id"
     ).format(table(store.app.datastore, REPAIRS_TABLE))
     actions = report.to_json()
-    for name in ("dry_run", "repair_id", "acknowledged_breaks"):
+    for name in ("dry_run", "repair_id", "acknowledged_breaks", "event"):
         actions.pop(name)
     with storage_errors():
         head = store.projections.head()
@@ -71,7 +76,22 @@ def record_repair(store: StoreBase, report: RepairReport, provenance: Provenance
             row = cur.fetchone()
     assert row is not None  # INSERT ... RETURNING answers its row
     report.repair_id = int(row["id"])
+    _log_run(store, report, provenance, head)
     return report.repair_id
+
+
+def _log_run(store: StoreBase, report: RepairReport, provenance: Provenance, head: int) -> None:
+    """Append the run's own event (so the audit trail has every repair), note where in
+    its ``cc_repairs`` row, and bring the projections the run rebuilt up to it."""
+    entry, position = record_run(store, report, provenance, head)
+    report.event = {"entry": entry, "position": position}
+    query = SQL("UPDATE {} SET actions = actions || %s WHERE id = %s").format(
+        table(store.app.datastore, REPAIRS_TABLE)
+    )
+    with storage_errors():
+        with store.app.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(query, (Jsonb({"event": report.event}), report.repair_id))
+        store.projections.catch_up(_REBUILT)
 
 
 def chain_breaks(store: StoreBase, audit_key: bytes | None) -> list[ChainFinding]:

@@ -1,24 +1,34 @@
 """Appending the one event that re-establishes a damaged entry, and the snapshot that lets
-loads start after the versions its log lacks."""
+loads start after the versions its log lacks; and the event that records a whole run
+(a ``repair_run`` entry of the system environment), so every run is in the audit trail."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.address import Address
+from domain.address import SYSTEM_ENVIRONMENT, Address
+from domain.areas.repair_run import MAX_LISTED, RepairRun
 from domain.entry import ConfigEntry, EventMeta, Provenance
 from domain.errors import ConfigStoreError, VersionConflictError
 from domain.stored import BrokenEntry
-from domain.values import JsonObject, json_diff, value_hash
+from domain.values import JsonObject, json_diff, normalize, value_hash
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.tolerant import replay_entry
 from infrastructure.store.base import StoreBase
 from infrastructure.store.repair_entries import EntryDamage
 
+if TYPE_CHECKING:
+    from infrastructure.store.repair import RepairReport
+
 _MAX_REASON = 2000
+# A run's entry is new; only a key already taken (a repairs table emptied by hand
+# restarts its ids, the log keeps the old runs) or a racing writer makes it retry.
+_RUN_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -114,3 +124,69 @@ def _shown(store: StoreBase, address: Address) -> JsonObject:
     if state is None or isinstance(state, BrokenEntry):
         return {}
     return dict(state.stored)
+
+
+def record_run(
+    store: StoreBase, report: RepairReport, provenance: Provenance, head: int
+) -> tuple[str, int]:
+    """Append the run's own event: a new ``repair_run`` entry of the system environment
+    keyed by its repair id (source ``repair``; the run's actor, reason and correlation
+    id). Returns the entry (``_system:repair_run/ID``) and the event's log position.
+    Raises :class:`InvalidValueError` (never: the value is built within the bounds),
+    :class:`VersionConflictError` if every key tried was taken, :class:`StorageError`."""
+    assert report.repair_id is not None  # recorded in cc_repairs first
+    limits = store.limits_for(SYSTEM_ENVIRONMENT)
+    value = run_value(report, provenance, head, max_chars=limits.max_string_chars)
+    who = provenance.model_copy(update={"source": "repair"})
+    key = str(report.repair_id)
+    for _ in range(_RUN_ATTEMPTS):
+        address = Address(SYSTEM_ENVIRONMENT, RepairRun.area_name, key)
+        stored = normalize(RepairRun, value, key=key, limits=limits)
+        entry = ConfigEntry.create(address, stored, who, RepairRun.schema_version)
+        try:
+            with storage_errors():
+                recordings = store.app.save(entry, addresses={entry.id: address})
+        except IntegrityError:
+            with storage_errors():
+                taken = store.app.recorder.select_events(address.entry_id, limit=1)
+            if taken:
+                key = f"{report.repair_id}-{secrets.token_hex(4)}"
+            continue
+        return f"{SYSTEM_ENVIRONMENT}:{address}", int(recordings[-1].notification.id)
+    raise VersionConflictError(
+        f"{RepairRun.area_name}/{report.repair_id}",
+        expected=0,
+        current=None,
+        detail=f"repair {report.repair_id}: its run could not be appended to the log; retry",
+    )
+
+
+def run_value(
+    report: RepairReport, provenance: Provenance, head: int, *, max_chars: int
+) -> JsonObject:
+    """The ``repair_run`` value of a run: who, why, scope and counts of what each step
+    did, with at most :data:`MAX_LISTED` acknowledged positions (and their count). The
+    reason is cut to ``max_chars`` (the store's longest string; the event's own reason
+    keeps it whole)."""
+    plan = report.plan
+    reason = provenance.reason[:max_chars] if provenance.reason else provenance.reason
+    removed = [e for e in plan.entries if e.action == "remove"]
+    return {
+        "repair_id": report.repair_id,
+        "actor": provenance.actor,
+        "reason": reason,
+        "channel": provenance.source,
+        "scope": plan.environment or "*",
+        "head": head,
+        "index_rows_fixed": len(plan.index),
+        "entries_reestablished": len(report.appended),
+        "entries_removed": sum(1 for e in removed if not e.has_events),
+        "entries_left_quarantined": sum(1 for e in removed if e.has_events),
+        "snapshots_dropped": len(plan.bad_snapshots),
+        "checkpoints_dropped": report.checkpoints_dropped,
+        "checkpoints_written": report.checkpoints,
+        "quarantine_released": report.quarantine_released,
+        "mirror_events": report.mirror,
+        "acknowledged_breaks": report.acknowledged[:MAX_LISTED],
+        "acknowledged_break_count": len(report.acknowledged),
+    }

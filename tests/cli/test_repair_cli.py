@@ -77,6 +77,7 @@ def test_dry_run_then_repair(cli: Runner, db: psycopg.Connection[Any], schema: s
     assert refused.returncode == 2
     assert "--yes" in refused.stderr and "--dry-run" in refused.stderr
     assert _counts(db, schema) == before
+    assert ok(cli("repair", "--audit", "--json")) == []  # the dry runs recorded nothing
 
     done = ok(cli("repair", "--yes", "--reason", "lost event", "--json"))
     [appended] = done["appended"]
@@ -99,6 +100,25 @@ def test_dry_run_then_repair(cli: Runner, db: psycopg.Connection[Any], schema: s
         "cli",
     )
     assert "lost event" in ok(cli("repair", "--list"))
+    [run] = ok(cli("repair", "--audit", "--json"))
+    assert (run["environment"], run["area"], run["key"]) == (
+        "_system",
+        "repair_run",
+        str(done["repair_id"]),
+    )
+    assert (run["source"], run["reason"], run["position"]) == (
+        "repair",
+        "lost event",
+        done["event"]["position"],
+    )
+    value = {op["path"].lstrip("/"): op["value"] for op in run["changes"]}
+    assert (value["scope"], value["channel"], value["entries_reestablished"]) == (
+        "default",
+        "cli",
+        1,
+    )
+    assert (value["acknowledged_breaks"], value["acknowledged_break_count"]) == ([3], 1)
+    assert ok(cli("verify", "--all-envs", "--json"))["problems"] == []
 
 
 def test_nothing_to_do(cli: Runner) -> None:
@@ -106,3 +126,9 @@ def test_nothing_to_do(cli: Runner) -> None:
     text = ok(cli("repair"))
     assert "entries: no damaged entry" in text
     assert "event index: 0 row(s) to fix" in text
+    assert "in the audit trail: _system:repair_run/1 (position 2)" in text
+    [run] = ok(cli("repair", "--audit", "--json"))  # a run that mended nothing is recorded too
+    assert (run["key"], run["event"], run["position"]) == ("1", "created", 2)
+    assert "repair_run" in ok(cli("repair", "--audit"))
+    assert "repair_run" not in ok(cli("areas"))
+    assert ok(cli("verify", "--all-envs", "--json"))["problems"] == []
