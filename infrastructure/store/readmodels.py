@@ -44,6 +44,14 @@ class Listing:
     problems: list[EntryProblem]
 
 
+#: The live entries of an environment, optionally of one area, by area and key.
+_LIVE_ENTRIES = (
+    "SELECT area, key, version, value, stored, updated_at, position, updated_by"
+    " FROM {} WHERE environment = %s AND NOT deleted"
+    " AND (%s::text IS NULL OR area = %s::text) ORDER BY area, key"
+)
+
+
 class StoreReadModels(StoreBase):
     """Entry lists and the audit trail from their projections."""
 
@@ -76,15 +84,7 @@ class StoreReadModels(StoreBase):
         if area is not None:
             self.area_model(environment, area)
         self.fresh(["current"], min_position)
-        rows = self._select(
-            "cc_current",
-            (
-                "SELECT area, key, version, value, stored, updated_at, position, updated_by"
-                " FROM {} WHERE environment = %s AND NOT deleted"
-                " AND (%s::text IS NULL OR area = %s::text) ORDER BY area, key"
-            ),
-            (environment, area, area),
-        )
+        rows = self._select("cc_current", _LIVE_ENTRIES, (environment, area, area))
         found = {(r[0], r[1]): r for r in rows}
         served = self.serving.partition(
             environment,
@@ -94,23 +94,10 @@ class StoreReadModels(StoreBase):
             redacted=False,
             area=area,
         )
-        items = []
-        for entry in served.entries:
-            r = found[entry.area, entry.key]
-            items.append(
-                EntryView(
-                    address=Address(environment, r[0], r[1]),
-                    version=r[2],
-                    value=entry.stored,
-                    stored=r[4],
-                    deleted=False,
-                    recorded_at=r[5],
-                    position=r[6],
-                    actor=r[7],
-                    reason=None,
-                    value_hash=value_hash(r[4]),
-                )
-            )
+        items = [
+            _entry_view(environment, found[entry.area, entry.key], entry.stored)
+            for entry in served.entries
+        ]
         return Listing(items, served.problems)
 
     def audit(self, query: AuditQuery, *, min_position: int | None = None) -> list[AuditRow]:
@@ -184,3 +171,19 @@ class StoreReadModels(StoreBase):
         """Drop and replay one projection; returns the events replayed."""
         with storage_errors():
             return self.projections.rebuild(name)
+
+
+def _entry_view(environment: str, row: tuple[Any, ...], value: Any) -> EntryView:
+    """A live entry of a list, from its ``_LIVE_ENTRIES`` row and its served value."""
+    return EntryView(
+        address=Address(environment, row[0], row[1]),
+        version=row[2],
+        value=value,
+        stored=row[4],
+        deleted=False,
+        recorded_at=row[5],
+        position=row[6],
+        actor=row[7],
+        reason=None,
+        value_hash=value_hash(row[4]),
+    )
