@@ -172,9 +172,8 @@ class Serving:
         (quarantined; of ``area`` when given) are reported whether or not they are among
         ``entries``, and never served, so that lists agree with reads of one entry."""
         served = Served()
-        broken = self._broken_of(environment) if self._broken_of is not None else []
-        served.problems.extend(p for p in broken if area is None or p.area == area)
-        left_out = {(p.area, p.key) for p in broken}
+        problems, left_out = self._quarantined(environment, area)
+        served.problems.extend(problems)
         for entry in entries:
             if (live_only and entry.deleted) or (entry.area, entry.key) in left_out:
                 continue
@@ -184,25 +183,40 @@ class Serving:
                 )
             except StoredValueError as exc:
                 served.problems.append(exc.problem)
-                warn_once(
-                    "stored",
-                    entry.position,
-                    "%s:%s/%s (version %d) is left out of reads: %s",
-                    environment,
-                    entry.area,
-                    entry.key,
-                    entry.version,
-                    exc.reason,
-                    logger=log,
-                )
-                continue
-            served.entries.append(
-                EntryState(
-                    entry.area, entry.key, entry.version, entry.position, shown, entry.deleted
-                )
-            )
+                _warn_left_out(environment, entry, exc.reason)
+            else:
+                served.entries.append(_with_shown(entry, shown))
         served.problems.sort(key=lambda p: (p.area, p.key))
         return served
+
+    def _quarantined(
+        self, environment: str, area: str | None
+    ) -> tuple[list[EntryProblem], set[tuple[str, str]]]:
+        """The problems of the entries of ``environment`` whose log is broken (of
+        ``area`` when given), and the area and key of every one of them."""
+        broken = self._broken_of(environment) if self._broken_of is not None else []
+        problems = [p for p in broken if area is None or p.area == area]
+        return problems, {(p.area, p.key) for p in broken}
+
+
+def _with_shown(entry: EntryState, shown: JsonObject) -> EntryState:
+    """The entry as a read serves it: ``shown`` in place of its stored value."""
+    return EntryState(entry.area, entry.key, entry.version, entry.position, shown, entry.deleted)
+
+
+def _warn_left_out(environment: str, entry: EntryState, reason: str) -> None:
+    # Once per position: a list read again and again must not flood the log.
+    warn_once(
+        "stored",
+        entry.position,
+        "%s:%s/%s (version %d) is left out of reads: %s",
+        environment,
+        entry.area,
+        entry.key,
+        entry.version,
+        reason,
+        logger=log,
+    )
 
 
 def _encodable(entry: EntryState) -> None:
