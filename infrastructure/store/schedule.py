@@ -1,16 +1,11 @@
 """Scheduled changes: recorded now as ``scheduled_change`` entries of the system
-environment, applied when due by the cluster leader, exactly once.
-
-Applying one appends the target entry's event and the schedule entry's move to
-``applied`` in one transaction. Both are appended at the versions they were decided at,
-so when two instances (or a cancel) race, the loser's whole transaction is refused and
-it simply finds the change done on its next look.
+environment, listed and cancelled here; applied when due by the cluster leader, exactly
+once (:mod:`infrastructure.store.schedule_run`).
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,23 +19,9 @@ from domain.areas.scheduled_change import (
     new_schedule_id,
 )
 from domain.entry import ConfigEntry, Provenance
-from domain.errors import (
-    ConfigStoreError,
-    EntryStateError,
-    InvalidValueError,
-    NotFoundError,
-    StorageError,
-    VersionConflictError,
-)
+from domain.errors import EntryStateError, InvalidValueError, NotFoundError, VersionConflictError
 from domain.limits import ValueLimits
-from domain.scheduling import (
-    check_due,
-    clip,
-    pending_change,
-    scheduler_provenance,
-    sealed_change_value,
-    target_after,
-)
+from domain.scheduling import check_due, clip, pending_change, sealed_change_value
 from domain.values import JsonObject, to_json, validate
 from infrastructure.store.base import storage_errors
 from infrastructure.store.commands import StoreCommands
@@ -48,7 +29,6 @@ from infrastructure.store.readmodels import StoreReadModels
 from infrastructure.store.views import ScheduledView
 
 SCHEDULE_AREA = ScheduledChange.area_name
-log = logging.getLogger(__name__)
 # Races on one change end quickly (the winner marks it done); a change still contended
 # after this many looks is left pending for the next run.
 ATTEMPTS = 5
@@ -73,8 +53,19 @@ def schedule_address(schedule_id: str) -> Address:
     return Address(SYSTEM_ENVIRONMENT, SCHEDULE_AREA, schedule_id)
 
 
+def _check_schedulable(address: Address, operation: str, due_at: datetime) -> None:
+    """Raise :class:`InvalidValueError` for an unknown operation or a ``due_at`` that is
+    not a future, timezone-aware time, :class:`InvalidAddressError` for the system
+    environment."""
+    if operation not in OPERATIONS:
+        raise InvalidValueError.single("operation", "must be one of set, patch, delete")
+    check_due(due_at)
+    if address.environment == SYSTEM_ENVIRONMENT:
+        raise InvalidAddressError("changes of the system environment cannot be scheduled")
+
+
 class StoreSchedule(StoreCommands, StoreReadModels):
-    """Schedule, list, cancel and apply changes. Raise :class:`InvalidValueError`,
+    """Schedule, list and cancel changes. Raise :class:`InvalidValueError`,
     :class:`NotFoundError`, :class:`EntryStateError`, :class:`VersionConflictError`,
     :class:`SecretKeyError` or :class:`StorageError`; on any error nothing is appended."""
 
@@ -96,22 +87,8 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         entry's current value, or on its own when there is none) and its secrets are
         sealed before they are stored: a plaintext secret anew (applying it is a change)
         unless the caller ``may_reveal`` secrets."""
-        if operation not in OPERATIONS:
-            raise InvalidValueError.single("operation", "must be one of set, patch, delete")
-        check_due(due_at)
-        if address.environment == SYSTEM_ENVIRONMENT:
-            raise InvalidAddressError("changes of the system environment cannot be scheduled")
-        model = self.model_for(address)
-        prepared = sealed_change_value(
-            model,
-            address,
-            operation,
-            value,
-            current=self.load(address),
-            codec=self.codec,
-            limits=self.limits_for(address.environment),
-            may_reveal=may_reveal,
-        )
+        _check_schedulable(address, operation, due_at)
+        prepared = self._prepared(address, operation, value, may_reveal=may_reveal)
         schedule_id = new_schedule_id()
         data = pending_change(
             address,
@@ -123,6 +100,23 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         )
         self.set(schedule_address(schedule_id), data, provenance=provenance, expected_version=0)
         return self.scheduled(schedule_id)
+
+    def _prepared(
+        self, address: Address, operation: str, value: Any, *, may_reveal: bool
+    ) -> JsonObject | None:
+        """The value to record for ``operation`` of ``address``, checked against the entry
+        as it is now and its secrets sealed (see :func:`sealed_change_value`)."""
+        model = self.model_for(address)
+        return sealed_change_value(
+            model,
+            address,
+            operation,
+            value,
+            current=self.load(address),
+            codec=self.codec,
+            limits=self.limits_for(address.environment),
+            may_reveal=may_reveal,
+        )
 
     def scheduled(self, schedule_id: str, *, environment: str | None = None) -> ScheduledView:
         """One scheduled change, read from the log (never stale). Raises
@@ -204,71 +198,6 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         raise VersionConflictError(
             schedule_id, expected=None, current=None, detail=f"{schedule_id} kept changing; retry"
         )
-
-    def apply_due_changes(
-        self, now: datetime | None = None, limit: int = 100
-    ) -> list[ScheduledView]:
-        """Apply (or mark failed) up to ``limit`` pending changes due at ``now`` (default:
-        the current time), oldest first; returns them as they ended. A change another
-        instance or a cancel got to first is skipped. Raises :class:`StorageError`."""
-        moment = now or datetime.now(UTC)
-        due = self.scheduled_changes(due_by=moment)[:limit]
-        ended = []
-        for view in due:
-            try:
-                outcome = self._apply(view.id)
-            except StorageError:
-                raise
-            except ConfigStoreError as exc:
-                # One change that cannot be settled must not hold back the others.
-                log.warning("scheduled change %s not applied: %s", view.id, exc)
-                continue
-            if outcome is not None:
-                ended.append(outcome)
-        return ended
-
-    def _apply(self, schedule_id: str) -> ScheduledView | None:
-        address = schedule_address(schedule_id)
-        for _ in range(ATTEMPTS):
-            entry = self.load(address)
-            if entry is None:
-                return None
-            change = self._parsed(schedule_id, entry.value)
-            if change.done:
-                return None  # the projection lagged: another instance got there first
-            try:
-                self._settle(entry, change)
-            except IntegrityError:
-                # Lost a race on the schedule (it is done now) or on the target (decide
-                # again on its new state): nothing of this attempt was written.
-                self.entries.drop(change.target.entry_id)
-                continue
-            return self.scheduled(schedule_id)
-        return None
-
-    def _settle(self, entry: ConfigEntry, change: ScheduledChange) -> None:
-        """Append the target's event and the schedule's new status (or only the status
-        ``failed``, with the reason); raises ``IntegrityError`` when a version is taken."""
-        who = scheduler_provenance(entry.key, change)
-        try:
-            model = self.model_for(change.target)
-            target = target_after(
-                model,
-                change,
-                self.load(change.target),
-                who=who,
-                codec=self.codec,
-                limits=self.limits_for(change.target.environment),
-            )
-        except StorageError:
-            raise
-        except ConfigStoreError as exc:
-            self._finish(entry, who, {"status": "failed", "result": clip(str(exc))}, None)
-            return
-        what = f"{change.operation} applied" if target.pending_events else "no change needed"
-        result = f"{what}: {target.address} is at version {target.version}"
-        update = {"status": "applied", "result": result, "applied_version": target.version}
-        self._finish(entry, who, update, target if target.pending_events else None)
 
     def _finish(
         self, entry: ConfigEntry, who: Provenance, update: JsonObject, target: ConfigEntry | None

@@ -10,12 +10,12 @@ from infrastructure.store.commands import StoreCommands
 from infrastructure.store.keys import StoreKeys
 from infrastructure.store.queries import StoreQueries
 from infrastructure.store.readmodels import StoreReadModels
-from infrastructure.store.schedule import StoreSchedule
+from infrastructure.store.schedule_run import StoreScheduleRunner
 from infrastructure.store.verify import StoreVerifier
 
 
 class ConfigStore(
-    StoreSchedule,
+    StoreScheduleRunner,
     StoreCommands,
     StoreQueries,
     StoreReadModels,
