@@ -13,14 +13,14 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.entry import ConfigEntry
 from domain.errors import SettingsError
-from infrastructure.persistence.outage import DatabaseHealth
-from infrastructure.persistence.pool import GuardedPool
-from infrastructure.persistence.recorder import (
+from infrastructure.persistence.factory import (
     CONNECT_TIMEOUT_KEY,
     POOL_TIMEOUT_KEY,
     ConduitPostgresFactory,
-    IndexingRecorder,
 )
+from infrastructure.persistence.outage import DatabaseHealth
+from infrastructure.persistence.pool import GuardedPool
+from infrastructure.persistence.recorder import IndexingRecorder
 from infrastructure.persistence.serialization import OrjsonTranscoder, PydanticMapper
 
 APPLICATION_NAME = "ConduitConfig"

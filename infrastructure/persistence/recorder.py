@@ -16,7 +16,6 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import (
-    ApplicationRecorder,
     IntegrityError,
     InterfaceError,
     Notification,
@@ -24,13 +23,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
-    PostgresApplicationRecorder,
-    PostgresDatastore,
-    PostgresFactory,
-)
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
@@ -46,14 +39,8 @@ from infrastructure.persistence.outage import (
     retry_lost_connection,
     undecorated,
 )
-from infrastructure.persistence.pool import GuardedPool
 
 INDEX_TABLE = "cc_event_index"
-#: Environment keys of :class:`ConduitPostgresFactory` (beside eventsourcing's own).
-POOL_TIMEOUT_KEY = "CONDUIT_POOL_TIMEOUT"
-CONNECT_TIMEOUT_KEY = "CONDUIT_CONNECT_TIMEOUT"
-#: The audit key (unpadded base64url) the chain's links are keyed with; unset: plain links.
-AUDIT_KEY_ENV = "CONDUIT_AUDIT_KEY"
 #: The events table of the ``ConduitConfig`` application (eventsourcing names it).
 EVENTS_TABLE = "conduitconfig_events"
 
@@ -257,48 +244,3 @@ class IndexingRecorder(PostgresApplicationRecorder):
             for row in curs.fetchall():
                 member = group[row["r"]]
                 member.positions = [*(member.positions or []), row["p"]]
-
-
-class SnapshotRecorder(PostgresAggregateRecorder):
-    """eventsourcing's recorder of snapshots, with our retries (see
-    :func:`retry_lost_connection`)."""
-
-    @retry_lost_connection
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        insert = undecorated(PostgresAggregateRecorder.insert_events)
-        positions: Sequence[int] | None = insert(self, stored_events, **kwargs)
-        return positions
-
-    @retry_lost_connection
-    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
-        select = undecorated(PostgresAggregateRecorder.select_events)
-        events: Sequence[StoredEvent] = select(self, *args, **kwargs)
-        return events
-
-
-class ConduitPostgresFactory(PostgresFactory):
-    """eventsourcing's PostgreSQL factory with the indexing recorder, and a
-    :class:`GuardedPool` waiting ``CONDUIT_POOL_TIMEOUT`` seconds at most for a
-    connection (each attempt to connect taking ``CONDUIT_CONNECT_TIMEOUT`` at most)."""
-
-    application_recorder_class = IndexingRecorder
-    aggregate_recorder_class = SnapshotRecorder
-
-    def __init__(self, env: Environment | EnvType | None):
-        super().__init__(env)
-        text = self.env.get(AUDIT_KEY_ENV)
-        self._audit_key = AuditKey.from_text(text) if text else None
-        connect_timeout = int(self.env.get(CONNECT_TIMEOUT_KEY) or "10")
-        self.datastore.pool = GuardedPool.replacing(
-            self.datastore,
-            timeout=float(self.env.get(POOL_TIMEOUT_KEY) or connect_timeout),
-            connect_timeout=connect_timeout,
-        )
-
-    def application_recorder(self) -> ApplicationRecorder:
-        recorder = super().application_recorder()
-        if isinstance(recorder, IndexingRecorder):
-            recorder.use_audit_key(self._audit_key)
-        return recorder

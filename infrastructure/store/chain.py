@@ -17,7 +17,8 @@ from psycopg.sql import SQL, Composed, Identifier
 from infrastructure.crypto import decode_key
 from infrastructure.persistence.audit import AuditKey
 from infrastructure.persistence.errors import storage_errors
-from infrastructure.persistence.recorder import AUDIT_KEY_ENV, EVENTS_TABLE, INDEX_TABLE
+from infrastructure.persistence.factory import AUDIT_KEY_ENV
+from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.settings import Settings
 from infrastructure.store.chain_check import (
     ChainChecker,
