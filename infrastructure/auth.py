@@ -183,9 +183,15 @@ class TokenService:
         presented = presented.strip()
         if scheme.lower() != "bearer" or not presented:
             raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
-        name = token_name(presented)
+        return self.grant_of(token_name(presented), hash_token(presented))
+
+    def grant_of(self, name: str | None, token_hash: str) -> Grant:
+        """The grant of the token called ``name`` whose SHA-256 is ``token_hash``: the
+        checks of :meth:`authenticate` for a caller that keeps a token's hash, never the
+        token (a console session). Raises :class:`AuthenticationError` when the token is
+        unknown, revoked, replaced or expired."""
         token = self._lookup(name) if name else None
-        if token is None or not hmac.compare_digest(token.token_hash, hash_token(presented)):
+        if token is None or not hmac.compare_digest(token.token_hash, token_hash):
             raise AuthenticationError("unknown or revoked token")
         if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
             raise AuthenticationError("the token has expired")

@@ -6,7 +6,7 @@ import click
 
 from infrastructure.auth import TokenService
 from infrastructure.cli.state import get_state
-from infrastructure.cli.tokens import announce_first_token
+from infrastructure.cli.tokens import announce_first_token, console_address
 
 
 @click.command("serve")
@@ -43,6 +43,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     issued = tokens.bootstrap(provenance=state.provenance(None, "first serve"))
     if issued is not None:
         announce_first_token(settings.home, issued)
+    click.echo(f"console: {console_address(host, port)} (sign in with an API token)", err=True)
     mirror = open_mirror(settings, state.store)
     if mirror is not None:
         state.on_close(mirror.close)

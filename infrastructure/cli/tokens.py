@@ -67,6 +67,15 @@ def announce_first_token(home: Path, issued: IssuedToken) -> None:
     )
 
 
+def console_address(host: str, port: int) -> str:
+    """The console's URL for a server listening on ``host``:``port`` (a wildcard address
+    is shown as this machine's loopback; port 0 is chosen at start-up)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/ui/" if port else f"http://{shown}:<port>/ui/"
+
+
 @click.command("init")
 @common
 def init_cmd() -> None:
@@ -75,6 +84,12 @@ def init_cmd() -> None:
     issued = _tokens(state).bootstrap(provenance=state.provenance(None, "init"))
     if issued is not None:
         _emit_issued(issued, as_json=state.as_json)
+        if not state.as_json:
+            click.echo(
+                "console: `conduit-config serve`, then open"
+                f" {console_address('127.0.0.1', 8080)} and sign in with this token",
+                err=True,
+            )
     elif state.as_json:
         emit_json({"name": None, "role": None, "token": None})
     else:

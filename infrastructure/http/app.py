@@ -15,6 +15,7 @@ from infrastructure.auth import TokenService
 from infrastructure.cluster.duties import Follower, RestartingLoop, stop_all
 from infrastructure.cluster.node import ClusterNode, ClusterOptions
 from infrastructure.cluster.registry import InstanceRegistry
+from infrastructure.console import console_app
 from infrastructure.http import (
     changes,
     entries,
@@ -177,6 +178,7 @@ def create_app(
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodyLimit, limit=opts.max_body_bytes)
+    app.mount("/ui", console_app(app))  # the operator console: cookie sessions, no bearer
+    app.add_middleware(BodyLimit, limit=opts.max_body_bytes, forms_under="/ui/")
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

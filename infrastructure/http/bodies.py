@@ -13,6 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.parsing import is_whole_number
 from infrastructure.http import problems
 
+FORM = b"application/x-www-form-urlencoded"
+
 
 class BodyLimit:
     """ASGI middleware: reads the whole body first (keeping at most ``limit`` bytes) and
@@ -20,11 +22,13 @@ class BodyLimit:
     chunked body grows past it; 415 when a body is not JSON; 400 when it is not strict
     JSON. Otherwise the app gets the body as one message. A body refused part-way is
     left to the server, which discards the rest on a kept-alive connection, so the
-    client reads the answer instead of a reset."""
+    client reads the answer instead of a reset. Under ``forms_under`` (the console's
+    pages) an HTML form's url-encoded body is taken too, within the same size limit."""
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, forms_under: str | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.forms_under = forms_under
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,7 +42,7 @@ class BodyLimit:
             if read is None:
                 return  # the client left before sending its body
             body, over = read
-            refusal = self._too_large() if over else self._refuse(body, headers)
+            refusal = self._too_large() if over else self._refuse(body, headers, scope)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -71,10 +75,12 @@ class BodyLimit:
             if not message.get("more_body", False):
                 return b"".join(chunks), False
 
-    def _refuse(self, body: bytes, headers: dict[bytes, bytes]) -> Response | None:
+    def _refuse(self, body: bytes, headers: dict[bytes, bytes], scope: Scope) -> Response | None:
         if not body:
             return None
         kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if kind == FORM and self.forms_under and scope["path"].startswith(self.forms_under):
+            return None
         if kind and kind != b"application/json" and not kind.endswith(b"+json"):
             shown = kind.decode("latin-1")
             return problems.problem(415, f"send JSON (Content-Type: application/json), not {shown}")

@@ -170,6 +170,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             " acknowledgement jsonb NOT NULL DEFAULT '{{}}'",
         ),
     ),
+    # Sessions of the operator console: the row is found by the SHA-256 of the cookie's
+    # value (the value itself is never stored) and names the token it was opened with.
+    Migration(
+        12,
+        "console sessions",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_console_sessions ("
+            " id text PRIMARY KEY, token_name text NOT NULL, token_hash text NOT NULL,"
+            " csrf text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),"
+            " last_seen timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS cc_console_sessions_token"
+            " ON {s}.cc_console_sessions (token_name)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

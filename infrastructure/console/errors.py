@@ -1,0 +1,93 @@
+"""Errors of the console as HTML pages (never a stack trace), and the way back to the
+sign-in page when a session is missing or has ended."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import RedirectResponse, Response
+
+from domain.errors import ConfigStoreError
+from infrastructure.console.render import base_path, fragment
+from infrastructure.console.security import COOKIE, SECURITY_HEADERS, SignInRequiredError
+from infrastructure.http.problems import store_problem
+
+log = logging.getLogger("conduit_config.console")
+_TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid value",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The error page: status, title and a message (escaped like every value)."""
+    title = _TITLES.get(status, "Error")
+    return fragment(
+        request, "error.html", status_code=status, status=status, title=title, message=message
+    )
+
+
+def to_sign_in(request: Request) -> Response:
+    """Back to the sign-in page: a 303 for a page (returning here after a GET), an
+    ``HX-Redirect`` for an htmx request. The dead session's cookie is dropped."""
+    base = base_path(request)
+    target = f"{base}/login"
+    if request.method == "GET" and request.url.path != f"{base}/":
+        query = f"?{request.url.query}" if request.url.query else ""
+        target += "?next=" + quote(request.url.path + query, safe="")
+    response: Response
+    if request.headers.get("HX-Request"):
+        response = Response(status_code=401, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=303)
+    if COOKIE in request.cookies:
+        response.delete_cookie(COOKIE, path=base, httponly=True, samesite="strict")
+    return response
+
+
+def install(app: FastAPI) -> None:
+    """Register the console's error handlers on its app."""
+
+    async def on_sign_in(request: Request, exc: Exception) -> Response:
+        return to_sign_in(request)
+
+    async def on_store_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ConfigStoreError)
+        return error_page(request, store_problem(exc).status_code, str(exc))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        return error_page(request, exc.status_code, message)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        )
+        return error_page(request, 400, f"The request was not understood ({fields}).")
+
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        log.exception("console: internal error on %s %s", request.method, request.url.path)
+        response = error_page(request, 500, "Something went wrong; the server log says what.")
+        response.headers.update(SECURITY_HEADERS)  # this answer bypasses the middleware
+        return response
+
+    app.add_exception_handler(SignInRequiredError, on_sign_in)
+    app.add_exception_handler(ConfigStoreError, on_store_error)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_bug)

@@ -1,0 +1,127 @@
+"""Server-side sessions of the operator console (table ``cc_console_sessions``).
+
+The browser holds a random cookie value; the table keeps only its SHA-256, the name and
+hash of the API token the session was opened with (never the token), a CSRF secret and
+the session's times. A session ends on sign-out, after ``idle`` without a request, at
+``lifetime`` after sign-in, and as soon as its token no longer authenticates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresDatastore
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composed
+
+from domain.errors import StorageError
+from infrastructure.persistence.errors import first_line, storage_errors
+from infrastructure.persistence.tables import table
+
+SESSIONS_TABLE = "cc_console_sessions"
+#: A session unused for this long ends.
+DEFAULT_IDLE = timedelta(hours=12)
+#: A session ends this long after sign-in, used or not.
+DEFAULT_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One live session as read back from its cookie."""
+
+    id: str
+    token_name: str
+    token_hash: str
+    csrf: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A session just created: ``cookie`` goes to the browser and nowhere else."""
+
+    cookie: str
+    session: Session
+
+
+def session_id(cookie: str) -> str:
+    """The row id of a cookie value: its SHA-256, so a read of the table opens nothing."""
+    return hashlib.sha256(cookie.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ConsoleSessions:
+    """Creates, finds and ends console sessions in one schema; every method raises
+    :class:`StorageError` when the database cannot be used."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        idle: timedelta = DEFAULT_IDLE,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+    ) -> None:
+        self._datastore = datastore
+        self._table = table(datastore, SESSIONS_TABLE)
+        self.idle = idle
+        self.lifetime = lifetime
+
+    def open(self, token_name: str, token_hash: str) -> Opened:
+        """A new session for the token ``token_name`` (with SHA-256 ``token_hash``); sessions
+        past their time are swept on the way."""
+        cookie = secrets.token_urlsafe(32)
+        session = Session(session_id(cookie), token_name, token_hash, secrets.token_urlsafe(32))
+        self._run(
+            SQL("DELETE FROM {} WHERE expires_at <= now() OR last_seen <= now() - %s").format(
+                self._table
+            ),
+            (self.idle,),
+        )
+        self._run(
+            SQL(
+                "INSERT INTO {} (id, token_name, token_hash, csrf, expires_at)"
+                " VALUES (%s, %s, %s, %s, now() + %s)"
+            ).format(self._table),
+            (session.id, token_name, token_hash, session.csrf, self.lifetime),
+        )
+        return Opened(cookie, session)
+
+    def find(self, cookie: str) -> Session | None:
+        """The live session of a cookie value, marked as used now; ``None`` when there is
+        none (never was, signed out, idle too long or past its lifetime)."""
+        rows = self._run(
+            SQL(
+                "UPDATE {} SET last_seen = now()"
+                " WHERE id = %s AND expires_at > now() AND last_seen > now() - %s"
+                " RETURNING id, token_name, token_hash, csrf"
+            ).format(self._table),
+            (session_id(cookie), self.idle),
+        )
+        return Session(*rows[0]) if rows else None
+
+    def end(self, session: Session) -> None:
+        """End one session (sign-out)."""
+        self._run(SQL("DELETE FROM {} WHERE id = %s").format(self._table), (session.id,))
+
+    def end_token(self, token_name: str) -> int:
+        """End every session of the token ``token_name`` (it was revoked or expired);
+        returns how many ended."""
+        statement = SQL("DELETE FROM {} WHERE token_name = %s RETURNING id")
+        return len(self._run(statement.format(self._table), (token_name,)))
+
+    def _run(self, statement: Composed, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            with (
+                storage_errors(),
+                self._datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.cursor(row_factory=tuple_row) as cur,
+            ):
+                cur.execute(statement, params)
+                return cur.fetchall() if cur.description is not None else []
+        except (PersistenceError, psycopg.Error) as exc:
+            raise StorageError(f"console sessions: {first_line(exc)}") from None
