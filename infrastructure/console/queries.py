@@ -12,6 +12,8 @@ from domain.address import SYSTEM_ENVIRONMENT
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.tables import fetch_all, table
 from infrastructure.store import ConfigStore
+from infrastructure.store.readmodels import AuditQuery
+from projections.audit import AuditRow
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class EnvironmentSummary:
     name: str
     counts: dict[str, int]
     problems: int
+    last_changes: list[AuditRow]
 
     @property
     def total(self) -> int:
@@ -50,12 +53,17 @@ def visible_environments(store: ConfigStore, grant: Grant) -> list[str]:
     ]
 
 
-def summary(store: ConfigStore, environment: str, grant: Grant) -> EnvironmentSummary:
+def summary(
+    store: ConfigStore, environment: str, grant: Grant, *, changes: int = 5
+) -> EnvironmentSummary:
     """Entry counts per area of ``environment`` as ``GET /v1/envs/{env}/entries`` would
-    list them for ``grant``. Raises :class:`StorageError`."""
+    list them for ``grant``, and its last ``changes`` changes as ``GET /v1/audit`` would.
+    Raises :class:`StorageError`."""
     listing = store.listing(environment)
     counts = Counter(
         view.address.area for view in listing.items if grant.sees(environment, view.address.area)
     )
     problems = sum(1 for p in listing.problems if grant.sees(environment, p.area))
-    return EnvironmentSummary(environment, dict(sorted(counts.items())), problems)
+    query = AuditQuery(environment, limit=changes, areas=grant.visible_areas(environment))
+    rows = [r for r in store.audit(query) if grant.sees(environment, r.area)]
+    return EnvironmentSummary(environment, dict(sorted(counts.items())), problems, rows)

@@ -4,6 +4,7 @@ and :func:`page`, which every page handler returns."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,14 @@ ENVIRONMENT = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def utc_text(moment: datetime | None) -> str:
+    """``2026-01-31 12:00:00 UTC`` (templates: ``{{ when | utc }}``); empty for ``None``."""
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+ENVIRONMENT.filters["utc"] = utc_text
 
 
 @dataclass(frozen=True)
