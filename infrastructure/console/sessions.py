@@ -103,6 +103,19 @@ class ConsoleSessions:
         )
         return Session(*rows[0]) if rows else None
 
+    def peek(self, cookie: str) -> Session | None:
+        """Like :meth:`find`, without marking the session used: an open live stream
+        re-checks its session with it, and must not keep an abandoned tab's session
+        alive past its idle time."""
+        rows = self._run(
+            SQL(
+                "SELECT id, token_name, token_hash, csrf FROM {}"
+                " WHERE id = %s AND expires_at > now() AND last_seen > now() - %s"
+            ).format(self._table),
+            (session_id(cookie), self.idle),
+        )
+        return Session(*rows[0]) if rows else None
+
     def end(self, session: Session) -> None:
         """End one session (sign-out)."""
         self._run(SQL("DELETE FROM {} WHERE id = %s").format(self._table), (session.id,))
