@@ -102,10 +102,18 @@ class StoreBulk(StoreEnvironment):
         return replace(result, skipped=list(document.problems))
 
     def restore(
-        self, environment: str, point: PointRef, *, provenance: Provenance, dry_run: bool = False
+        self,
+        environment: str,
+        point: PointRef,
+        *,
+        provenance: Provenance,
+        dry_run: bool = False,
+        expected_position: int | None = None,
     ) -> BulkResult:
         """Append the compensating events that make the environment equal to an earlier
-        point (position, time or snapshot name); history is never rewritten."""
+        point (position, time or snapshot name); history is never rewritten. With
+        ``expected_position`` (a dry run's ``base_position``), raises
+        :class:`EnvironmentMovedError`, writing nothing, if the environment changed after it."""
         target = self.environment_at(environment, point)
 
         def planner(view: EnvironmentView) -> list[Change]:
@@ -113,7 +121,7 @@ class StoreBulk(StoreEnvironment):
             self._check_restorable(environment, steps, target.state)
             return steps
 
-        return self._run(environment, planner, provenance, None, dry_run)
+        return self._run(environment, planner, provenance, expected_position, dry_run)
 
     def promote(
         self,
