@@ -34,6 +34,8 @@ class AuditQuery:
     before: int | None = None
     limit: int = 50
     areas: frozenset[str] | None = None
+    source: str | None = None
+    event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class StoreReadModels(StoreBase):
                 " AND (%s::timestamptz IS NULL OR recorded_at <= %s::timestamptz)"
                 " AND (%s::bigint IS NULL OR position < %s::bigint)"
                 " AND (%s::text[] IS NULL OR area = ANY(%s::text[]))"
+                " AND (%s::text IS NULL OR source = %s::text)"
+                " AND (%s::text IS NULL OR event = %s::text)"
                 " ORDER BY position DESC LIMIT %s"
             ),
             (
@@ -134,6 +138,10 @@ class StoreReadModels(StoreBase):
                 query.before,
                 areas,
                 areas,
+                query.source,
+                query.source,
+                query.event,
+                query.event,
                 query.limit,
             ),
         )
