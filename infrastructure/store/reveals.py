@@ -25,6 +25,8 @@ from infrastructure.store.base import StoreBase
 REVEALS_TABLE = "cc_reveals"
 #: Through what a secret was revealed.
 VIA_GET, VIA_ENV, VIA_CLIENT, VIA_STREAM = "get", "env", "client", "stream"
+#: Through the operator console's editor (an admin's "reveal" of one secret).
+VIA_CONSOLE = "console"
 #: The role recorded for the direct CLI, which holds the database and the secret key.
 CLI_ROLE = "cli"
 

@@ -1,0 +1,158 @@
+"""What the entry editor reads and checks, through the store's own functions.
+
+* :func:`loaded` — an entry as the editor shows it (stored and complete values, sealed),
+  or a new one.
+* :func:`posted_value` — the value a posted editor form (form or raw JSON mode) stands
+  for, with the parse errors.
+* :func:`checked` — the value as :meth:`StoreCommands.set` would store it: the same
+  validation, key check and sealing, in the same order, without writing anything.
+* :func:`change_rows` — side-by-side rows of two stored values, secrets redacted and the
+  changed ones marked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.address import Address
+from domain.areas.base import AreaModel
+from domain.environment import EntryState
+from domain.errors import FieldError, InvalidValueError, NotFoundError
+from domain.parsing import MalformedInputError
+from domain.secrets import seal_secrets
+from domain.values import validate_sparse
+from infrastructure.console.diffview import DiffRow, changed_secret_paths, side_by_side
+from infrastructure.console.forms import value_from_form
+from infrastructure.console.security import FormFields
+from infrastructure.http.common import parse_time
+from infrastructure.store import ConfigStore
+from infrastructure.store.keyguard import require_key_for_keeps
+from infrastructure.store.views import EntryView
+
+#: The form field holding the raw JSON of the raw mode.
+RAW_FIELD = "raw"
+#: Form fields of the editor itself, never fields of a value.
+CONTROL_FIELDS = frozenset({"csrf", "version", "mode", RAW_FIELD, "entry_key", "reason"})
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An entry as the editor loaded it: ``version`` 0 and empty values when it does not
+    exist yet; ``stored`` and ``complete`` keep secrets sealed."""
+
+    address: Address
+    model: type[AreaModel]
+    version: int
+    stored: dict[str, Any]
+    complete: dict[str, Any]
+    deleted: bool
+    view: EntryView | None
+    source: str | None
+
+    @property
+    def exists(self) -> bool:
+        """True when the entry has at least one version."""
+        return self.view is not None
+
+
+def loaded(store: ConfigStore, address: Address, version: int | None = None) -> Loaded:
+    """``address`` now (or at ``version``), deleted or not; a new entry when it has no
+    version. Raises :class:`InvalidAddressError`, :class:`AreaNotFoundError`,
+    :class:`StoredValueError` (a value that cannot be served today) or
+    :class:`StorageError`."""
+    model = store.model_for(address)
+    try:
+        view = store.get(address, version=version, include_deleted=True)
+    except NotFoundError:
+        if version:
+            raise
+        return Loaded(address, model, 0, {}, {}, False, None, None)
+    history = store.history(address, limit=1)
+    source = history[-1].source if history and history[-1].version == view.version else None
+    complete = {} if view.deleted else view.value
+    return Loaded(address, model, view.version, view.stored, complete, view.deleted, view, source)
+
+
+def raw_text(store: ConfigStore, address: Address, stored: dict[str, Any]) -> str:
+    """The stored value as indented JSON for the raw mode, secrets as ``********``."""
+    shown = store.redacted(stored, address.environment, address.area)
+    return json.dumps(shown, indent=2, ensure_ascii=False)
+
+
+def posted_value(
+    model: type[AreaModel], form: FormFields, previous: dict[str, Any]
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The value a posted editor stands for (raw mode: the JSON of field ``raw``) and
+    the errors of reading it. Never raises."""
+    if form.get("mode") == "raw":
+        try:
+            value = json.loads(form.get(RAW_FIELD) or "")
+        except ValueError as exc:
+            return {}, [FieldError(RAW_FIELD, f"not valid JSON: {exc}")]
+        if not isinstance(value, dict):
+            return {}, [FieldError(RAW_FIELD, "must be a JSON object")]
+        return value, []
+    fields = {name: form.getlist(name) for name in form if name not in CONTROL_FIELDS}
+    return value_from_form(model, fields, previous)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A value as the store would record it (``stored``, secrets sealed) and as a read
+    would serve it (``complete``, secrets sealed)."""
+
+    stored: dict[str, Any]
+    complete: dict[str, Any]
+
+
+def checked(
+    store: ConfigStore,
+    address: Address,
+    value: dict[str, Any],
+    previous: dict[str, Any] | None,
+    *,
+    may_reveal: bool,
+) -> Checked:
+    """``value`` checked and sealed exactly as :meth:`StoreCommands.set` does before it
+    appends (``previous``: the stored value it would replace). Raises
+    :class:`InvalidValueError` naming each bad field, or :class:`SecretKeyError`."""
+    model = store.model_for(address)
+    limits = store.limits_for(address.environment)
+    instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
+    require_key_for_keeps(store.codec, instance, sparse)
+    seal_secrets(instance, sparse, previous, store.codec, limits=limits, may_reveal=may_reveal)
+    state = EntryState(address.area, address.key, 0, 0, sparse, False)
+    complete = store.serving.entry(address.environment, state, complete=True, redacted=False)
+    return Checked(sparse, complete)
+
+
+def change_rows(
+    store: ConfigStore, address: Address, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> list[DiffRow]:
+    """Rows from ``old`` to ``new`` (sealed values; ``None``: no value), secrets shown as
+    ``********``, those whose sealed text differs marked changed."""
+    schema = store.secret_schema(address.environment, address.area)
+    secrets = changed_secret_paths(old or {}, new or {}, schema)
+    env, area = address.environment, address.area
+    left = store.redacted(old, env, area) if old is not None else {}
+    right = store.redacted(new, env, area) if new is not None else {}
+    return side_by_side(left, right, changed_secrets=secrets)
+
+
+def field_errors_of(exc: InvalidValueError) -> list[FieldError]:
+    """The field errors of a refusal (one general error when it names none)."""
+    return exc.errors or [FieldError("", str(exc))]
+
+
+def apply_time(text: str) -> datetime:
+    """The "apply at" time of a form (``2026-01-31T12:00``, UTC unless it has an
+    offset). Raises :class:`InvalidValueError` naming ``apply_at``."""
+    if not text.strip():
+        raise InvalidValueError.single("apply_at", "give the time to apply the change at")
+    try:
+        return parse_time(text.strip(), name="apply_at")
+    except MalformedInputError as exc:
+        raise InvalidValueError.single("apply_at", exc.problem) from None
