@@ -1,0 +1,113 @@
+"""Reads behind the console's compare page: another environment against this one (the
+promote preview, as ``promote --dry-run`` computes it), this environment at two points
+(as ``diff-env``), and two versions of one entry. Each leaves out the areas the grant
+does not see; values come redacted from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain import parsing
+from domain.access import Grant, Role
+from domain.address import Address, check_name
+from domain.entry import Provenance
+from domain.environment import Change
+from domain.parsing import MalformedInputError
+from domain.stored import EntryProblem
+from infrastructure.console.diffview import AreaRows, env_rows
+from infrastructure.console.history_data import (
+    VersionDiff,
+    current_entry,
+    version_diff,
+    version_param,
+)
+from infrastructure.store import ConfigStore
+
+#: The compare page's tabs: environment vs environment, two points, two versions.
+MODES = ("envs", "points", "versions")
+_TRUE, _FALSE = frozenset({"on", "true", "1"}), frozenset({"", "off", "false", "0"})
+
+
+@dataclass(frozen=True)
+class EnvComparison:
+    """Changes grouped by area, the entries left out (their value cannot be served), and
+    the log position the comparison was computed at (``None``: not known)."""
+
+    areas: list[AreaRows] = field(default_factory=list)
+    problems: list[EntryProblem] = field(default_factory=list)
+    position: int | None = None
+
+    @property
+    def total(self) -> int:
+        """Entries that differ."""
+        return sum(len(area.entries) for area in self.areas)
+
+
+def mode_param(text: str | None) -> str:
+    """The tab (default ``envs``); raises :class:`MalformedInputError` for another."""
+    if text is None or text == "":
+        return MODES[0]
+    if text not in MODES:
+        raise MalformedInputError("mode", f"must be one of {', '.join(MODES)}")
+    return text
+
+
+def flag_param(text: str | None, *, name: str) -> bool:
+    """A checkbox (``on``) or ``true``/``false``; raises :class:`MalformedInputError`."""
+    if text is None or text.lower() in _FALSE:
+        return False
+    if text.lower() in _TRUE:
+        return True
+    raise MalformedInputError(name, "must be on or off")
+
+
+def _seen(grant: Grant, changes: list[Change], *environments: str) -> list[Change]:
+    return [c for c in changes if all(grant.sees(env, c.area) for env in environments)]
+
+
+def promote_preview(
+    store: ConfigStore,
+    grant: Grant,
+    *,
+    source: str,
+    target: str,
+    prune: bool,
+    who: Provenance,
+) -> EnvComparison:
+    """What promoting ``source`` into ``target`` would change (a dry run: nothing is
+    written), only in the areas ``grant`` sees in both. Raises
+    :class:`PermissionDeniedError` without read access to either, and the store's
+    errors (the same environment, a source without entries)."""
+    for env in (check_name("environment", source), check_name("environment", target)):
+        grant.require(Role.READER, env, any_area=True)
+    result = store.promote(source, target, provenance=who, prune=prune, dry_run=True)
+    changes = _seen(grant, result.changes, source, target)
+    skipped = [p for p in result.skipped if grant.sees(source, p.area)]
+    return EnvComparison(env_rows(changes), skipped, result.base_position)
+
+
+def points_diff(
+    store: ConfigStore, grant: Grant, env: str, before: str, after: str
+) -> EnvComparison:
+    """What changed in ``env`` from ``before`` to ``after`` (each a time, a position, a
+    snapshot name or ``now``), only in the areas ``grant`` sees. Raises
+    :class:`MalformedInputError`, :class:`NotFoundError` (no such snapshot or position),
+    :class:`PermissionDeniedError`."""
+    grant.require(Role.READER, check_name("environment", env), any_area=True)
+    start = parsing.point(before, name="from")
+    end = parsing.point(after or "now", name="to")
+    diff = store.diff_environment(env, start, end)
+    problems = [p for p in diff.problems if grant.sees(env, p.area)]
+    return EnvComparison(env_rows(_seen(grant, diff.changes, env)), problems)
+
+
+def entry_versions(
+    store: ConfigStore, grant: Grant, address: Address, left: str | None, right: str | None
+) -> VersionDiff:
+    """Two versions of one entry side by side (default: the last change). Raises
+    :class:`PermissionDeniedError`, :class:`NotFoundError`, :class:`MalformedInputError`."""
+    grant.require(Role.READER, address.environment, address.area)
+    latest = current_entry(store, address).version
+    to = version_param(right, name="v2", latest=latest) or latest
+    start = version_param(left, name="v1", latest=latest) or max(1, to - 1)
+    return version_diff(store, address, start, to)
