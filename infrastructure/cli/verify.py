@@ -9,6 +9,7 @@ from infrastructure.cli.output import emit_json
 from infrastructure.cli.state import get_state
 from infrastructure.store.chain import ChainHead, audit_key_of
 from infrastructure.store.verify import VerifyReport
+from infrastructure.store.verify_runs import note_verify_run
 
 
 @click.command("verify")
@@ -31,6 +32,9 @@ def verify_cmd(all_envs: bool, against: str | None) -> None:
         audit_key=audit_key_of(state.settings),
         against=head,
     )
+    actor = state.provenance(None, None).actor
+    where = None if all_envs else state.environment
+    note_verify_run(state.store, report, actor=actor, source="cli", environment=where)
     if state.as_json:
         emit_json(report.to_json())
     else:

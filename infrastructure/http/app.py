@@ -172,6 +172,7 @@ def create_app(
     app.state.store, app.state.tokens, app.state.options = store, tokens, opts
     app.state.feed, app.state.node = ChangeFeed(), None
     app.state.registry = InstanceRegistry(datastore=store.app.datastore)
+    app.state.mirror = mirror  # the console's dashboard and diagnostics show its status
     background = _Background(app, follow=follow, cluster=cluster or ClusterOptions(), mirror=mirror)
     app.state.metrics = Metrics(status=store.projection_status, cluster=background.sample)
     app.state.metrics.count_reveals(reveal_log(store).counts)

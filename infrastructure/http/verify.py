@@ -13,6 +13,7 @@ from infrastructure.http.schemas import WRITE_ERRORS, problems
 from infrastructure.http.security import Caller
 from infrastructure.store import ConfigStore
 from infrastructure.store.chain import ChainHead
+from infrastructure.store.verify_runs import note_verify_run
 
 router = APIRouter()
 
@@ -55,4 +56,5 @@ def verify(request: Request, grant: Caller, body: VerifyBody) -> Response:
     head = ChainHead.parse(body.against, name="against") if body.against is not None else None
     store = store_of(request)
     report = store.verify(environment, audit_key=_audit_key(store), against=head)
+    note_verify_run(store, report, actor=grant.name, source="http", environment=environment)
     return json_response(report.to_json())

@@ -184,6 +184,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON {s}.cc_console_sessions (token_name)",
         ),
     ),
+    # One row per `verify` run (CLI, HTTP, console): when, who, what, how many problems and
+    # the chain head it saw, so the console can show the last result.
+    Migration(
+        13,
+        "verify runs",
+        (
+            "CREATE TABLE IF NOT EXISTS {s}.cc_verify_runs ("
+            " id bigserial PRIMARY KEY, ran_at timestamptz NOT NULL DEFAULT now(),"
+            " actor text NOT NULL, source text NOT NULL, environment text,"
+            " entries bigint NOT NULL, events bigint NOT NULL, problems integer NOT NULL,"
+            " quarantined integer NOT NULL, head text)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 
