@@ -34,6 +34,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
 
     from infrastructure.cluster.node import ClusterOptions
     from infrastructure.cluster.redis_mirror import open_mirror
+    from infrastructure.console.diagnostics_data import install_recent_errors
     from infrastructure.http.app import HttpOptions, create_app
     from infrastructure.http.shutdown import ShutdownWatchdog, SignalledServer
 
@@ -60,6 +61,10 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
         cluster=ClusterOptions.from_settings(settings),
         mirror=mirror,
     )
+    # For the console's diagnostics page: the settings (shown masked) and the last
+    # warnings and errors of this process.
+    app.state.settings = settings
+    app.state.recent_errors = install_recent_errors()
     config = uvicorn.Config(
         app,
         host=host,
