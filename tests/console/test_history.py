@@ -196,3 +196,33 @@ def test_hostile_reason_and_value_render_inert(
         assert inline_code(answer.text) == []
         assert "<script>alert" not in answer.text and "<img src=x" not in answer.text
         assert "&lt;script&gt;" in answer.text
+
+
+def test_long_histories_are_paged(client: TestClient, admin: Headers, store: ConfigStore) -> None:
+    for n in range(1, 56):
+        store.set(MOTD, {"value": f"v{n}"}, provenance=who(f"reason {n}"))
+    sign_in(client, bearer(admin))
+    first = client.get(HISTORY)
+    assert versions_listed(first.text) == list(range(55, 5, -1))
+    assert "page 1 of 2" in first.text and "Older versions" in first.text
+    second = client.get(HISTORY, params={"page": "2", "from": "1", "to": "2"})
+    assert versions_listed(second.text) == [5, 4, 3, 2, 1]
+    assert rows_of(second.text)["value"] == ("changed", '"v1"', '"v2"')
+    assert "Newer versions" in second.text
+
+
+def test_a_deleted_entry_comes_back_by_rollback(
+    client: TestClient, admin: Headers, motd: ConfigStore
+) -> None:
+    motd.delete(MOTD, provenance=who("gone"))
+    csrf = sign_in(client, bearer(admin))
+    page = client.get(HISTORY)
+    assert "The entry is deleted (version 4)" in page.text
+    assert "/rollback?to_version=4" not in page.text  # a deleted state is no target
+    assert "a deleted state" in preview(client, to_version="4").text
+    shown = preview(client, to_version="2")
+    assert "Now: version 4 (deleted)" in shown.text
+    form = {"csrf": csrf, "to_version": "2", "expected_version": "4", "reason": "undo"}
+    assert client.post(ROLLBACK, data=form, follow_redirects=False).status_code == 303
+    view = motd.get(MOTD)
+    assert (view.version, view.deleted, view.stored) == (5, False, {"value": "two"})
