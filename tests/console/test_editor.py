@@ -380,3 +380,31 @@ def test_hostile_values_reasons_and_keys_render_inert(
     bad = client.get("/ui/envs/prod/entries/global_setting/%3Cscript%3E")
     assert bad.status_code == 400
     assert "<script>" not in bad.text and "&lt;script&gt;" in bad.text
+
+
+def test_a_group_gets_a_new_item_numbered_after_the_others(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    _provider(store)
+    csrf = sign_in(client, bearer(admin))
+    page = client.get(URL).text
+    assert 'hx-get="/ui/envs/prod/entries/provider/openai/item?group=keys&amp;index=1"' in page
+    item = client.get(URL + "/item?group=keys&index=1")
+    assert item.status_code == 200
+    assert 'name="keys.1.name"' in item.text and 'name="keys.1.api_key"' in item.text
+    assert 'hx-swap-oob="true"' in item.text and "index=2" in item.text
+    assert client.get(URL + "/item?group=nope&index=1").status_code == 400
+    form = _form(
+        csrf,
+        1,
+        **{
+            "keys.1.name": "second",
+            "keys.1.api_key": "sk-2",
+            "keys.1.enabled": "true",
+            "keys.0.__remove__": "true",
+        },
+    )
+    saved = client.post(URL + "/save", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    keys = store.revealed(store.get(PROVIDER).stored, "prod", "provider")["keys"]
+    assert keys == [{"name": "second", "api_key": "sk-2"}]
