@@ -14,7 +14,7 @@ import orjson
 
 from domain.access import Grant
 from domain.address import SYSTEM_ENVIRONMENT
-from infrastructure.http.changes import _audit_environment  # the API's access rule
+from infrastructure.http.changes import audit_environment  # the API's access rule
 from infrastructure.http.common import parse_time
 from infrastructure.presenters import shown_ops
 from infrastructure.store import ConfigStore
@@ -71,7 +71,7 @@ class AuditFilters:
         grant's; ``_system`` is for admins), :class:`InvalidAddressError` (a bad
         environment name) and :class:`MalformedInputError` (a bad time)."""
         area = self.area or None
-        _audit_environment(self.env, grant, area)
+        audit_environment(self.env, grant, area)
         return AuditQuery(
             environment=self.env,
             area=area,

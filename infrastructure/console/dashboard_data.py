@@ -2,7 +2,7 @@
 lag, instances and leader, the mirror, scheduled changes due and the last ``verify``,
 each with a green/amber/red indicator.
 
-Lag is judged by ``/readyz`` itself (:func:`infrastructure.http.system._readiness`, the
+Lag is judged by ``/readyz`` itself (:func:`infrastructure.http.system.readiness`, the
 same limit ``CONDUIT_CONFIG_READY_MAX_LAG``): red where it would answer 503, amber while
 something is behind but within the limit, green when all is current.
 """
@@ -21,7 +21,7 @@ from psycopg.sql import SQL
 from domain.access import Grant
 from domain.errors import ConfigStoreError
 from infrastructure.cluster.registry import InstanceInfo, InstanceRegistry
-from infrastructure.http.system import _readiness  # /readyz's own judgement
+from infrastructure.http.system import readiness as readyz_answer  # /readyz itself
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.tables import fetch_all, table
 from infrastructure.store import ConfigStore
@@ -59,7 +59,7 @@ class Readiness:
 
 def readiness(app: FastAPI) -> Readiness:
     """What ``/readyz`` would answer now (it reads the database; never raises)."""
-    answer = _readiness(app)
+    answer = readyz_answer(app)
     body: dict[str, Any] = orjson.loads(bytes(answer.body))
     lag = {str(k): int(v) for k, v in (body.get("lag") or {}).items()}
     detail = str(body.get("detail") or body.get("status") or "")

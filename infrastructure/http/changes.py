@@ -79,7 +79,7 @@ class ChangeFeed:
         return True
 
 
-def _audit_environment(env: str, grant: Grant, area: str | None) -> None:
+def audit_environment(env: str, grant: Grant, area: str | None) -> None:
     if env == SYSTEM_ENVIRONMENT:
         grant.require(Role.ADMIN)
         return
@@ -111,7 +111,7 @@ def audit(
     min_position: MinPosition = None,
 ) -> Response:
     """``next_before`` is the cursor of the next (older) page, ``null`` at the end."""
-    _audit_environment(env, grant, area)
+    audit_environment(env, grant, area)
     query = AuditQuery(
         environment=env,
         area=area,
@@ -144,14 +144,14 @@ def _event(row: AuditRow, extra: dict[str, Any] | None = None) -> bytes:
     return b"id: %d\nevent: change\ndata: %s\n\n" % (row.position, orjson.dumps(data))
 
 
-def _check_stream(grant: Grant, env: str | None, area: str | None, *, reveal: bool) -> None:
+def check_stream(grant: Grant, env: str | None, area: str | None, *, reveal: bool) -> None:
     """What opening the stream needs (403/400 otherwise)."""
     if reveal:
         if env is None:
             raise BadRequestError("reveal needs env")
         grant.require_reveal(env, area)
     if env is not None:
-        _audit_environment(env, grant, area)
+        audit_environment(env, grant, area)
 
 
 def _regrant(request: Request, env: str | None, area: str | None, *, reveal: bool) -> Grant | None:
@@ -160,7 +160,7 @@ def _regrant(request: Request, env: str | None, area: str | None, *, reveal: boo
     go on sending secrets to a revoked token)."""
     try:
         grant = tokens_of(request).authenticate(request.headers.get("authorization"))
-        _check_stream(grant, env, area, reveal=reveal)
+        check_stream(grant, env, area, reveal=reveal)
     except (AuthenticationError, PermissionDeniedError):
         return None
     return grant
@@ -174,7 +174,7 @@ def _start(after: int | None, last_event_id: str | None) -> int:
     return parsing.position(header_text(last_event_id).strip(), name="Last-Event-ID")
 
 
-async def _within_log(store: ConfigStore, position: int, name: str) -> None:
+async def within_log(store: ConfigStore, position: int, name: str) -> None:
     """Refuse a start past the log's head (an id from another or a restored database):
     the stream would skip every change up to it and send nothing meanwhile."""
     if position > 0:
@@ -186,7 +186,7 @@ async def _within_log(store: ConfigStore, position: int, name: str) -> None:
 
 
 @dataclass(frozen=True)
-class _ChangeStream:
+class ChangeStream:
     """One open ``/v1/changes`` stream: what it follows and for whom (``who`` is set
     when it reveals)."""
 
@@ -269,12 +269,12 @@ async def changes(
     has ``value`` (or ``deleted``, or the ``problem`` keeping it from being served).
     The token is checked again before each batch: the stream ends once it is revoked,
     expired or no longer allowed."""
-    _check_stream(grant, env, area, reveal=reveal)
+    check_stream(grant, env, area, reveal=reveal)
     position = _start(after, last_event_id)
     store = store_of(request)
-    await _within_log(store, position, "after" if after is not None else "Last-Event-ID")
+    await within_log(store, position, "after" if after is not None else "Last-Event-ID")
     who = revealer(request, grant, VIA_STREAM) if reveal else None
-    stream = _ChangeStream(request, store, request.app.state.feed, env, area, who)
+    stream = ChangeStream(request, store, request.app.state.feed, env, area, who)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
         stream.events(position), media_type="text/event-stream", headers=headers

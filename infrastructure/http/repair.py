@@ -11,7 +11,7 @@ from domain.errors import InvalidValueError
 from infrastructure.http.common import json_response, store_of
 from infrastructure.http.schemas import WRITE_ERRORS, problems
 from infrastructure.http.security import Caller, provenance
-from infrastructure.store import ConfigStore
+from infrastructure.store.chain import store_audit_key
 from infrastructure.store.repair import (
     RepairReport,
     list_repairs,
@@ -34,13 +34,6 @@ class RepairBody(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-def _audit_key(store: ConfigStore) -> bytes | None:
-    # The key the store appends with (set from CONDUIT_CONFIG_AUDIT_KEY at start-up).
-    key = getattr(store.app.factory, "_audit_key", None)
-    found = getattr(key, "key", None)
-    return found if isinstance(found, bytes) else None
-
-
 @router.post(
     "/v1/repair",
     tags=["repair"],
@@ -60,7 +53,7 @@ def repair(request: Request, grant: Caller, body: RepairBody) -> Response:
     if body.dry_run:
         return json_response(RepairReport(plan, dry_run=True).to_json())
     who = provenance(grant, request, body.reason, source="api")
-    report = run_repair(store, plan, who, audit_key=_audit_key(store))
+    report = run_repair(store, plan, who, audit_key=store_audit_key(store))
     record_repair(store, report, who)
     return json_response(report.to_json())
 

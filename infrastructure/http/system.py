@@ -151,12 +151,12 @@ async def readyz(request: Request) -> Response:
     if check is None:
         app, health = request.app, store_of(request).app.health
         check = state.readiness = ReadinessCheck(
-            check=lambda: _readiness(app), down=lambda: health.down
+            check=lambda: readiness(app), down=lambda: health.down
         )
     return await check.answer()
 
 
-def _readiness(app: FastAPI) -> Response:
+def readiness(app: FastAPI) -> Response:
     """The readiness answer; reads the database."""
     state = app.state
     limit = state.options.ready_max_lag

@@ -11,8 +11,7 @@ from domain.errors import InvalidValueError
 from infrastructure.http.common import json_response, store_of
 from infrastructure.http.schemas import WRITE_ERRORS, problems
 from infrastructure.http.security import Caller
-from infrastructure.store import ConfigStore
-from infrastructure.store.chain import ChainHead
+from infrastructure.store.chain import ChainHead, store_audit_key
 from infrastructure.store.verify_runs import note_verify_run
 
 router = APIRouter()
@@ -28,13 +27,6 @@ class VerifyBody(BaseModel):
     against: str | None = Field(
         default=None, max_length=200, description="`POSITION:HASH`, as `GET /v1/log/head` gives."
     )
-
-
-def _audit_key(store: ConfigStore) -> bytes | None:
-    # The key the store appends with (set from CONDUIT_CONFIG_AUDIT_KEY at start-up).
-    key = getattr(store.app.factory, "_audit_key", None)
-    found = getattr(key, "key", None)
-    return found if isinstance(found, bytes) else None
 
 
 @router.post(
@@ -55,6 +47,6 @@ def verify(request: Request, grant: Caller, body: VerifyBody) -> Response:
     environment = check_name("environment", body.environment) if body.environment else None
     head = ChainHead.parse(body.against, name="against") if body.against is not None else None
     store = store_of(request)
-    report = store.verify(environment, audit_key=_audit_key(store), against=head)
+    report = store.verify(environment, audit_key=store_audit_key(store), against=head)
     note_verify_run(store, report, actor=grant.name, source="http", environment=environment)
     return json_response(report.to_json())

@@ -64,6 +64,11 @@ class ConduitPostgresFactory(PostgresFactory):
             connect_timeout=connect_timeout,
         )
 
+    @property
+    def audit_key(self) -> bytes | None:
+        """The key this process appends links with (``CONDUIT_CONFIG_AUDIT_KEY``), if any."""
+        return self._audit_key.key if self._audit_key is not None else None
+
     def application_recorder(self) -> ApplicationRecorder:
         recorder = super().application_recorder()
         if isinstance(recorder, IndexingRecorder):

@@ -17,7 +17,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from infrastructure.crypto import decode_key
 from infrastructure.persistence.audit import AuditKey
 from infrastructure.persistence.errors import storage_errors
-from infrastructure.persistence.factory import AUDIT_KEY_ENV
+from infrastructure.persistence.factory import AUDIT_KEY_ENV, ConduitPostgresFactory
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
 from infrastructure.settings import Settings
 from infrastructure.store.chain_check import (
@@ -67,6 +67,12 @@ def audit_key_of(settings: Settings) -> bytes | None:
     if settings.audit_key is None:
         return None
     return decode_key(settings.audit_key.get_secret_value(), source=AUDIT_KEY_SETTING)
+
+
+def store_audit_key(store: StoreBase) -> bytes | None:
+    """The audit key ``store`` appends with (``None`` without one)."""
+    factory = store.app.factory
+    return factory.audit_key if isinstance(factory, ConduitPostgresFactory) else None
 
 
 def audit_env(settings: Settings) -> dict[str, str]:

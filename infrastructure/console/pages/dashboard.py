@@ -22,8 +22,8 @@ from infrastructure.console.dashboard_data import (
 from infrastructure.console.queries import visible_environments
 from infrastructure.console.render import base_path, fragment, page
 from infrastructure.console.security import SignedIn
-from infrastructure.http.verify import _audit_key  # the key the API's verify uses
 from infrastructure.store import ConfigStore
+from infrastructure.store.chain import store_audit_key
 from infrastructure.store.readmodels import AuditQuery
 from infrastructure.store.verify_runs import note_verify_run
 from projections.audit import AuditRow
@@ -100,7 +100,7 @@ async def run_verify(request: Request, user: SignedIn) -> Response:
     store: ConfigStore = request.app.state.store
 
     def run() -> None:
-        report = store.verify(None, audit_key=_audit_key(store))
+        report = store.verify(None, audit_key=store_audit_key(store))
         note_verify_run(store, report, actor=user.name, source="console", environment=None)
 
     await run_in_threadpool(run)

@@ -24,9 +24,9 @@ from domain.errors import AuthenticationError, PermissionDeniedError
 from infrastructure.console.security import COOKIE, SignedIn, console_of, tokens_of
 from infrastructure.http.changes import (
     ChangeFeed,
-    _ChangeStream,  # the API stream's loop, reused with the console's checks
-    _check_stream,
-    _within_log,
+    ChangeStream,  # the API stream's loop, reused with the console's checks
+    check_stream,
+    within_log,
 )
 from infrastructure.http.common import header_text
 from infrastructure.store import ConfigStore
@@ -66,13 +66,13 @@ def session_grant(request: Request, env: str | None) -> Grant | None:
         sessions.end_token(session.token_name)
         return None
     try:
-        _check_stream(grant, env, None, reveal=False)
+        check_stream(grant, env, None, reveal=False)
     except PermissionDeniedError:
         return None
     return grant
 
 
-class LiveStream(_ChangeStream):
+class LiveStream(ChangeStream):
     """The API's change stream, checked against the console session and stripped of
     values (``who`` is always ``None``: nothing is revealed here)."""
 
@@ -90,7 +90,7 @@ async def _start(store: ConfigStore, last_event_id: str | None) -> int:
         head: int = await run_in_threadpool(store.index.head)
         return head
     position = parsing.position(header_text(last_event_id).strip(), name="Last-Event-ID")
-    await _within_log(store, position, "Last-Event-ID")
+    await within_log(store, position, "Last-Event-ID")
     return position
 
 
@@ -104,7 +104,7 @@ async def live(
     """``event: change`` with ``{position, environment, area, key, version, event,
     actor}`` for each change the user may see; 403 when it may not read ``env``."""
     wanted = None if env == EVERY else env
-    _check_stream(user.grant, wanted, None, reveal=False)
+    check_stream(user.grant, wanted, None, reveal=False)
     store: ConfigStore = request.app.state.store
     position = await _start(store, last_event_id)
     feed: ChangeFeed = request.app.state.feed
