@@ -21,6 +21,7 @@ import orjson
 import psutil
 
 from benchmarks.cluster_figures import failover_figure
+from benchmarks.console_figures import c1_figures
 from benchmarks.figures import FULL, QUICK, Figure, Sizes
 from benchmarks.history_figures import environment_figures, p5_figures
 from benchmarks.http_figures import p4_figure
@@ -52,7 +53,8 @@ def measure(database_url: str, sizes: Sizes) -> list[Figure]:
     figures += p5_figures(database_url, sizes)
     figures += environment_figures(database_url, sizes)
     figures.append(failover_figure(database_url, rounds=3 if sizes is QUICK else 5))
-    order = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "M1", "F1"]
+    figures += c1_figures(database_url, sizes)
+    order = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "M1", "C1", "F1"]
     return sorted(figures, key=lambda f: order.index(f.id.split("@")[0]))
 
 
