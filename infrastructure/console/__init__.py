@@ -29,6 +29,7 @@ from infrastructure.console.security import (
     csrf_checked,
 )
 from infrastructure.console.sessions import ConsoleSessions
+from infrastructure.http.common import refuse_nul
 from infrastructure.store import ConfigStore
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -57,10 +58,11 @@ def console_app(host: FastAPI) -> FastAPI:
     host.state.console = ConsoleState(ConsoleSessions(store.index.datastore), LoginThrottle())
     errors.install(app)
     protected, public = page_routers()
+    # NUL first, as the API does: PostgreSQL text cannot hold it (400, not a database error).
     for router in public:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(refuse_nul)])
     for router in protected:
-        app.include_router(router, dependencies=[Depends(csrf_checked)])
+        app.include_router(router, dependencies=[Depends(refuse_nul), Depends(csrf_checked)])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
     return app

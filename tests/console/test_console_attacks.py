@@ -1,0 +1,38 @@
+"""Hostile and unlucky input to the console: NUL characters in URLs and forms, JSON nested
+too deeply for the editor, return paths that climb out of the console. Each answer is a
+clear 4xx page, nothing is written, never a 500 or a 503."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.console.conftest import bearer, sign_in
+from tests.infrastructure.http.conftest import Headers
+
+FLAG = "/ui/envs/prod/entries/feature_flag/f1"
+
+
+def _flag(client: TestClient, admin: Headers) -> None:
+    answer = client.put("/v1/envs/prod/entries/feature_flag/f1", json={}, headers=admin)
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_nul_in_the_url_is_a_400_page_not_a_database_error(
+    client: TestClient, admin: Headers
+) -> None:
+    sign_in(client, bearer(admin))
+    for url in (
+        "/ui/audit?actor=%00",
+        "/ui/audit?area=%00&key=%00&source=%00&event=%00",
+        "/ui/audit.csv?actor=%00",
+        "/ui/envs/prod/snapshots/%00/delete",
+        "/ui/envs/prod/restore?to_snapshot=%00",
+        "/ui/envs/prod/compare?mode=points&from=%00",
+        "/ui/envs/prod/areas/feature_flag?q=%00",
+        "/ui/login?next=%00",
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 400, (url, answer.status_code)
+        assert "text/html" in answer.headers["content-type"], url
+        assert "NUL" in answer.text, url
+        assert answer.headers["cache-control"] == "no-store"
