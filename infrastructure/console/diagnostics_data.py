@@ -133,6 +133,11 @@ class RecentErrors(logging.Handler):
 
 def install_recent_errors() -> RecentErrors:
     """Attach a new ring to our loggers (``serve`` does, once) and return it."""
+    root = logging.getLogger()
+    if not root.handlers:
+        # Until now our warnings reached stderr through logging's last-resort handler,
+        # which stops being used once any handler is attached: keep them on stderr.
+        root.addHandler(logging.lastResort or logging.StreamHandler())
     ring = RecentErrors()
     for name in LOGGERS:
         logging.getLogger(name).addHandler(ring)
