@@ -190,11 +190,13 @@ class StoreEnvironment(StoreBase):
         self, environment: str, name: str, *, actor: str, reason: str | None = None
     ) -> CheckpointInfo:
         """Name the environment's state now. Raises :class:`InvalidValueError` for a bad
-        name, :class:`VersionConflictError` for a taken one."""
+        name or a reason with a NUL, :class:`VersionConflictError` for a taken one."""
         if not SNAPSHOT_NAME.fullmatch(name) or name in RESERVED_NAMES:
             raise InvalidValueError.single(
                 "name", "use 1-100 letters, digits or _.- starting with a letter (not `now`)"
             )
+        if reason is not None and "\x00" in reason:  # PostgreSQL text cannot hold it
+            raise InvalidValueError.single("reason", "must not contain NUL characters")
         view = self.environment_at(environment)
         try:
             with self._cursor() as cur:

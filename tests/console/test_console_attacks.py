@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from infrastructure.store import ConfigStore
 from tests.console.conftest import bearer, sign_in
 from tests.infrastructure.http.conftest import Headers
 
@@ -36,3 +37,16 @@ def test_a_nul_in_the_url_is_a_400_page_not_a_database_error(
         assert "text/html" in answer.headers["content-type"], url
         assert "NUL" in answer.text, url
         assert answer.headers["cache-control"] == "no-store"
+
+
+def test_a_snapshot_reason_with_a_nul_is_refused_as_invalid(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    _flag(client, admin)
+    csrf = sign_in(client, bearer(admin))
+    answer = client.post(
+        "/ui/envs/prod/snapshots", data={"csrf": csrf, "name": "before", "reason": "a\x00b"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert "must not contain NUL characters" in answer.text
+    assert store.snapshots("prod") == []
