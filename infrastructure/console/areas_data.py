@@ -10,6 +10,8 @@ from typing import Any
 
 from psycopg.sql import SQL
 
+from domain.environment import EntryState
+from domain.stored import EntryProblem
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.tables import fetch_all, table
 from infrastructure.store import ConfigStore
@@ -22,7 +24,8 @@ _COUNT = (
 )
 #: A page of those entries by key, with the reason of each one's last change.
 _PAGE = (
-    "SELECT c.key, c.version, c.deleted, c.position, c.updated_at, c.updated_by, a.reason"
+    "SELECT c.key, c.version, c.deleted, c.position, c.updated_at, c.updated_by, a.reason,"
+    " c.stored"
     " FROM {} c LEFT JOIN {} a ON a.position = c.position"
     " WHERE c.environment = %s AND c.area = %s AND c.key ILIKE %s"
     " ORDER BY c.key LIMIT %s OFFSET %s"
@@ -48,6 +51,7 @@ class AreaEntry:
     changed_at: datetime | None
     changed_by: str
     reason: str | None
+    stored: Any = None  # the sparse stored value (secrets sealed): for the servability check
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,23 @@ def area_page(
             r["updated_at"],
             str(r["updated_by"]),
             r["reason"],
+            r["stored"],
         )
         for r in rows
     ]
     return AreaPage(entries, total, shown, pages)
+
+
+def page_problems(
+    store: ConfigStore, environment: str, area: str, entries: list[AreaEntry]
+) -> list[EntryProblem]:
+    """Why entries of the page (and quarantined entries of the area) cannot be served, as
+    ``list`` reports them: only the shown entries are checked, so a page costs the same
+    whatever the area's size. Raises :class:`StorageError`."""
+    states = (
+        EntryState(area, e.key, e.version, e.position, e.stored or {}, e.deleted) for e in entries
+    )
+    served = store.serving.partition(
+        environment, states, live_only=True, complete=True, redacted=False, area=area
+    )
+    return served.problems

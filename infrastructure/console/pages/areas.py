@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from domain.access import Role
 from domain.address import check_name
-from infrastructure.console.areas_data import AreaCount, area_counts, area_page
+from infrastructure.console.areas_data import AreaCount, area_counts, area_page, page_problems
 from infrastructure.console.render import fragment, page
 from infrastructure.console.security import ConsoleUser, SignedIn
 from infrastructure.store import ConfigStore
@@ -106,7 +106,7 @@ def area_entries(
     store = _store(request)
     model = store.area_model(env, area)
     found = area_page(store, env, area, contains=q, page=page_number)
-    problems = {p.key: p for p in store.listing(env, area).problems}
+    problems = {p.key: p for p in page_problems(store, env, area, found.entries)}
     context: dict[str, Any] = {
         "env": env,
         "area": area,
