@@ -21,12 +21,14 @@ from domain.address import Address
 from domain.areas.base import AreaModel
 from domain.environment import EntryState
 from domain.errors import FieldError, InvalidValueError, NotFoundError
+from domain.limits import ValueLimits
 from domain.parsing import MalformedInputError
 from domain.secrets import seal_secrets
 from domain.values import validate_sparse
 from infrastructure.console.diffview import DiffRow, changed_secret_paths, side_by_side
 from infrastructure.console.forms import value_from_form
 from infrastructure.console.security import FormFields
+from infrastructure.http.bodies import strict_json_problem
 from infrastructure.http.common import parse_time
 from infrastructure.store import ConfigStore
 from infrastructure.store.keyguard import require_key_for_keeps
@@ -83,20 +85,29 @@ def raw_text(store: ConfigStore, address: Address, stored: dict[str, Any]) -> st
 
 
 def posted_value(
-    model: type[AreaModel], form: FormFields, previous: dict[str, Any]
+    model: type[AreaModel], form: FormFields, previous: dict[str, Any], limits: ValueLimits
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """The value a posted editor stands for (raw mode: the JSON of field ``raw``) and
-    the errors of reading it. Never raises."""
+    the errors of reading it; a value beyond ``limits`` (the store's) is ``{}`` with
+    their errors, since the page could not show it again. Never raises."""
     if form.get("mode") == "raw":
-        try:
-            value = json.loads(form.get(RAW_FIELD) or "")
-        except ValueError as exc:
-            return {}, [FieldError(RAW_FIELD, f"not valid JSON: {exc}")]
-        if not isinstance(value, dict):
-            return {}, [FieldError(RAW_FIELD, "must be a JSON object")]
-        return value, []
-    fields = {name: form.getlist(name) for name in form if name not in CONTROL_FIELDS}
-    return value_from_form(model, fields, previous)
+        value, errors = _raw_value(form.get(RAW_FIELD) or "")
+    else:
+        fields = {name: form.getlist(name) for name in form if name not in CONTROL_FIELDS}
+        value, errors = value_from_form(model, fields, previous)
+    beyond = limits.errors(value)  # a walk without recursion: any depth is safe here
+    return ({}, errors + beyond) if beyond else (value, errors)
+
+
+def _raw_value(text: str) -> tuple[dict[str, Any], list[FieldError]]:
+    """The JSON object of the raw mode, read as strictly as an API request's body."""
+    problem = strict_json_problem(text.encode("utf-8", "surrogatepass"))
+    if problem is not None:
+        return {}, [FieldError(RAW_FIELD, problem.removeprefix("the request body is "))]
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        return {}, [FieldError(RAW_FIELD, "must be a JSON object")]
+    return value, []
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from domain.address import Address
 from infrastructure.store import ConfigStore
 from tests.console.conftest import bearer, sign_in
 from tests.infrastructure.http.conftest import Headers
 
 FLAG = "/ui/envs/prod/entries/feature_flag/f1"
+FLAG_ADDRESS = Address("prod", "feature_flag", "f1")
 
 
 def _flag(client: TestClient, admin: Headers) -> None:
@@ -50,3 +52,38 @@ def test_a_snapshot_reason_with_a_nul_is_refused_as_invalid(
     assert answer.status_code == 422, answer.text
     assert "must not contain NUL characters" in answer.text
     assert store.snapshots("prod") == []
+
+
+def test_raw_json_nested_too_deeply_is_a_field_error(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    _flag(client, admin)
+    csrf = sign_in(client, bearer(admin))
+    for raw in (
+        "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser goes
+        '{"description": ' + "[" * 900 + "]" * 900 + "}",  # parsed, deeper than the limits
+        '{"description": ' + '{"a": ' * 900 + "1" + "}" * 900 + "}",
+    ):
+        for action in ("preview", "save"):
+            answer = client.post(
+                f"{FLAG}/{action}",
+                data={"csrf": csrf, "mode": "raw", "raw": raw, "version": "1", "reason": "deep"},
+            )
+            assert answer.status_code == 422, (action, raw[:30], answer.status_code)
+            assert "nested" in answer.text
+    assert store.get(FLAG_ADDRESS).version == 1
+
+
+def test_raw_json_refuses_what_the_api_refuses(
+    client: TestClient, admin: Headers, store: ConfigStore
+) -> None:
+    _flag(client, admin)
+    csrf = sign_in(client, bearer(admin))
+    for raw in ('{"rollout_percent": NaN}', '{"description": Infinity}'):
+        answer = client.post(
+            f"{FLAG}/save",
+            data={"csrf": csrf, "mode": "raw", "raw": raw, "version": "1", "reason": "nan"},
+        )
+        assert answer.status_code == 422, answer.text
+        assert "not a JSON number" in answer.text
+    assert store.get(FLAG_ADDRESS).version == 1

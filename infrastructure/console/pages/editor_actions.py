@@ -44,7 +44,8 @@ def schedule(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response
         fallback = readable(request, user, ref)
         return refused(request, user, fallback, form, value={}, errors=field_errors_of(exc))
     entry = target.entry
-    value, errors = posted_value(entry.model, form, entry.stored)
+    limits = store_of(request).limits_for(target.address.environment)
+    value, errors = posted_value(entry.model, form, entry.stored, limits)
     if errors:
         return refused(request, user, target, form, value=value, errors=errors)
     try:
