@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from domain.address import Address
 from infrastructure.store import ConfigStore
-from tests.console.conftest import bearer, sign_in
+from tests.console.conftest import bearer, csrf_of, sign_in
 from tests.infrastructure.http.conftest import Headers
 
 FLAG = "/ui/envs/prod/entries/feature_flag/f1"
@@ -87,3 +87,28 @@ def test_raw_json_refuses_what_the_api_refuses(
         assert answer.status_code == 422, answer.text
         assert "not a JSON number" in answer.text
     assert store.get(FLAG_ADDRESS).version == 1
+
+
+def test_next_never_climbs_out_of_the_console(client: TestClient, admin: Headers) -> None:
+    token = bearer(admin)
+    for target in (
+        "/ui/../v1/tokens",
+        "/ui/%2e%2e/v1/tokens",
+        "/ui/%2E%2E/docs",
+        "/ui/..%2fv1/tokens",
+        "/ui/./../docs",
+        "/ui/audit/../../v1/audit",
+    ):
+        csrf = csrf_of(client.get("/ui/login").text)
+        answer = client.post(
+            "/ui/login", data={"csrf": csrf, "token": token, "next": target}, follow_redirects=False
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/ui/", target
+    csrf = csrf_of(client.get("/ui/login").text)
+    kept = client.post(
+        "/ui/login",
+        data={"csrf": csrf, "token": token, "next": "/ui/envs/prod/areas/a..b"},
+        follow_redirects=False,
+    )
+    assert kept.headers["location"] == "/ui/envs/prod/areas/a..b"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -43,6 +44,10 @@ def safe_next(request: Request, target: str | None) -> str:
     base = base_path(request)
     home = f"{base}/"
     if not target or not _NEXT.fullmatch(target) or "//" in target:
+        return home
+    # A "." or ".." segment (%2e and %2f spelled or not) would climb out of the console.
+    segments = unquote(target.partition("?")[0]).split("/")
+    if "." in segments or ".." in segments:
         return home
     return target if target.startswith(home) else home
 
