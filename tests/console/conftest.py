@@ -120,9 +120,12 @@ def console(database_url: str, schema: str, tmp_path: Path) -> Iterator[Console]
         server.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (headless); skips when it is missing."""
+    """Debian's Chromium driven by Playwright (headless); skips when it is missing.
+
+    One per test module, not per session: Playwright's sync API keeps an asyncio loop
+    running in the main thread while it is open, and later tests call ``asyncio.run``."""
     if not CHROMIUM.exists():
         pytest.skip(NO_CHROMIUM)
     with sync_playwright() as playwright:
