@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from domain.errors import InvalidValueError, VersionConflictError
+from domain.values import JsonObject
 from infrastructure.console.editor_data import (
     change_rows,
     checked,
@@ -79,20 +80,32 @@ def new_item(
     return fragment(request, "editor_item.html", **values)
 
 
-@router.post(ENTRY + "/preview", summary="Preview an edit")
-def preview(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response:
-    """The change the form stands for, validated and sealed as a save would be: the
-    stored change and the effective one, with Save; or the form with its errors."""
+def _posted(
+    request: Request, user: SignedIn, ref: Ref, form: Form
+) -> tuple[Target, JsonObject] | Response:
+    """The entry a write is about and the value its form stands for; or the form again
+    with its errors (a bad address or version, or fields that do not parse)."""
     try:
         target = writable(request, user, ref, form)
     except InvalidValueError as exc:
         fallback = readable(request, user, ref)
         return refused(request, user, fallback, form, value={}, errors=field_errors_of(exc))
-    entry, store = target.entry, store_of(request)
     limits = store_of(request).limits_for(target.address.environment)
-    value, errors = posted_value(entry.model, form, entry.stored, limits)
+    value, errors = posted_value(target.entry.model, form, target.entry.stored, limits)
     if errors:
         return refused(request, user, target, form, value=value, errors=errors)
+    return target, value
+
+
+@router.post(ENTRY + "/preview", summary="Preview an edit")
+def preview(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response:
+    """The change the form stands for, validated and sealed as a save would be: the
+    stored change and the effective one, with Save; or the form with its errors."""
+    posted = _posted(request, user, ref, form)
+    if isinstance(posted, Response):
+        return posted
+    target, value = posted
+    entry, store = target.entry, store_of(request)
     try:
         result = checked(
             store,
@@ -123,16 +136,11 @@ def preview(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response:
 def save(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response:
     """Saved only if the entry is still at the version the page loaded: else the page
     shows the other writer's change, keeps the form's input and writes nothing."""
-    try:
-        target = writable(request, user, ref, form)
-    except InvalidValueError as exc:
-        fallback = readable(request, user, ref)
-        return refused(request, user, fallback, form, value={}, errors=field_errors_of(exc))
+    posted = _posted(request, user, ref, form)
+    if isinstance(posted, Response):
+        return posted
+    target, value = posted
     entry, store = target.entry, store_of(request)
-    limits = store_of(request).limits_for(target.address.environment)
-    value, errors = posted_value(entry.model, form, entry.stored, limits)
-    if errors:
-        return refused(request, user, target, form, value=value, errors=errors)
     try:
         result = store.set(
             target.address,
