@@ -44,12 +44,16 @@ KEEPALIVE_SECONDS = 15.0
 class ChangeFeed:
     """Wakes the open change streams when the projections have moved.
 
-    ``notify`` may be called from any thread (the projection follower's).
+    ``notify`` may be called from any thread (the projection follower's). A stream
+    takes :attr:`generation` before it reads and passes it to :meth:`wait`, so a
+    notification that came while it was reading is not lost (it would otherwise sleep
+    until the keep-alive).
     """
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: set[asyncio.Future[None]] = set()
+        self.generation = 0
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Attach to the server's event loop (at start-up)."""
@@ -61,13 +65,17 @@ class ChangeFeed:
             self._loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
+        self.generation += 1
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(None)
         self._waiters.clear()
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait for a notification; ``False`` when ``timeout`` passed first."""
+    async def wait(self, timeout: float, *, since: int | None = None) -> bool:
+        """Wait for a notification; ``True`` at once when one came after generation
+        ``since``, ``False`` when ``timeout`` passed first."""
+        if since is not None and since != self.generation:
+            return True
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.add(waiter)
         try:
@@ -204,6 +212,7 @@ class ChangeStream:
         last = position
         yield b"retry: 1000\n\n"
         while not await self.request.is_disconnected():
+            seen = self.feed.generation
             rows = await run_in_threadpool(
                 self.store.changes_after,
                 last,
@@ -218,7 +227,7 @@ class ChangeStream:
                 yield event
             if rows:
                 last = rows[-1].position
-            if len(rows) < STREAM_BATCH and not await self.feed.wait(KEEPALIVE_SECONDS):
+            if len(rows) < STREAM_BATCH and not await self.feed.wait(KEEPALIVE_SECONDS, since=seen):
                 yield b": keep-alive\n\n"
 
     async def _events_of(self, rows: list[AuditRow]) -> list[bytes] | None:

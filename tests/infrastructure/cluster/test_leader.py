@@ -85,9 +85,14 @@ def test_a_leader_whose_connection_is_cut_steps_down_and_another_leads(
             (f"conduit-config leader election {leader.name}",),
         ).fetchone()
     assert killed == (1,)
+    other = next(c for c in group if c is not leader)
     eventually(lambda: f"-{leader.name}" in candidates.timeline, 5)
-    eventually(lambda: len(_leaders(group)) == 1, 5)
-    assert candidates.timeline[:2] == [f"+{leader.name}", f"-{leader.name}"]
+    eventually(lambda: _leaders(group) == [other.name], 5)
+    # The server frees the lock as the connection dies, so the other may take it before
+    # the cut leader's next poll notices: the two may overlap for up to one poll (the
+    # work they run is safe to run twice), and the order of these two is not fixed.
+    assert candidates.timeline[0] == f"+{leader.name}"
+    assert sorted(candidates.timeline[1:]) == sorted([f"-{leader.name}", f"+{other.name}"])
 
 
 def test_never_two_leaders_while_leadership_moves(candidates: Any) -> None:
