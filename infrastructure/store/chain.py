@@ -19,6 +19,7 @@ from infrastructure.persistence.audit import AuditKey
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.factory import AUDIT_KEY_ENV, ConduitPostgresFactory
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
+from infrastructure.persistence.tables import table
 from infrastructure.settings import Settings
 from infrastructure.store.chain_check import (
     ChainChecker,
@@ -83,10 +84,10 @@ def audit_env(settings: Settings) -> dict[str, str]:
 
 
 def _tables(store: StoreBase) -> dict[str, Identifier | Composed]:
-    schema = Identifier(store.app.datastore.schema)
+    datastore = store.app.datastore
     return {
-        name: SQL("{}.{}").format(schema, Identifier(table))
-        for name, table in (("c", CHAIN_TABLE), ("e", EVENTS_TABLE), ("i", INDEX_TABLE))
+        name: table(datastore, each)
+        for name, each in (("c", CHAIN_TABLE), ("e", EVENTS_TABLE), ("i", INDEX_TABLE))
     }
 
 

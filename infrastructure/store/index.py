@@ -8,9 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed
 
 from infrastructure.persistence.recorder import EVENTS_TABLE, INDEX_TABLE
+from infrastructure.persistence.tables import table
 from projections.digest import StateDigest
 
 
@@ -32,8 +33,8 @@ class EventIndex:
 
     def __init__(self, *, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
-        self._table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(INDEX_TABLE))
-        self._events = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(EVENTS_TABLE))
+        self._table = table(datastore, INDEX_TABLE)
+        self._events = table(datastore, EVENTS_TABLE)
 
     def _fetch(self, query: Composed, params: tuple[Any, ...]) -> list[IndexRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed
 
 from domain.areas.base import AreaModel
 from domain.errors import ConfigStoreError, SecretKeyError
@@ -33,6 +33,7 @@ from domain.secrets import (
 from infrastructure.crypto import AesGcmCodec
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import EVENTS_TABLE
+from infrastructure.persistence.tables import table
 
 KEYS_TABLE = "cc_secret_keys"
 #: How long a check that the current key is known (and not retired) is trusted.
@@ -61,9 +62,8 @@ class KnownKeys:
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
-        schema = Identifier(datastore.schema)
-        self._table = SQL("{}.{}").format(schema, Identifier(KEYS_TABLE))
-        self._events = SQL("{}.{}").format(schema, Identifier(EVENTS_TABLE))
+        self._table = table(datastore, KEYS_TABLE)
+        self._events = table(datastore, EVENTS_TABLE)
 
     def records(self) -> list[KeyRecord]:
         """Every recorded key, oldest first."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
 
 from domain.address import SYSTEM_ENVIRONMENT
 from domain.entry import Provenance
@@ -24,6 +24,7 @@ from domain.secrets import NO_KEY_MESSAGE, get_path, sealed_places
 from domain.stored import BrokenEntry, EntryProblem
 from domain.values import JsonObject, json_diff, validate
 from infrastructure.persistence.recorder import INDEX_TABLE
+from infrastructure.persistence.tables import table
 from infrastructure.store.base import storage_errors
 from infrastructure.store.bulk import BulkResult, StoreBulk
 from infrastructure.store.environment import EnvironmentView
@@ -140,8 +141,8 @@ class StoreKeys(StoreBulk):
 
     def secret_environments(self) -> list[str]:
         """Every environment that ever had an entry (not the system one)."""
-        table = SQL("{}.{}").format(Identifier(self.app.datastore.schema), Identifier(INDEX_TABLE))
-        query = SQL("SELECT DISTINCT environment FROM {} ORDER BY environment").format(table)
+        index = table(self.app.datastore, INDEX_TABLE)
+        query = SQL("SELECT DISTINCT environment FROM {} ORDER BY environment").format(index)
         with storage_errors(), self.app.datastore.get_connection() as conn, conn.cursor() as cur:
             cur.execute(query)
             rows = cur.fetchall()

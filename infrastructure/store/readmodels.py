@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
 
 from domain.address import Address
 from domain.environment import EntryState
 from domain.stored import EntryProblem
 from domain.values import value_hash
+from infrastructure.persistence.tables import table as named_table
 from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.views import EntryView
@@ -60,9 +61,7 @@ class StoreReadModels(StoreBase):
     def _select(self, table: str, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """Run ``query`` with ``{}`` standing for one of our tables."""
         datastore = self.index.datastore
-        statement = SQL(query).format(
-            SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table))
-        )
+        statement = SQL(query).format(named_table(datastore, table))
         with (
             storage_errors(),
             datastore.get_connection() as conn,

@@ -16,10 +16,11 @@ import psycopg
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed
 
 from domain.errors import StorageError
 from infrastructure.persistence.errors import first_line, storage_errors
+from infrastructure.persistence.tables import table
 from infrastructure.store.base import StoreBase
 
 REVEALS_TABLE = "cc_reveals"
@@ -99,7 +100,7 @@ class RevealLog:
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._datastore = datastore
-        self._table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(REVEALS_TABLE))
+        self._table = table(datastore, REVEALS_TABLE)
 
     def record(self, who: Revealer, entries: Iterable[Revealed]) -> int:
         """Record one reveal per entry in one statement; returns how many were written.

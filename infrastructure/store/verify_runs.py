@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed
 
 from domain.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
+from infrastructure.persistence.tables import table
 
 if TYPE_CHECKING:
     from infrastructure.store.base import StoreBase
@@ -40,8 +41,7 @@ class VerifyRun:
 
 
 def _table(store: StoreBase) -> Composed:
-    datastore = store.app.datastore
-    return SQL("{}.{}").format(Identifier(datastore.schema), Identifier(VERIFY_RUNS_TABLE))
+    return table(store.app.datastore, VERIFY_RUNS_TABLE)
 
 
 def record_verify_run(
