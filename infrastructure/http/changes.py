@@ -137,7 +137,9 @@ def audit(
     return json_response({"items": items, "next_before": cursor})
 
 
-def _event(row: AuditRow, extra: dict[str, Any] | None = None) -> bytes:
+def change_event(row: AuditRow, extra: dict[str, Any] | None = None) -> bytes:
+    """One ``change`` server-sent event: where, which version, what, who and when, plus
+    ``extra`` members (the value, for a stream that reveals)."""
     data: dict[str, Any] = {
         "position": row.position,
         "environment": row.environment,
@@ -244,7 +246,7 @@ class ChangeStream:
             if self.who
             else {}
         )
-        return [_event(row, extra.get(row.position)) for row in visible]
+        return [change_event(row, extra.get(row.position)) for row in visible]
 
 
 @router.get(

@@ -14,7 +14,7 @@ from tests.console.conftest import Console, sign_in
 from tests.infrastructure.http.server_support import sse_blocks
 
 SECRET = "sk-live-Secret-123"
-LIVE_FIELDS = {"position", "environment", "area", "key", "version", "event", "actor"}
+LIVE_FIELDS = {"position", "environment", "area", "key", "version", "event", "actor", "recorded_at"}
 
 
 def browser_like(console: Console) -> httpx.Client:

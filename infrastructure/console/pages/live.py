@@ -3,17 +3,16 @@
 It is the API's ``/v1/changes`` stream (the same feed, batches and keep-alives) with two
 differences: the caller is the console session, re-checked before each batch (the stream
 ends once the session or its token has ended, or the token may no longer read the
-environment), and an event never carries a value: only ``position``, ``environment``,
-``area``, ``key``, ``version``, ``event`` and ``actor``. ``env=*`` follows every
-environment the user sees (the dashboard); without ``Last-Event-ID`` it starts at the
-log's head (a page wants what changes while it is open, not the history).
+environment), and an event never carries a value: only ``position``,
+``environment``, ``area``, ``key``, ``version``, ``event``, ``actor`` and
+``recorded_at``. ``env=*`` follows every environment the user sees (the dashboard);
+without ``Last-Event-ID`` it starts at the log's head (a page wants what changes while it is open, not the history).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
@@ -25,6 +24,7 @@ from infrastructure.console.security import COOKIE, SignedIn, console_of, tokens
 from infrastructure.http.changes import (
     ChangeFeed,
     ChangeStream,  # the API stream's loop, reused with the console's checks
+    change_event,
     check_stream,
     within_log,
 )
@@ -35,20 +35,6 @@ from projections.audit import AuditRow
 router = APIRouter()
 #: ``env`` for every environment the user sees.
 EVERY = "*"
-
-
-def live_event(row: AuditRow) -> bytes:
-    """One ``change`` event: where, which version, what and who; never the value."""
-    data = {
-        "position": row.position,
-        "environment": row.environment,
-        "area": row.area,
-        "key": row.key,
-        "version": row.version,
-        "event": row.event,
-        "actor": row.actor,
-    }
-    return b"id: %d\nevent: change\ndata: %s\n\n" % (row.position, orjson.dumps(data))
 
 
 def session_grant(request: Request, env: str | None) -> Grant | None:
@@ -80,7 +66,7 @@ class LiveStream(ChangeStream):
         now = await run_in_threadpool(session_grant, self.request, self.env)
         if now is None:
             return None
-        return [live_event(row) for row in rows if now.sees(row.environment, row.area)]
+        return [change_event(row) for row in rows if now.sees(row.environment, row.area)]
 
 
 async def _start(store: ConfigStore, last_event_id: str | None) -> int:
@@ -102,7 +88,7 @@ async def live(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """``event: change`` with ``{position, environment, area, key, version, event,
-    actor}`` for each change the user may see; 403 when it may not read ``env``."""
+    actor, recorded_at}`` for each change the user may see; 403 when it may not read ``env``."""
     wanted = None if env == EVERY else env
     check_stream(user.grant, wanted, None, reveal=False)
     store: ConfigStore = request.app.state.store
