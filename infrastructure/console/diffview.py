@@ -188,27 +188,56 @@ def _dotted(pointer: Any) -> tuple[str, int]:
     return _printable(".".join(str(p) for p in parts)), len(parts)
 
 
-def _value_rows(path: str, depth: int, value: Any, kind: RowKind) -> list[DiffRow]:
-    """Rows of a value an operation brings in: its leaves, all of ``kind``."""
-    rows = _walk(ABSENT, value)
-    return [replace(r, path=_rebased(path, r.path), depth=depth + r.depth, kind=kind) for r in rows]
+def _leaves(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """The leaves of ``value`` with their parts, in document order (as :func:`_walk`
+    expands one side: a container with members is its members)."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while stack:
+        parts, item = stack.pop()
+        if not _is_branch(item):
+            yield parts, item
+            continue
+        members = list(item.items()) if isinstance(item, dict) else list(enumerate(item))
+        stack.extend(((*parts, name), member) for name, member in reversed(members))
+
+
+def _value_rows(
+    path: str, depth: int, value: Any, kind: RowKind, old: Any = ABSENT
+) -> list[DiffRow]:
+    """Rows of a value an operation brings in: its leaves, all of ``kind``; ``old``: what
+    the operation replaces (when known), each row's left the old item at its path."""
+    rows = []
+    for parts, leaf in _leaves(value):
+        now = _at(old, parts)
+        left = None if now is ABSENT else compact(now)
+        where = _rebased(path, _printable(".".join(str(p) for p in parts)))
+        rows.append(DiffRow(where, left, compact(leaf), kind, depth + len(parts)))
+    return rows
+
+
+def _removed_rows(path: str, depth: int, old: Any) -> list[DiffRow]:
+    """Rows of a ``remove``: the removed value's leaves on the left when it is known."""
+    if old is ABSENT:
+        return [DiffRow(path, None, None, "removed", depth)]
+    return [replace(r, left=r.right, right=None) for r in _value_rows(path, depth, old, "removed")]
 
 
 def _rebased(base: str, path: str) -> str:
     return f"{base}.{path}" if base and path else base or path
 
 
-def _op_rows(op: Any) -> list[DiffRow]:
+def _op_rows(op: Any, before: Any) -> list[DiffRow]:
     if not isinstance(op, Mapping):
         return [DiffRow("", None, compact(op), "changed")]
     name = op.get("op")
     path, depth = _dotted(op.get("path"))
+    old = _pointed(before, op.get("path"))
     if name == "test":
         return []
-    if name in ("add", "replace"):
-        return _setting_rows(op, path, depth)
+    if name in ("add", "replace"):  # an add's place held nothing before
+        return _setting_rows(op, path, depth, old if name == "replace" else ABSENT)
     if name == "remove":
-        return [DiffRow(path, None, None, "removed", depth)]
+        return _removed_rows(path, depth, old)
     if name in ("move", "copy"):
         source, source_depth = _dotted(op.get("from"))
         verb = "moved" if name == "move" else "copied"
@@ -219,23 +248,26 @@ def _op_rows(op: Any) -> list[DiffRow]:
     return [DiffRow(path, None, compact(dict(op)), "changed", depth)]
 
 
-def _setting_rows(op: Mapping[str, Any], path: str, depth: int) -> list[DiffRow]:
+def _setting_rows(op: Mapping[str, Any], path: str, depth: int, old: Any = ABSENT) -> list[DiffRow]:
     """Rows of an ``add`` or ``replace``: its value's leaves, or why it was left out."""
     kind: RowKind = "added" if op.get("op") == "add" else "changed"
     if "value" in op:
-        return _value_rows(path, depth, op["value"], kind)
+        return _value_rows(path, depth, op["value"], kind, old)
+    left = None if old is ABSENT else compact(old)
     if "omitted" in op:
-        return [DiffRow(path, None, f"(omitted: {op['omitted']})", kind, depth)]
-    return [DiffRow(path, None, compact(dict(op)), "changed", depth)]
+        return [DiffRow(path, left, f"(omitted: {op['omitted']})", kind, depth)]
+    return [DiffRow(path, left, compact(dict(op)), "changed", depth)]
 
 
-def ops_rows(ops: Iterable[Any]) -> list[DiffRow]:
+def ops_rows(ops: Iterable[Any], before: Any = ABSENT) -> list[DiffRow]:
     """Rows for RFC 6902 operations (already redacted), in order: ``add`` added,
-    ``replace`` changed (old text unknown: ``left`` is ``None``), ``remove`` removed, a
-    value one row per leaf; ``move`` = source removed + target added, ``copy`` = target
-    added, ``test`` nothing; a value left out (``omitted``) says why; anything else is
-    one changed row holding the operation's text."""
-    return [row for op in ops for row in _op_rows(op)]
+    ``replace`` changed, ``remove`` removed, a value one row per leaf; ``move`` = source
+    removed + target added, ``copy`` = target added, ``test`` nothing; a value left out
+    (``omitted``) says why; anything else is one changed row holding the operation's
+    text. ``before``: the value the operations apply to, redacted, when the caller
+    knows it: a ``replace`` or ``remove`` row then shows on the left what is there now
+    (else, and for every other operation, ``left`` is ``None``)."""
+    return [row for op in ops for row in _op_rows(op, before)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,22 +290,46 @@ class AreaRows:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def env_rows(changes: Iterable[Change | Mapping[str, Any]]) -> list[AreaRows]:
+def env_rows(
+    changes: Iterable[Change | Mapping[str, Any]],
+    before: Mapping[tuple[str, str], Any] | None = None,
+) -> list[AreaRows]:
     """Rows for a whole-environment comparison (diff-env, a promote/restore/apply
     preview): the :class:`~domain.environment.Change` steps, or their ``to_json``
     form, grouped by area in the order areas first appear. Their operations must be
-    redacted already (as the store's previews and diffs return them). Raises
-    ``KeyError`` for a mapping without ``area``, ``key`` or ``action``."""
+    redacted already (as the store's previews and diffs return them). ``before``: the
+    live entries' values the steps start from, ``{(area, key): value}``, redacted too
+    (see :func:`ops_rows`). Raises ``KeyError`` for a mapping without ``area``,
+    ``key`` or ``action``."""
     groups: dict[str, AreaRows] = {}
+    known = before or {}
     for item in changes:
         data = item.to_json() if isinstance(item, Change) else item
         action = str(data["action"])
         group = groups.setdefault(str(data["area"]), AreaRows(str(data["area"])))
-        rows = ops_rows(data.get("changes") or [])
+        now = known.get((str(data["area"]), str(data["key"])), ABSENT)
+        rows = ops_rows(data.get("changes") or [], now)
         version, target = int(data.get("version", 0)), data.get("target_version")
         group.entries.append(EntryRows(str(data["key"]), action, version, rows, target))
         group.counts[action] = group.counts.get(action, 0) + 1
     return list(groups.values())
+
+
+def _pointed(value: Any, pointer: Any) -> Any:
+    """The item a JSON pointer names inside ``value`` (a list's member by its decimal
+    index, as RFC 6901 writes it), ``ABSENT`` when there is none or it is no pointer."""
+    parts = parse_pointer(pointer)
+    if parts is None:
+        return ABSENT
+    for part in parts:
+        text = str(part)
+        if isinstance(value, list):
+            if not (text.isascii() and text.isdigit()) or (text != "0" and text[0] == "0"):
+                return ABSENT
+            value = _get(value, int(text))
+        else:
+            value = _get(value, text)
+    return value
 
 
 def _at(value: Any, path: tuple[str | int, ...]) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import TypeAdapter, ValidationError
@@ -13,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from domain.parsing import MAX_INT64
 from infrastructure.http.common import UtcTime
 from infrastructure.http.problems import BadRequestError
+from infrastructure.store import ConfigStore
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.environment import PointRef
 
@@ -84,6 +86,18 @@ def reason_of(text: str | None) -> str | None:
     if len(reason) > MAX_REASON:
         raise BadRequestError(f"a reason has at most {MAX_REASON} characters")
     return reason or None
+
+
+def values_before(store: ConfigStore, result: BulkResult) -> dict[tuple[str, str], Any]:
+    """The live entries' values at the position ``result`` was planned at (secrets
+    redacted, as every read of the store shows them), by ``(area, key)``: what each
+    step of the plan starts from. An entry whose value cannot be served is absent."""
+    document = store.export(result.environment, result.base_position)
+    return {
+        (area, key): value
+        for area, values in document.entries.items()
+        for key, value in values.items()
+    }
 
 
 def counts(result: BulkResult) -> dict[str, int]:

@@ -28,6 +28,7 @@ from infrastructure.console.snapshots_data import (
     position_of,
     reason_of,
     restore_point,
+    values_before,
 )
 from infrastructure.http.security import provenance
 from infrastructure.persistence.recorder import EnvironmentMovedError
@@ -125,12 +126,15 @@ def _plan(request: Request, env: str, user: ConsoleUser, at: PointRef) -> BulkRe
 def _restore_page(
     request: Request, point: RestorePoint, result: BulkResult, status_code: int = 200, **extra: Any
 ) -> Response:
-    """A restore's dry run (with the apply form) or, ``applied``, its outcome."""
+    """A restore's dry run (with the apply form) or, ``applied``, its outcome. Each
+    step's fields show what the entry holds at the plan's position (redacted) and what
+    the step makes of it."""
+    before = values_before(_store(request), result) if result.changes else {}
     context: dict[str, Any] = {
         "env": result.environment,
         "point": point,
         "result": result,
-        "areas": env_rows(result.changes),
+        "areas": env_rows(result.changes, before),
         "counts": counts(result),
         "moved": False,
         "reason": "",
