@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import jinja2
 from fastapi import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
-from domain.address import DEFAULT_ENVIRONMENT
+from domain.access import Grant, Role
+from domain.address import DEFAULT_ENVIRONMENT, InvalidAddressError, check_name
 from infrastructure.console.queries import visible_environments
 from infrastructure.console.security import ConsoleUser
 from infrastructure.store import ConfigStore
@@ -34,6 +35,11 @@ def utc_text(moment: datetime | None) -> str:
 
 
 ENVIRONMENT.filters["utc"] = utc_text
+#: The environment the user was last on (its name, URL-quoted): the header's default on
+#: pages that are not about one environment.
+LAST_ENV_COOKIE = "cc_console_env"
+#: The picker's default when the user was on no environment yet, in this order.
+PREFERRED_ENVIRONMENTS = ("prod", DEFAULT_ENVIRONMENT)
 
 
 @dataclass(frozen=True)
@@ -52,30 +58,76 @@ def base_path(request: Request) -> str:
     return root
 
 
-def current_environment(request: Request, environments: list[str]) -> str:
-    """The environment the page is about (its ``{env}``), else the first the user sees."""
+def current_environment(request: Request, environments: list[str], grant: Grant) -> str:
+    """The environment the header's picker and links are about: the page's own (its
+    ``{env}``, else an ``?env=`` of the query that ``grant`` may read), else the one the
+    user was last on (the :data:`LAST_ENV_COOKIE`) if ``grant`` may still read it, else
+    ``prod`` or the store's default environment when they have entries the user sees,
+    else the first environment the user sees."""
     env = request.path_params.get("env")
     if isinstance(env, str):
         return env
+    remembered = unquote(request.cookies.get(LAST_ENV_COOKIE, ""))
+    for candidate in (request.query_params.get("env", ""), remembered):
+        if _readable(grant, candidate):
+            return candidate
+    for preferred in PREFERRED_ENVIRONMENTS:
+        if preferred in environments:
+            return preferred
     return environments[0] if environments else DEFAULT_ENVIRONMENT
 
 
+def _readable(grant: Grant, env: str) -> bool:
+    """Whether ``env`` is a well-formed name of which ``grant`` reads some area."""
+    try:
+        check_name("environment", env)
+    except InvalidAddressError:
+        return False
+    return grant.allows(Role.READER, env, any_area=True)
+
+
+def remember_environment(request: Request, response: Response, grant: Grant) -> None:
+    """Keep the page's ``{env}`` in the :data:`LAST_ENV_COOKIE` when ``grant`` reads it
+    (HttpOnly, SameSite=Strict, the console's path, Secure over https, for the browser
+    session), so pages without an environment default to it."""
+    env = request.path_params.get("env")
+    if not isinstance(env, str) or not _readable(grant, env):
+        return
+    value = quote(env, safe="")
+    if request.cookies.get(LAST_ENV_COOKIE) == value:
+        return
+    response.set_cookie(
+        LAST_ENV_COOKIE,
+        value,
+        path=base_path(request) or "/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
 def nav(request: Request, environment: str) -> list[NavLink]:
-    """Links to every page group; pages that are about an environment use ``environment``."""
+    """Links to every page group; pages that are about an environment (the audit trail
+    too) use ``environment``."""
     base, path = base_path(request), request.url.path
-    env = f"{base}/envs/{quote(environment, safe='')}"
+    name = quote(environment, safe="")
+    env = f"{base}/envs/{name}"
     links = [
-        ("Dashboard", f"{base}/"),
-        ("Areas", f"{env}/areas"),
-        ("Compare", f"{env}/compare"),
-        ("Snapshots", f"{env}/snapshots"),
-        ("Scheduled", f"{env}/scheduled"),
-        ("Audit", f"{base}/audit"),
-        ("Diagnostics", f"{base}/diagnostics"),
+        ("Dashboard", f"{base}/", ""),
+        ("Areas", f"{env}/areas", ""),
+        ("Compare", f"{env}/compare", ""),
+        ("Snapshots", f"{env}/snapshots", ""),
+        ("Scheduled", f"{env}/scheduled", ""),
+        ("Audit", f"{base}/audit", f"?env={name}"),
+        ("Diagnostics", f"{base}/diagnostics", ""),
     ]
     return [
-        NavLink(label, href, path == href or (href != f"{base}/" and path.startswith(href)))
-        for label, href in links
+        NavLink(
+            label,
+            href + query,
+            path == href or (href != f"{base}/" and path.startswith(href)),
+        )
+        for label, href, query in links
     ]
 
 
@@ -94,9 +146,10 @@ def page(
     prefix: start every link with ``{{ base }}``), ``user`` (the signed-in
     :class:`ConsoleUser`, ``None`` on the sign-in page), ``csrf`` (for forms:
     ``<input type="hidden" name="csrf" value="{{ csrf }}">``) and, when signed in,
-    ``environments`` (those the user sees), ``environment`` (the page's ``{env}``, else
-    the first one) and ``nav``. Raises :class:`StorageError` when the environments cannot
-    be read.
+    ``environments`` (those the user sees), ``environment`` (see
+    :func:`current_environment`) and ``nav``; remembers the page's environment (see
+    :func:`remember_environment`). Raises :class:`StorageError` when the environments
+    cannot be read.
     """
     return _render(request, template, status_code, headers, context, frame=True)
 
@@ -129,9 +182,12 @@ def _render(
     if user is not None and frame:
         store: ConfigStore = request.app.state.store
         environments = visible_environments(store, user.grant)
-        environment = current_environment(request, environments)
+        environment = current_environment(request, environments, user.grant)
         values |= {"environments": environments, "environment": environment}
         values["nav"] = nav(request, environment)
     values.update(context)
     html = ENVIRONMENT.get_template(template).render(values)
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    if user is not None and frame:
+        remember_environment(request, response, user.grant)
+    return response
