@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import SettingsError
@@ -197,6 +197,18 @@ class Settings(BaseSettings):
         description="A leader whose projection behind the log has not moved for this long"
         " steps down (and waits as long before competing again).",
     )
+    console_idle_minutes: int = Field(
+        default=720, ge=1, le=43_200, description="A console session unused this long ends."
+    )
+    console_lifetime_hours: int = Field(
+        default=168, ge=1, le=8760, description="A console session ends this long after sign-in."
+    )
+    console_signin_failures: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Failed console sign-ins a minute from one address before 429.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis URL (redis://, rediss://, unix://): enables the Redis mirror.",
@@ -228,6 +240,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"port {port!r} is not a TCP port (1-65535)")
         return url
 
+    @model_validator(mode="after")
+    def _check_console_session(self) -> Settings:
+        if self.console_idle_minutes > self.console_lifetime_hours * 60:
+            raise ValueError(
+                f"{ENV_PREFIX}CONSOLE_IDLE_MINUTES ({self.console_idle_minutes}) is longer than"
+                f" {ENV_PREFIX}CONSOLE_LIFETIME_HOURS ({self.console_lifetime_hours} h);"
+                " a session's idle time must fit in its lifetime"
+            )
+        return self
+
     def value_limits(self) -> ValueLimits:
         """The bounds every stored value keeps (``CONDUIT_CONFIG_MAX_VALUE_*`` and co)."""
         return ValueLimits(
@@ -250,6 +272,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_input=False, include_url=False):
+            if not err["loc"]:  # a check across variables names them in its message
+                problems.append(err["msg"].removeprefix("Value error, "))
+                continue
             name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
             problems.append(f"{name}: {err['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 import click
 
 from infrastructure.auth import TokenService
 from infrastructure.cli.state import get_state
 from infrastructure.cli.tokens import announce_first_token, console_address
+
+if TYPE_CHECKING:
+    from infrastructure.http.app import HttpOptions
+    from infrastructure.settings import Settings
+
+
+def http_options(settings: Settings) -> HttpOptions:
+    """The server's behaviour from ``settings`` (the HTTP and console variables)."""
+    from infrastructure.http.app import HttpOptions
+
+    return HttpOptions(
+        require_if_match=settings.http_require_if_match,
+        max_body_bytes=settings.http_max_body_bytes,
+        ready_max_lag=settings.ready_max_lag,
+        read_cache_size=settings.http_read_cache_size,
+        instance_timeout_seconds=settings.instance_timeout_seconds,
+        console_idle=timedelta(minutes=settings.console_idle_minutes),
+        console_lifetime=timedelta(hours=settings.console_lifetime_hours),
+        console_signin_failures=settings.console_signin_failures,
+    )
 
 
 @click.command("serve")
@@ -35,7 +58,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     from infrastructure.cluster.node import ClusterOptions
     from infrastructure.cluster.redis_mirror import open_mirror
     from infrastructure.console.diagnostics_data import install_recent_errors
-    from infrastructure.http.app import HttpOptions, create_app
+    from infrastructure.http.app import create_app
     from infrastructure.http.shutdown import ShutdownWatchdog, SignalledServer
 
     state = get_state()
@@ -51,13 +74,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     app = create_app(
         store=state.store,
         tokens=tokens,
-        options=HttpOptions(
-            require_if_match=settings.http_require_if_match,
-            max_body_bytes=settings.http_max_body_bytes,
-            ready_max_lag=settings.ready_max_lag,
-            read_cache_size=settings.http_read_cache_size,
-            instance_timeout_seconds=settings.instance_timeout_seconds,
-        ),
+        options=http_options(settings),
         cluster=ClusterOptions.from_settings(settings),
         mirror=mirror,
     )

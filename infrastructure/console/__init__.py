@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from datetime import timedelta
 from pathlib import Path
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.console import errors, pages
 from infrastructure.console.security import (
+    DEFAULT_SIGNIN_FAILURES,
     ConsoleState,
     LoginThrottle,
     SecurityHeaders,
     csrf_checked,
 )
-from infrastructure.console.sessions import ConsoleSessions
+from infrastructure.console.sessions import DEFAULT_IDLE, DEFAULT_LIFETIME, ConsoleSessions
 from infrastructure.http.common import refuse_nul
 from infrastructure.store import ConfigStore
 
@@ -48,14 +52,52 @@ def page_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     return protected, public
 
 
-def console_app(host: FastAPI) -> FastAPI:
+class HeadAsGet:
+    """ASGI middleware answering ``HEAD`` as ``GET`` would (the same sign-in check,
+    redirect and headers, ``Content-Length`` included) with no body. FastAPI routes
+    take only the methods they name, so without it every page answered 405 to ``HEAD``.
+    A streamed answer (the live stream) is stopped after its headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        done = False
+        with anyio.CancelScope() as cancel:
+
+            async def headers_only(message: Message) -> None:
+                nonlocal done
+                if message["type"] == "http.response.start":
+                    await send(message)
+                elif not done:  # the body (or a pathsend): the answer ends here
+                    done = True
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    if message.get("more_body", False):
+                        cancel.cancel()  # a stream would run until the client left
+
+            await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def console_app(
+    host: FastAPI,
+    *,
+    idle: timedelta = DEFAULT_IDLE,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+    signin_failures: int = DEFAULT_SIGNIN_FAILURES,
+) -> FastAPI:
     """The console over ``host``'s store and tokens, to be mounted at ``/ui``; it shares
     ``host.state``, so page handlers reach ``request.app.state.store`` (and the feed,
-    the read cache and the cluster node) as the API's handlers do."""
+    the read cache and the cluster node) as the API's handlers do. Sessions end after
+    ``idle`` unused and ``lifetime`` after sign-in; ``signin_failures`` failed sign-ins
+    a minute from one address get 429."""
     store: ConfigStore = host.state.store
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state = host.state
-    host.state.console = ConsoleState(ConsoleSessions(store.index.datastore), LoginThrottle())
+    sessions = ConsoleSessions(store.index.datastore, idle=idle, lifetime=lifetime)
+    host.state.console = ConsoleState(sessions, LoginThrottle(limit=signin_failures))
     errors.install(app)
     protected, public = page_routers()
     # NUL first, as the API does: PostgreSQL text cannot hold it (400, not a database error).
@@ -64,5 +106,6 @@ def console_app(host: FastAPI) -> FastAPI:
     for router in protected:
         app.include_router(router, dependencies=[Depends(refuse_nul), Depends(csrf_checked)])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app

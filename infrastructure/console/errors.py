@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.errors import ConfigStoreError
 from infrastructure.console.render import base_path, fragment
-from infrastructure.console.security import COOKIE, SECURITY_HEADERS, SignInRequiredError
+from infrastructure.console.security import COOKIE, SignInRequiredError, secure
 from infrastructure.http.problems import store_problem
 
 log = logging.getLogger("conduit_config.console")
@@ -37,6 +37,19 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return fragment(
         request, "error.html", status_code=status, status=status, title=title, message=message
     )
+
+
+def too_large_page(request: Request, limit: int) -> Response:
+    """The 413 page for a form whose body is over ``limit`` bytes. The body limit answers
+    it before the console sees the request (``request`` is as the console would see it),
+    so the page carries the console's security headers itself."""
+    message = (
+        f"The form was too large: this server takes at most {limit} bytes"
+        " (CONDUIT_CONFIG_HTTP_MAX_BODY_BYTES). Nothing was saved."
+    )
+    response = error_page(request, 413, message)
+    secure(response.headers)
+    return response
 
 
 def to_sign_in(request: Request) -> Response:
@@ -83,7 +96,7 @@ def install(app: FastAPI) -> None:
     async def on_bug(request: Request, exc: Exception) -> Response:
         log.exception("console: internal error on %s %s", request.method, request.url.path)
         response = error_page(request, 500, "Something went wrong; the server log says what.")
-        response.headers.update(SECURITY_HEADERS)  # this answer bypasses the middleware
+        secure(response.headers)  # this answer bypasses the console's middleware
         return response
 
     app.add_exception_handler(SignInRequiredError, on_sign_in)

@@ -90,10 +90,14 @@ def _scope_text(environment: str, areas: frozenset[str] | None) -> str:
     return environment if areas is None else f"{environment}:{','.join(sorted(areas))}"
 
 
+#: Failed sign-ins a minute from one address before the form answers 429.
+DEFAULT_SIGNIN_FAILURES = 10
+
+
 class LoginThrottle:
     """At most ``limit`` failed sign-ins per client address in ``window`` seconds."""
 
-    def __init__(self, *, limit: int = 10, window: float = 60.0) -> None:
+    def __init__(self, *, limit: int = DEFAULT_SIGNIN_FAILURES, window: float = 60.0) -> None:
         self.limit, self.window = limit, window
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -221,9 +225,17 @@ async def csrf_checked(request: Request, user: SignedIn) -> ConsoleUser:
     return user
 
 
+def secure(headers: MutableHeaders, *, static: bool = False) -> None:
+    """Set :data:`SECURITY_HEADERS` and ``Cache-Control`` (``no-store``; ``no-cache`` for
+    a ``static`` file) on an answer's ``headers``."""
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = value
+    headers["Cache-Control"] = "no-cache" if static else "no-store"
+
+
 class SecurityHeaders:
-    """ASGI middleware adding :data:`SECURITY_HEADERS` to every answer, and
-    ``Cache-Control: no-store`` to every answer but static files."""
+    """ASGI middleware :func:`secure`-ing every answer (an answer made outside the
+    console's middleware, such as a 500 page, calls :func:`secure` itself)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -236,10 +248,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-                headers["Cache-Control"] = "no-cache" if static else "no-store"
+                secure(MutableHeaders(scope=message), static=static)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

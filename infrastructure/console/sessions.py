@@ -2,8 +2,9 @@
 
 The browser holds a random cookie value; the table keeps only its SHA-256, the name and
 hash of the API token the session was opened with (never the token), a CSRF secret and
-the session's times. A session ends on sign-out, after ``idle`` without a request, at
-``lifetime`` after sign-in, and as soon as its token no longer authenticates.
+the session's times. A session ends on sign-out, when its browser signs in again, after
+``idle`` without a request, at ``lifetime`` after sign-in, and as soon as its token no
+longer authenticates.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from infrastructure.persistence.errors import first_line, storage_errors
 from infrastructure.persistence.tables import table
 
 SESSIONS_TABLE = "cc_console_sessions"
-#: A session unused for this long ends.
+#: A session unused for this long ends (``CONDUIT_CONFIG_CONSOLE_IDLE_MINUTES``).
 DEFAULT_IDLE = timedelta(hours=12)
-#: A session ends this long after sign-in, used or not.
+#: A session ends this long after sign-in, used or not
+#: (``CONDUIT_CONFIG_CONSOLE_LIFETIME_HOURS``).
 DEFAULT_LIFETIME = timedelta(days=7)
 
 
@@ -119,6 +121,12 @@ class ConsoleSessions:
     def end(self, session: Session) -> None:
         """End one session (sign-out)."""
         self._run(SQL("DELETE FROM {} WHERE id = %s").format(self._table), (session.id,))
+
+    def end_cookie(self, cookie: str) -> bool:
+        """End the session of a cookie value, live or not (a browser signing in again);
+        returns whether there was one."""
+        statement = SQL("DELETE FROM {} WHERE id = %s RETURNING id").format(self._table)
+        return bool(self._run(statement, (session_id(cookie),)))
 
     def end_token(self, token_name: str) -> int:
         """End every session of the token ``token_name`` (it was revoked or expired);

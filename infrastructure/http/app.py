@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 
@@ -16,6 +17,9 @@ from infrastructure.cluster.duties import Follower, RestartingLoop, stop_all
 from infrastructure.cluster.node import ClusterNode, ClusterOptions
 from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.console import console_app
+from infrastructure.console.errors import too_large_page
+from infrastructure.console.security import DEFAULT_SIGNIN_FAILURES
+from infrastructure.console.sessions import DEFAULT_IDLE, DEFAULT_LIFETIME
 from infrastructure.http import (
     changes,
     entries,
@@ -79,6 +83,11 @@ class HttpOptions:
     ready_max_lag: int = 10_000
     read_cache_size: int = 10_000
     instance_timeout_seconds: float = 10.0
+    #: The console's sessions end after this long unused, and this long after sign-in.
+    console_idle: timedelta = DEFAULT_IDLE
+    console_lifetime: timedelta = DEFAULT_LIFETIME
+    #: Failed console sign-ins a minute from one address before the form answers 429.
+    console_signin_failures: int = DEFAULT_SIGNIN_FAILURES
 
 
 class _Background:
@@ -179,7 +188,16 @@ def create_app(
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.mount("/ui", console_app(app))  # the operator console: cookie sessions, no bearer
-    app.add_middleware(BodyLimit, limit=opts.max_body_bytes, forms_under="/ui/")
+    # The operator console: cookie sessions, no bearer.
+    console = console_app(
+        app,
+        idle=opts.console_idle,
+        lifetime=opts.console_lifetime,
+        signin_failures=opts.console_signin_failures,
+    )
+    app.mount("/ui", console)
+    app.add_middleware(
+        BodyLimit, limit=opts.max_body_bytes, forms_under="/ui/", forms_too_large=too_large_page
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

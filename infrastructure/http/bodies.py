@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, NoReturn
 
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,39 +25,49 @@ class BodyLimit:
     JSON. Otherwise the app gets the body as one message. A body refused part-way is
     left to the server, which discards the rest on a kept-alive connection, so the
     client reads the answer instead of a reset. Under ``forms_under`` (the console's
-    pages) an HTML form's url-encoded body is taken too, within the same size limit."""
+    pages) an HTML form's url-encoded body is taken too, within the same size limit, and
+    ``forms_too_large`` (given the request as the app mounted there sees it, and the
+    limit) answers a body over it instead of the JSON problem."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, forms_under: str | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        forms_under: str | None = None,
+        forms_too_large: Callable[[Request, int], Response] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.forms_under = forms_under
+        self.forms_too_large = forms_too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        refusal = self._refuse_declared(headers.get(b"content-length"))
+        refusal = self._refuse_declared(headers.get(b"content-length"), scope)
         body = b""
         if refusal is None:
             read = await self._read(receive)
             if read is None:
                 return  # the client left before sending its body
             body, over = read
-            refusal = self._too_large() if over else self._refuse(body, headers, scope)
+            refusal = self._too_large(scope) if over else self._refuse(body, headers, scope)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
 
-    def _refuse_declared(self, declared: bytes | None) -> Response | None:
+    def _refuse_declared(self, declared: bytes | None, scope: Scope) -> Response | None:
         if declared is None:
             return None
         text = declared.decode("latin-1").strip()
         if not is_whole_number(text):
             return problems.problem(400, "bad Content-Length")
         if int(text) > self.limit:
-            return self._too_large()
+            return self._too_large(scope)
         return None
 
     async def _read(self, receive: Receive) -> tuple[bytes, bool] | None:
@@ -79,7 +91,7 @@ class BodyLimit:
         if not body:
             return None
         kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if kind == FORM and self.forms_under and scope["path"].startswith(self.forms_under):
+        if kind == FORM and self._under_forms(scope):
             return None
         if kind and kind != b"application/json" and not kind.endswith(b"+json"):
             shown = kind.decode("latin-1")
@@ -87,7 +99,15 @@ class BodyLimit:
         problem = strict_json_problem(body)
         return None if problem is None else problems.problem(400, problem)
 
-    def _too_large(self) -> Response:
+    def _under_forms(self, scope: Scope) -> bool:
+        return bool(self.forms_under) and str(scope["path"]).startswith(str(self.forms_under))
+
+    def _too_large(self, scope: Scope) -> Response:
+        if self.forms_too_large is not None and self._under_forms(scope):
+            # The scope the app mounted at forms_under gets (its links start there).
+            mount = str(self.forms_under).rstrip("/")
+            mounted = {**scope, "root_path": scope.get("root_path", "") + mount}
+            return self.forms_too_large(Request(mounted), self.limit)
         return problems.problem(413, f"the request body is over {self.limit} bytes")
 
 

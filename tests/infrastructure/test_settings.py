@@ -21,6 +21,11 @@ from infrastructure.settings import Settings, load_settings
         ("CONDUIT_CONFIG_SNAPSHOT_INTERVAL", "often"),
         ("CONDUIT_CONFIG_DATABASE_SCHEMA", "Bad-Schema"),
         ("CONDUIT_CONFIG_CONNECT_TIMEOUT", "-1"),
+        ("CONDUIT_CONFIG_CONSOLE_IDLE_MINUTES", "0"),
+        ("CONDUIT_CONFIG_CONSOLE_IDLE_MINUTES", "43201"),
+        ("CONDUIT_CONFIG_CONSOLE_LIFETIME_HOURS", "8761"),
+        ("CONDUIT_CONFIG_CONSOLE_SIGNIN_FAILURES", "none"),
+        ("CONDUIT_CONFIG_CONSOLE_SIGNIN_FAILURES", "0"),
     ],
 )
 def test_bad_environment_variable_is_named(

@@ -106,9 +106,10 @@ def login_form(request: Request, signed_out: bool = False) -> Response:
 
 @public_router.post("/login", summary="Sign in with an API token")
 def login(request: Request, form: Form) -> Response:
-    """Open a session for a valid token and go to ``next`` (303). A wrong token gets the
-    form again (401) without its text; more than a few failures a minute from one address
-    get 429. Raises :class:`CsrfRefusedError` without the form's CSRF value."""
+    """Open a session for a valid token and go to ``next`` (303), ending the session the
+    browser had (its cookie) if any. A wrong token gets the form again (401) without its
+    text; more than ``CONDUIT_CONFIG_CONSOLE_SIGNIN_FAILURES`` failures a minute from one
+    address get 429. Raises :class:`CsrfRefusedError` without the form's CSRF value."""
     if not same_site(request) or not csrf_matches(
         form.get(CSRF_FIELD) or "", request.cookies.get(LOGIN_COOKIE) or ""
     ):
@@ -124,6 +125,11 @@ def login(request: Request, form: Form) -> Response:
         console.throttle.failed(client)
         error = "That token was not accepted: it is unknown, revoked or expired."
         return _form(request, status_code=401, error=error)
+    # A browser signing in again leaves no session behind: the one its cookie names ends
+    # (whoever it was for) before the new one opens under a new cookie value.
+    previous = request.cookies.get(COOKIE)
+    if previous:
+        console.sessions.end_cookie(previous)
     opened = console.sessions.open(grant.name, hash_token(token))
     response = RedirectResponse(safe_next(request, form.get("next")), status_code=303)
     set_cookie(request, response, COOKIE, opened.cookie)
