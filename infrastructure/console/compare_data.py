@@ -1,7 +1,10 @@
 """Reads behind the console's compare page: another environment against this one (the
 promote preview, as ``promote --dry-run`` computes it), this environment at two points
-(as ``diff-env``), and two versions of one entry. Each leaves out the areas the grant
-does not see; values come redacted from the store."""
+(as ``diff-env``), and two versions of one entry. Each is allowed exactly when the HTTP
+API's read of the same data is, through the API's own checks: a whole environment
+(``env_for``: the reader role on every area, as ``GET /v1/envs/{env}/diff`` and the
+source of ``POST /v1/envs/{env}/promote``), one entry (the reader role on its area, as
+``GET .../entries/{area}/{key}/diff``). Values come redacted from the store."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from dataclasses import dataclass, field
 
 from domain import parsing
 from domain.access import Grant, Role
-from domain.address import Address, check_name
+from domain.address import Address
 from domain.entry import Provenance
 from domain.environment import Change
 from domain.parsing import MalformedInputError
@@ -21,6 +24,7 @@ from infrastructure.console.history_data import (
     version_diff,
     version_param,
 )
+from infrastructure.http.environments import env_for
 from infrastructure.store import ConfigStore
 
 #: The compare page's tabs: environment vs environment, two points, two versions.
@@ -61,7 +65,15 @@ def flag_param(text: str | None, *, name: str) -> bool:
     raise MalformedInputError(name, "must be on or off")
 
 
+def compares_environments(grant: Grant, env: str) -> bool:
+    """Whether ``grant`` may compare ``env`` as a whole (at two points, or against
+    another environment it reads as a whole): the reader role on every area of it."""
+    return grant.allows(Role.READER, env)
+
+
 def _seen(grant: Grant, changes: list[Change], *environments: str) -> list[Change]:
+    # Whole environments are read only with every area readable (env_for); this keeps
+    # an area the grant does not see out all the same (the system one, for non-admins).
     return [c for c in changes if all(grant.sees(env, c.area) for env in environments)]
 
 
@@ -75,11 +87,12 @@ def promote_preview(
     who: Provenance,
 ) -> EnvComparison:
     """What promoting ``source`` into ``target`` would change (a dry run: nothing is
-    written), only in the areas ``grant`` sees in both. Raises
-    :class:`PermissionDeniedError` without read access to either, and the store's
-    errors (the same environment, a source without entries)."""
-    for env in (check_name("environment", source), check_name("environment", target)):
-        grant.require(Role.READER, env, any_area=True)
+    written). Raises :class:`PermissionDeniedError` unless ``grant`` reads every area
+    of both (checked before the store is asked, so nothing of an environment the grant
+    does not read shows, not even whether it exists), :class:`InvalidAddressError`,
+    and the store's errors (the same environment, a source without entries)."""
+    env_for(target, grant, Role.READER)
+    env_for(source, grant, Role.READER)
     result = store.promote(source, target, provenance=who, prune=prune, dry_run=True)
     changes = _seen(grant, result.changes, source, target)
     skipped = [p for p in result.skipped if grant.sees(source, p.area)]
@@ -90,10 +103,11 @@ def points_diff(
     store: ConfigStore, grant: Grant, env: str, before: str, after: str
 ) -> EnvComparison:
     """What changed in ``env`` from ``before`` to ``after`` (each a time, a position, a
-    snapshot name or ``now``), only in the areas ``grant`` sees. Raises
-    :class:`MalformedInputError`, :class:`NotFoundError` (no such snapshot or position),
-    :class:`PermissionDeniedError`."""
-    grant.require(Role.READER, check_name("environment", env), any_area=True)
+    snapshot name or ``now``), as ``GET /v1/envs/{env}/diff``. Raises
+    :class:`PermissionDeniedError` unless ``grant`` reads every area of ``env`` (as
+    that endpoint), :class:`MalformedInputError`, :class:`NotFoundError` (no such
+    snapshot or position)."""
+    env_for(env, grant, Role.READER)
     start = parsing.point(before, name="from")
     end = parsing.point(after or "now", name="to")
     diff = store.diff_environment(env, start, end)

@@ -1,6 +1,8 @@
 """The compare page (``/ui/envs/{env}/compare``), three tabs: another environment
 against this one (the promote preview), this environment at two points (time, position
-or snapshot), two versions of an entry. Reads only; readers compare what they see."""
+or snapshot), two versions of an entry. Reads only, each allowed as the HTTP API allows
+the same read (see :mod:`infrastructure.console.compare_data`): comparing whole
+environments needs the reader role on every area of both."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from domain.address import Address, check_name
 from domain.errors import AuthenticationError, ConfigStoreError, PermissionDeniedError
 from infrastructure.console.compare_data import (
     MODES,
+    compares_environments,
     entry_versions,
     flag_param,
     mode_param,
@@ -49,12 +52,17 @@ def compare(request: Request, env: str, user: SignedIn) -> Response:
     query = request.query_params
     mode = mode_param(query.get("mode"))
     store = store_of(request)
-    others = [e for e in visible_environments(store, user.grant) if e != env]
+    others = [
+        other
+        for other in visible_environments(store, user.grant)
+        if other != env and compares_environments(user.grant, other)
+    ]
     context: dict[str, Any] = {
         "mode": mode,
         "tabs": [(name, TAB_LABELS[name]) for name in MODES],
         "query": {name: query.get(name, "") for name in _FIELDS},
         "others": others,
+        "whole": compares_environments(user.grant, env),
     }
     try:
         context |= _compared(request, user, env, mode, query)
