@@ -18,7 +18,7 @@ import orjson
 from fastapi import FastAPI
 from psycopg.sql import SQL
 
-from domain.access import Grant
+from domain.access import Grant, Role
 from domain.errors import ConfigStoreError
 from infrastructure.cluster.registry import InstanceInfo, InstanceRegistry
 from infrastructure.http.system import readiness as readyz_answer  # /readyz itself
@@ -92,10 +92,11 @@ class ClusterView:
     indicator: Indicator
 
 
-def cluster_view(app: FastAPI, limit: int) -> ClusterView:
+def cluster_view(app: FastAPI, limit: int, *, admin: bool) -> ClusterView:
     """The instances as ``GET /v1/cluster`` lists them. Red without a live leader (no
     projections, schedules or mirror run), amber when one is gone or behind by more than
-    ``/readyz``'s limit. Raises :class:`StorageError`."""
+    ``/readyz``'s limit. Only an ``admin`` gets the instances and the leader's id, as
+    from the API. Raises :class:`StorageError`."""
     registry: InstanceRegistry = app.state.registry
     found = registry.instances(timeout_seconds=app.state.options.instance_timeout_seconds)
     live = [i for i in found if i.alive]
@@ -108,6 +109,9 @@ def cluster_view(app: FastAPI, limit: int) -> ClusterView:
         indicator = Indicator("warn", f"{len(live)} of {len(found)} live; some lag or are gone")
     else:
         indicator = Indicator("ok", f"{len(live)} live, leader {leaders[0]}")
+    if not admin:
+        indicator = Indicator(indicator.level, f"{len(live)} of {len(found)} live")
+        return ClusterView(None, [], indicator)
     return ClusterView(leaders[0] if leaders else None, found, indicator)
 
 
@@ -166,12 +170,14 @@ def scheduled_view(store: ConfigStore, grant: Grant) -> ScheduledView:
     return ScheduledView(len(views), overdue, next_due, indicator, dict(sorted(per_env.items())))
 
 
-def verify_indicator(run: VerifyRun | None) -> Indicator:
-    """Red when the last run found problems, amber before any run, else green."""
+def verify_indicator(run: VerifyRun | None, *, admin: bool = True) -> Indicator:
+    """Red when the last run found problems, amber before any run, else green. Only an
+    ``admin`` (who alone may run verify) learns how many: a run may span environments
+    outside another user's scopes."""
     if run is None:
         return Indicator("warn", "verify has never run")
     if run.problems:
-        return Indicator("bad", f"{run.problems} problem(s) found")
+        return Indicator("bad", f"{run.problems} problem(s) found" if admin else "found problems")
     return Indicator("ok", "no problems found")
 
 
@@ -201,15 +207,17 @@ def system_status(app: FastAPI, grant: Grant) -> SystemStatus:
     store: ConfigStore = app.state.store
     ready = readiness(app)
     run = last_verify_run(store)
+    admin = grant.allows(Role.ADMIN)
     return SystemStatus(
         readiness=ready,
         lag=lag_indicator(ready),
         head=head(store),
-        cluster=cluster_view(app, ready.limit),
+        cluster=cluster_view(app, ready.limit, admin=admin),
         mirror=mirror_view(app, ready.limit),
         scheduled=scheduled_view(store, grant),
-        verify=run,
-        verify_indicator=verify_indicator(run),
+        # Who ran it, on which environment, with what counts: for admins only.
+        verify=run if admin else None,
+        verify_indicator=verify_indicator(run, admin=admin),
     )
 
 

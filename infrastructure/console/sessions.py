@@ -23,7 +23,7 @@ from psycopg.sql import SQL, Composed
 
 from domain.errors import StorageError
 from infrastructure.persistence.errors import first_line, storage_errors
-from infrastructure.persistence.tables import table
+from infrastructure.persistence.tables import fetch_all, table
 
 SESSIONS_TABLE = "cc_console_sessions"
 #: A session unused for this long ends (``CONDUIT_CONFIG_CONSOLE_IDLE_MINUTES``).
@@ -135,14 +135,11 @@ class ConsoleSessions:
         return len(self._run(statement.format(self._table), (token_name,)))
 
     def _run(self, statement: Composed, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        # Every page starts here: fetch_all runs a statement again after a lost
+        # connection, so a restarted database does not turn the next pages into 503s
+        # (each statement here may run twice: they are idempotent or keyed by a new id).
         try:
-            with (
-                storage_errors(),
-                self._datastore.get_connection() as conn,
-                conn.transaction(),
-                conn.cursor(row_factory=tuple_row) as cur,
-            ):
-                cur.execute(statement, params)
-                return cur.fetchall() if cur.description is not None else []
+            with storage_errors():
+                return fetch_all(self._datastore, statement, params, row_factory=tuple_row)
         except (PersistenceError, psycopg.Error) as exc:
             raise StorageError(f"console sessions: {first_line(exc)}") from None

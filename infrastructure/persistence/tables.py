@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
+from psycopg.rows import RowFactory, dict_row
 from psycopg.sql import SQL, Composed, Identifier
+
+from infrastructure.persistence.outage import retry_lost_connection
 
 
 def table(datastore: PostgresDatastore, name: str) -> Composed:
@@ -13,9 +16,18 @@ def table(datastore: PostgresDatastore, name: str) -> Composed:
     return SQL("{}.{}").format(Identifier(datastore.schema), Identifier(name))
 
 
-def fetch_all(datastore: PostgresDatastore, query: Composed, params: tuple[Any, ...]) -> list[Any]:
-    """Every row of one query on a pooled connection; database errors propagate as psycopg's
-    (or eventsourcing's, from the pool)."""
-    with datastore.get_connection() as conn, conn.cursor() as curs:
+@retry_lost_connection
+def fetch_all(
+    datastore: PostgresDatastore,
+    query: Composed,
+    params: tuple[Any, ...],
+    *,
+    row_factory: RowFactory[Any] = dict_row,
+) -> list[Any]:
+    """Every row of one statement (none when it returns no rows), committed on a pooled
+    connection. It runs again on a fresh connection when its connection was lost (a
+    restarted database leaves dead ones in the pool), so it suits reads and idempotent
+    writes only. Other database errors propagate as eventsourcing's."""
+    with datastore.get_connection() as conn, conn.cursor(row_factory=row_factory) as curs:
         curs.execute(query, params)
-        return list(curs.fetchall())
+        return list(curs.fetchall()) if curs.description is not None else []

@@ -19,6 +19,7 @@ from domain.document import EnvDocument, entry_errors, prepare_values
 from domain.entry import ConfigEntry, Provenance
 from domain.environment import Change, EntryState, EnvState, apply_plan, restore_plan
 from domain.errors import FieldError, InvalidValueError, NotFoundError, VersionConflictError
+from domain.parsing import MalformedInputError
 from domain.secret_views import Schema
 from domain.stored import BrokenEntry, EntryProblem
 from domain.values import json_equal, validate
@@ -157,8 +158,8 @@ class StoreBulk(StoreEnvironment):
     ) -> BulkResult:
         for _ in range(MAX_ATTEMPTS):
             view = self.environment_at(environment)
-            if expected_position is not None and view.last_change > expected_position:
-                raise EnvironmentMovedError(environment, expected_position)
+            if expected_position is not None:
+                _check_expected(view, expected_position)
             steps = planner(view)
             result = BulkResult(environment, view.position, view.position, False, steps)
             if dry_run or not result.changes:
@@ -259,3 +260,16 @@ def _shown(result: BulkResult, schema: Callable[[str, str], Schema]) -> BulkResu
     return replace(
         result, steps=redact_changes(result.steps, lambda area: schema(result.environment, area))
     )
+
+
+def _check_expected(view: EnvironmentView, expected: int) -> None:
+    """Raises :class:`EnvironmentMovedError` when the environment changed after the
+    ``expected`` position, :class:`MalformedInputError` when that position is not yet in
+    the log (a forged or mangled value would otherwise pass every later check)."""
+    if expected > view.position:
+        raise MalformedInputError(
+            "expected_position",
+            f"position {expected} is beyond the last position in the log ({view.position})",
+        )
+    if view.last_change > expected:
+        raise EnvironmentMovedError(view.environment, expected)

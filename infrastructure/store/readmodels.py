@@ -13,6 +13,7 @@ from domain.address import Address
 from domain.environment import EntryState
 from domain.stored import EntryProblem
 from domain.values import value_hash
+from infrastructure.persistence.tables import fetch_all
 from infrastructure.persistence.tables import table as named_table
 from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.store.base import StoreBase, storage_errors
@@ -62,13 +63,11 @@ class StoreReadModels(StoreBase):
         """Run ``query`` with ``{}`` standing for one of our tables."""
         datastore = self.index.datastore
         statement = SQL(query).format(named_table(datastore, table))
-        with (
-            storage_errors(),
-            datastore.get_connection() as conn,
-            conn.cursor(row_factory=tuple_row) as cur,
-        ):
-            cur.execute(statement, params)
-            return cur.fetchall()
+        with storage_errors():
+            rows: list[tuple[Any, ...]] = fetch_all(
+                datastore, statement, params, row_factory=tuple_row
+            )
+        return rows
 
     def list_entries(
         self, environment: str, area: str | None = None, *, min_position: int | None = None

@@ -11,6 +11,7 @@ import pytest
 from domain.address import Address
 from domain.document import EnvDocument, parse_document
 from domain.errors import InvalidValueError, VersionConflictError
+from domain.parsing import MalformedInputError
 from domain.secrets import REDACTED, is_sealed
 from infrastructure.store import ConfigStore, WriteResult
 from tests.conftest import dump_schema
@@ -125,6 +126,26 @@ def test_stale_expected_position_is_a_conflict(store: ConfigStore) -> None:
         )
     assert store.projections.head() == head
     assert store.get(flag("kept")).stored == {"enabled": True}
+
+
+def test_an_expected_position_past_the_log_head_is_refused(store: ConfigStore) -> None:
+    """A forged or mangled position would pass "changed after it" for ever."""
+    _seed(store)
+    store.create_snapshot("prod", "before", actor="alice")
+    store.set(flag("kept"), {"enabled": False}, provenance=who())
+    head = store.projections.head()
+    for command in (
+        lambda: store.apply_document(
+            doc(WANTED), environment="prod", provenance=who(), expected_position=head + 1
+        ),
+        lambda: store.restore("prod", "before", provenance=who(), expected_position=2**63 - 1),
+    ):
+        with pytest.raises(MalformedInputError) as refused:
+            command()
+        assert refused.value.name == "expected_position"
+        assert f"beyond the last position in the log ({head})" in str(refused.value)
+    assert store.projections.head() == head
+    assert store.get(flag("kept")).stored == {"enabled": False}
 
 
 @pytest.mark.parametrize("intruded", ["kept", "edited"])  # unchanged by / part of the plan

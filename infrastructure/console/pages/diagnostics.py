@@ -52,7 +52,7 @@ def diagnostics(
         "errors": None,
     }
     if admin:
-        context["cluster"] = cluster_view(request.app, ready.limit)
+        context["cluster"] = cluster_view(request.app, ready.limit, admin=True)
         if check:
             context["check"] = check_consistency(
                 store,
