@@ -8,11 +8,15 @@
   validation, key check and sealing, in the same order, without writing anything.
 * :func:`change_rows` — side-by-side rows of two stored values, secrets redacted and the
   changed ones marked.
+* :func:`typed_secrets`, :func:`raw_without_typed`, :func:`holds_typed_secret` — the
+  secrets a posted form typed, which a page showing the form again must not send back
+  (the user types them again).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,10 +27,12 @@ from domain.environment import EntryState
 from domain.errors import FieldError, InvalidValueError, NotFoundError
 from domain.limits import ValueLimits
 from domain.parsing import MalformedInputError
-from domain.secrets import seal_secrets
+from domain.secret_schema import Path, secret_paths_in
+from domain.secrets import REDACTED, seal_secrets
 from domain.values import validate_sparse
 from infrastructure.console.diffview import DiffRow, changed_secret_paths, side_by_side
-from infrastructure.console.forms import value_from_form
+from infrastructure.console.editor_fields import walk
+from infrastructure.console.forms import FormField, form_fields, value_from_form
 from infrastructure.console.security import FormFields
 from infrastructure.http.bodies import strict_json_problem
 from infrastructure.http.common import parse_time
@@ -151,6 +157,63 @@ def change_rows(
     left = store.redacted(old, env, area) if old is not None else {}
     right = store.redacted(new, env, area) if new is not None else {}
     return side_by_side(left, right, changed_secrets=secrets)
+
+
+def typed_secrets(fields: list[FormField], form: FormFields) -> frozenset[str]:
+    """The names of the secret inputs of ``fields`` that ``form`` posted text in."""
+    return frozenset(
+        field.name
+        for field in walk(fields)
+        if field.kind == "secret" and any(text for text in form.getlist(field.name))
+    )
+
+
+def raw_without_typed(
+    model: type[AreaModel], value: dict[str, Any]
+) -> tuple[str | None, frozenset[str]]:
+    """The raw mode's posted ``value`` as indented JSON with each secret the user typed
+    (any text but ``********``, which keeps the stored one) emptied, and the dotted
+    paths of those secrets; ``(None, {})`` when it typed none."""
+    typed = [p for p in secret_paths_in(model, value) if _item(value, p) != REDACTED]
+    if not typed:
+        return None, frozenset()
+    shown = json.loads(json.dumps(value))  # a copy to empty the secrets in
+    for path in typed:
+        parent = _item(shown, path[:-1])
+        parent[path[-1]] = ""
+    return json.dumps(shown, indent=2, ensure_ascii=False), frozenset(
+        ".".join(str(part) for part in path) for path in typed
+    )
+
+
+def holds_typed_secret(model: type[AreaModel], text: str) -> bool:
+    """Whether raw JSON that cannot be read may hold a secret the user typed: a member
+    named as a secret field of ``model`` whose string is anything but ``********``
+    (an unterminated one included). Errs on the side of yes."""
+    names = _secret_names(model)
+    if not names:
+        return False
+    members = "|".join(re.escape(name) for name in sorted(names))
+    return re.search(rf'"(?:{members})"\s*:\s*"(?!\*{{8}}")', text) is not None
+
+
+def _secret_names(model: type[AreaModel]) -> set[str]:
+    """The names of the secret fields of ``model``, at any depth (``api_key``)."""
+    names, stack = set(), list(form_fields(model, {}, {}))
+    while stack:
+        item = stack.pop()
+        if item.kind == "secret":
+            names.add(item.name.rsplit(".", 1)[-1])
+        stack.extend(item.children)
+        if item.template is not None:
+            stack.append(item.template)
+    return names
+
+
+def _item(value: Any, path: Path) -> Any:
+    for part in path:
+        value = value[part]
+    return value
 
 
 def field_errors_of(exc: InvalidValueError) -> list[FieldError]:

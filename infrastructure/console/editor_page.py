@@ -9,7 +9,8 @@ reveal); both check access with the grant exactly as the HTTP API's entry routes
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,7 +22,16 @@ from domain.access import Role
 from domain.address import Address, InvalidAddressError
 from domain.entry import Provenance
 from domain.errors import FieldError, InvalidValueError
-from infrastructure.console.editor_data import RAW_FIELD, Loaded, loaded, raw_text
+from domain.secret_schema import secret_paths_in
+from infrastructure.console.editor_data import (
+    RAW_FIELD,
+    Loaded,
+    holds_typed_secret,
+    loaded,
+    raw_text,
+    raw_without_typed,
+    typed_secrets,
+)
 from infrastructure.console.editor_fields import dom_id, errors_by_field, with_posted
 from infrastructure.console.forms import FormField, form_fields
 from infrastructure.console.render import base_path, fragment, page
@@ -87,6 +97,8 @@ class View:
     conflict: dict[str, Any] | None = None
     notice: str | None = None
     typed_key: str = ""
+    #: Secrets the user typed that the page does not send back (dotted paths).
+    retyped: frozenset[str] = frozenset()
 
 
 def store_of(request: Request) -> ConfigStore:
@@ -210,12 +222,39 @@ def refused(
 def posted_view(
     target: Target, form: FormFields, value: dict[str, Any], errors: list[FieldError]
 ) -> View:
-    """The editor showing the user's input (secrets never sent back)."""
+    """The editor showing the user's input, except the secrets it typed: those are never
+    sent back (``retyped`` names them, so the page asks for them again; a raw JSON's are
+    emptied, and raw text that is not JSON but may hold one is not shown again at all:
+    ``retyped`` is then ``{"raw"}``). A secret input shows set or unset as the loaded
+    entry has it."""
+    model = target.entry.model
     mode = "raw" if form.get("mode") == "raw" else "form"
-    fields = with_posted(form_fields(target.entry.model, value, {}), form)
+    fields = with_posted(form_fields(model, value, {}), form)
     raw = form.get(RAW_FIELD) if mode == "raw" else None
+    if mode == "raw":
+        emptied, retyped = raw_without_typed(model, value)
+        raw = raw if emptied is None else emptied
+        if not value and holds_typed_secret(model, raw or ""):  # JSON that cannot be read
+            raw, retyped = None, frozenset({RAW_FIELD})  # None: the stored value instead
+    else:
+        retyped = typed_secrets(fields, form)
+        stored = {".".join(map(str, p)) for p in secret_paths_in(model, target.entry.stored)}
+        fields = _secret_state(fields, retyped, stored)
     key = (form.get("entry_key") or "") if target.is_new else ""
-    return View(mode=mode, fields=fields, raw=raw, errors=errors, typed_key=key)
+    return View(mode=mode, fields=fields, raw=raw, errors=errors, typed_key=key, retyped=retyped)
+
+
+def _secret_state(
+    fields: Iterable[FormField], typed: frozenset[str], stored: set[str]
+) -> list[FormField]:
+    """``fields`` with each typed secret shown set only if the entry stores it (the
+    posted value holds the typed text, which is not kept)."""
+    shown = []
+    for item in fields:
+        children = tuple(_secret_state(item.children, typed, stored))
+        is_set = item.name in stored if item.name in typed else item.secret_set
+        shown.append(replace(item, children=children, secret_set=is_set))
+    return shown
 
 
 def context(request: Request, user: ConsoleUser, target: Target, view: View) -> dict[str, Any]:
@@ -250,6 +289,7 @@ def context(request: Request, user: ConsoleUser, target: Target, view: View) -> 
         "conflict": view.conflict,
         "notice": view.notice,
         "typed_key": view.typed_key,
+        "retyped": sorted(view.retyped),
         "can_write": can_write,
         "can_delete": user.can(Role.WRITER, env, area) and entry.exists,
         "can_reveal": user.grant.role >= Role.ADMIN and user.grant.may_reveal(env, area),

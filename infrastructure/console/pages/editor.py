@@ -129,6 +129,7 @@ def preview(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response:
     view.preview = shown
     if not request.headers.get("HX-Request"):
         return render(request, user, target, view)
+    view.retyped = frozenset()  # htmx swaps in the preview only: the inputs keep their text
     return fragment(request, "editor_preview.html", **context(request, user, target, view))
 
 
