@@ -53,14 +53,18 @@ def database_url_text(url: str) -> str:
 
 
 def redis_url_text(url: str) -> str:
-    """A Redis URL without its user info (password) and query."""
+    """A Redis URL without its user info (password) and query. The user info ends at
+    the last ``@``: a password may hold an unescaped ``/`` or ``@``, which a plain URL
+    parse would show as the host and path."""
+    scheme, _, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
     try:
-        split = urlsplit(url)
+        split = urlsplit(f"{scheme}://{hostpart}")
         host = split.hostname or ""
         port = f":{split.port}" if split.port else ""
     except ValueError:
         return "(unreadable)"
-    hidden = " (password hidden)" if split.password or split.username else ""
+    hidden = " (password hidden)" if at and userinfo else ""
     return mask_text(f"{split.scheme}://{host}{port}{split.path}{hidden}")
 
 

@@ -4,7 +4,7 @@ sign-in page when a session is missing or has ended."""
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,9 +57,9 @@ def to_sign_in(request: Request) -> Response:
     ``HX-Redirect`` for an htmx request. The dead session's cookie is dropped."""
     base = base_path(request)
     target = f"{base}/login"
-    if request.method == "GET" and request.url.path != f"{base}/":
-        query = f"?{request.url.query}" if request.url.query else ""
-        target += "?next=" + quote(request.url.path + query, safe="")
+    back = _return_path(request)
+    if back is not None and back != f"{base}/":
+        target += "?next=" + quote(back, safe="")
     response: Response
     if request.headers.get("HX-Request"):
         response = Response(status_code=401, headers={"HX-Redirect": target})
@@ -68,6 +68,20 @@ def to_sign_in(request: Request) -> Response:
     if COOKIE in request.cookies:
         response.delete_cookie(COOKIE, path=base, httponly=True, samesite="strict")
     return response
+
+
+def _return_path(request: Request) -> str | None:
+    """Where to come back after signing in again: the page a GET asked for, or for an
+    htmx request the page it was made from (``HX-Current-URL``), never the fragment
+    itself (sign-in would land on a piece of a page). Sign-in checks it again."""
+    if request.headers.get("HX-Request"):
+        current = urlsplit(request.headers.get("HX-Current-URL") or "")
+        if not current.path:
+            return None
+        return current.path + (f"?{current.query}" if current.query else "")
+    if request.method != "GET":
+        return None
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def install(app: FastAPI) -> None:
