@@ -8,6 +8,7 @@ source of ``POST /v1/envs/{env}/promote``), one entry (the reader role on its ar
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from domain import parsing
@@ -17,6 +18,7 @@ from domain.entry import Provenance
 from domain.environment import Change
 from domain.parsing import MalformedInputError
 from domain.stored import EntryProblem
+from domain.values import canonical_json
 from infrastructure.console.diffview import AreaRows, env_rows
 from infrastructure.console.history_data import (
     VersionDiff,
@@ -26,6 +28,7 @@ from infrastructure.console.history_data import (
 )
 from infrastructure.http.environments import env_for
 from infrastructure.store import ConfigStore
+from infrastructure.store.bulk import BulkResult
 
 #: The compare page's tabs: environment vs environment, two points, two versions.
 MODES = ("envs", "points", "versions")
@@ -40,6 +43,8 @@ class EnvComparison:
     areas: list[AreaRows] = field(default_factory=list)
     problems: list[EntryProblem] = field(default_factory=list)
     position: int | None = None
+    #: A promote preview's :func:`plan_digest` (``""`` for other comparisons).
+    digest: str = ""
 
     @property
     def total(self) -> int:
@@ -96,7 +101,22 @@ def promote_preview(
     result = store.promote(source, target, provenance=who, prune=prune, dry_run=True)
     changes = _seen(grant, result.changes, source, target)
     skipped = [p for p in result.skipped if grant.sees(source, p.area)]
-    return EnvComparison(env_rows(changes), skipped, result.base_position)
+    digest = plan_digest(result, source=source, prune=prune)
+    return EnvComparison(env_rows(changes), skipped, result.base_position, digest)
+
+
+def plan_digest(result: BulkResult, *, source: str, prune: bool) -> str:
+    """A digest of a promote's plan as the page shows it (its steps, redacted, with the
+    target versions they start from, and the entries left out): equal digests, the same
+    plan. Positions are left out: other environments' writes move them."""
+    plan = {
+        "source": source,
+        "target": result.environment,
+        "prune": prune,
+        "changes": [change.to_json() for change in result.changes],
+        "skipped": [problem.to_json() for problem in result.skipped],
+    }
+    return hashlib.sha256(canonical_json(plan)).hexdigest()
 
 
 def points_diff(

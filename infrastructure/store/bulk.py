@@ -132,11 +132,14 @@ class StoreBulk(StoreEnvironment):
         provenance: Provenance,
         prune: bool = False,
         dry_run: bool = False,
+        expected_position: int | None = None,
     ) -> BulkResult:
         """Apply the source environment's current entries to the target environment.
         An entry whose stored value cannot be served (nor its secrets opened) is not
         copied, and left alone in the target even with ``prune``: it is reported in
-        ``skipped``. Raises :class:`NotFoundError` if the source has never had an entry."""
+        ``skipped``. Raises :class:`NotFoundError` if the source has never had an entry;
+        with ``expected_position`` (a dry run's ``base_position``), as :meth:`restore`
+        when the target changed after it."""
         if source == target:
             raise InvalidValueError.single("to", "must differ from the source environment")
         view = self.environment_at(source)
@@ -145,7 +148,12 @@ class StoreBulk(StoreEnvironment):
         served = self.served(view, live_only=True, sealed=True)
         document = EnvDocument(source, served.live(), problems=served.problems)
         return self.apply_document(
-            document, environment=target, provenance=provenance, prune=prune, dry_run=dry_run
+            document,
+            environment=target,
+            provenance=provenance,
+            prune=prune,
+            dry_run=dry_run,
+            expected_position=expected_position,
         )
 
     def _run(
