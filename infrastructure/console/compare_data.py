@@ -19,7 +19,7 @@ from domain.environment import Change
 from domain.parsing import MalformedInputError
 from domain.stored import EntryProblem
 from domain.values import canonical_json
-from infrastructure.console.diffview import AreaRows, env_rows
+from infrastructure.console.diffops import AreaRows, env_rows
 from infrastructure.console.history_data import (
     VersionDiff,
     current_entry,

@@ -11,7 +11,7 @@ from html import unescape
 from fastapi.testclient import TestClient
 
 from domain.address import Address
-from infrastructure.console.diffview import ops_rows
+from infrastructure.console.diffops import ops_rows
 from infrastructure.store import ConfigStore
 from tests.console.conftest import bearer, csrf_of, sign_in
 from tests.infrastructure.http.conftest import SETUP, Headers

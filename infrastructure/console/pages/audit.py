@@ -18,7 +18,7 @@ from infrastructure.console.audit_data import (
     audit_page,
     csv_lines,
 )
-from infrastructure.console.diffview import ops_rows
+from infrastructure.console.diffops import ops_rows
 from infrastructure.console.queries import visible_environments
 from infrastructure.console.render import base_path, page
 from infrastructure.console.security import SignedIn

@@ -27,7 +27,7 @@ from infrastructure.console.compare_data import (
     points_diff,
     promote_preview,
 )
-from infrastructure.console.diffview import env_rows
+from infrastructure.console.diffops import env_rows
 from infrastructure.console.pages.history import SOURCE, entry_url
 from infrastructure.console.promote_data import apply_promote, may_promote
 from infrastructure.console.queries import visible_environments

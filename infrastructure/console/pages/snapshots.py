@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.access import Role
 from domain.address import Address, check_name
 from domain.errors import InvalidValueError, VersionConflictError
-from infrastructure.console.diffview import env_rows
+from infrastructure.console.diffops import env_rows
 from infrastructure.console.render import base_path, page
 from infrastructure.console.security import ConsoleUser, Form, SignedIn
 from infrastructure.console.snapshots_data import (

@@ -14,13 +14,12 @@ from domain.environment import Change, EntryState, diff_states
 from domain.secret_views import parse_pointer
 from domain.secrets import REDACTED
 from domain.values import json_diff
+from infrastructure.console.diffops import env_rows, ops_rows
 from infrastructure.console.diffview import (
     ABSENT,
     DiffRow,
     changed_secret_paths,
-    env_rows,
     fold,
-    ops_rows,
     side_by_side,
 )
 
