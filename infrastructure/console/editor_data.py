@@ -221,12 +221,16 @@ def field_errors_of(exc: InvalidValueError) -> list[FieldError]:
     return exc.errors or [FieldError("", str(exc))]
 
 
+#: The editor's "apply at" input (the time a scheduled edit is applied at).
+APPLY_AT = "apply_at"
+
+
 def apply_time(text: str) -> datetime:
     """The "apply at" time of a form (``2026-01-31T12:00``, UTC unless it has an
     offset). Raises :class:`InvalidValueError` naming ``apply_at``."""
     if not text.strip():
-        raise InvalidValueError.single("apply_at", "give the time to apply the change at")
+        raise InvalidValueError.single(APPLY_AT, "give the time to apply the change at")
     try:
-        return parse_time(text.strip(), name="apply_at")
+        return parse_time(text.strip(), name=APPLY_AT)
     except MalformedInputError as exc:
-        raise InvalidValueError.single("apply_at", exc.problem) from None
+        raise InvalidValueError.single(APPLY_AT, exc.problem) from None

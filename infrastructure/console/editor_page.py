@@ -24,6 +24,7 @@ from domain.entry import Provenance
 from domain.errors import FieldError, InvalidValueError
 from domain.secret_schema import secret_paths_in
 from infrastructure.console.editor_data import (
+    APPLY_AT,
     RAW_FIELD,
     Loaded,
     holds_typed_secret,
@@ -257,6 +258,12 @@ def _secret_state(
     return shown
 
 
+def _inputs_besides(view: View) -> set[str]:
+    """The page's inputs that are not fields of the value: the new entry's key, and the
+    preview's "apply at" while the preview is shown."""
+    return {"entry_key", APPLY_AT} if view.preview else {"entry_key"}
+
+
 def context(request: Request, user: ConsoleUser, target: Target, view: View) -> dict[str, Any]:
     """Everything ``editor.html`` and its partials use."""
     store, entry, address = store_of(request), target.entry, target.address
@@ -283,7 +290,7 @@ def context(request: Request, user: ConsoleUser, target: Target, view: View) -> 
         "mode": view.mode,
         "errors": view.errors,
         "field_errors": errors_by_field(
-            view.errors, fields, fallback=fallback, known={"entry_key"}
+            view.errors, fields, fallback=fallback, known=_inputs_besides(view)
         ),
         "preview": view.preview,
         "conflict": view.conflict,

@@ -9,7 +9,7 @@ token's scopes answers as the API does.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -105,32 +105,41 @@ def preview(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response:
     if isinstance(posted, Response):
         return posted
     target, value = posted
-    entry, store = target.entry, store_of(request)
     try:
-        result = checked(
-            store,
-            target.address,
-            value,
-            entry.stored or None,
-            may_reveal=may_reveal(user, target.address),
-        )
+        shown = change_preview(request, user, target, value)
     except InvalidValueError as exc:
         return refused(request, user, target, form, value=value, errors=field_errors_of(exc))
-    current = loaded(store, target.address)
-    before = entry.stored if entry.exists else None
-    shown = {
-        "stored_rows": change_rows(store, target.address, before, result.stored),
-        "effective_rows": change_rows(
-            store, target.address, entry.complete if entry.exists else None, result.complete
-        ),
-        "moved_on": current.version if current.version != entry.version else None,
-    }
     view = posted_view(target, form, value, [])
     view.preview = shown
     if not request.headers.get("HX-Request"):
         return render(request, user, target, view)
     view.retyped = frozenset()  # htmx swaps in the preview only: the inputs keep their text
     return fragment(request, "editor_preview.html", **context(request, user, target, view))
+
+
+def change_preview(
+    request: Request, user: SignedIn, target: Target, value: JsonObject
+) -> dict[str, Any]:
+    """What the preview shows of saving ``value``: the stored and effective changes,
+    validated and sealed as a save would be, and the version the entry moved on to
+    since it was loaded (``None`` if it did not). Raises :class:`InvalidValueError`."""
+    entry, store = target.entry, store_of(request)
+    result = checked(
+        store,
+        target.address,
+        value,
+        entry.stored or None,
+        may_reveal=may_reveal(user, target.address),
+    )
+    current = loaded(store, target.address)
+    before = entry.stored if entry.exists else None
+    return {
+        "stored_rows": change_rows(store, target.address, before, result.stored),
+        "effective_rows": change_rows(
+            store, target.address, entry.complete if entry.exists else None, result.complete
+        ),
+        "moved_on": current.version if current.version != entry.version else None,
+    }
 
 
 @router.post(ENTRY + "/save", summary="Save an edit")

@@ -8,22 +8,31 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from domain.access import Role
-from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
+from domain.errors import FieldError, InvalidValueError, NotFoundError, VersionConflictError
 from domain.secret_views import secret_places
-from infrastructure.console.editor_data import apply_time, field_errors_of, posted_value
+from domain.values import JsonObject
+from infrastructure.console.editor_data import (
+    APPLY_AT,
+    apply_time,
+    field_errors_of,
+    posted_value,
+)
 from infrastructure.console.editor_page import (
     Ref,
+    Target,
     View,
     after_write,
     may_reveal,
+    posted_view,
     provenance,
     readable,
     refused,
     render,
+    render_form,
     store_of,
     writable,
 )
-from infrastructure.console.pages.editor import ENTRY, conflict
+from infrastructure.console.pages.editor import ENTRY, change_preview, conflict
 from infrastructure.console.render import fragment
 from infrastructure.console.security import Form, SignedIn
 from infrastructure.http.common import entry_address
@@ -53,14 +62,37 @@ def schedule(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response
             target.address,
             "set",
             value,
-            due_at=apply_time(form.get("apply_at") or ""),
+            due_at=apply_time(form.get(APPLY_AT) or ""),
             provenance=provenance(user, form),
             expected_version=entry.version,
             may_reveal=may_reveal(user, target.address),
         )
     except InvalidValueError as exc:
-        return refused(request, user, target, form, value=value, errors=field_errors_of(exc))
+        return _not_scheduled(request, user, target, form, value=value, errors=field_errors_of(exc))
     return after_write(request, target, "scheduled", entry.version)
+
+
+def _not_scheduled(
+    request: Request,
+    user: SignedIn,
+    target: Target,
+    form: Form,
+    *,
+    value: JsonObject,
+    errors: list[FieldError],
+) -> Response:
+    """The form again (422) with the preview and its "apply at" input holding what the
+    user typed, so an error about the time sits at that input. The store names its
+    time ``at``; the form calls it ``apply_at``. Without a valid preview (the value
+    itself was refused) the form alone, as any refused edit."""
+    errors = [FieldError(APPLY_AT, e.message) if e.field == "at" else e for e in errors]
+    try:
+        shown = change_preview(request, user, target, value)
+    except InvalidValueError:
+        return refused(request, user, target, form, value=value, errors=errors)
+    view = posted_view(target, form, value, errors)
+    view.preview = shown | {"apply_at": form.get(APPLY_AT) or ""}
+    return render_form(request, user, target, view, status=422)
 
 
 @router.post(ENTRY + "/delete", summary="Delete an entry")
