@@ -12,7 +12,7 @@ from domain import parsing
 from domain.address import Address
 from domain.entry import ConfigEntry
 from domain.parsing import MalformedInputError
-from infrastructure.console.diffview import DiffRow, changed_secret_paths, side_by_side
+from infrastructure.console.diffview import ABSENT, DiffRow, changed_secret_paths, side_by_side
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import HistoryItem
 
@@ -42,9 +42,30 @@ class VersionDiff:
     right_deleted: bool = False
 
     @property
-    def differs(self) -> bool:
+    def values_differ(self) -> bool:
         """True when some row is not unchanged."""
         return any(row.kind not in ("same", "folded") for row in self.rows)
+
+    @property
+    def differs(self) -> bool:
+        """True when the stored values differ or one side is deleted and the other not
+        (a deletion is not "the same stored value", even with equal rows)."""
+        return self.values_differ or self.left_deleted != self.right_deleted
+
+    @property
+    def same_value_text(self) -> str:
+        """What equal rows mean, said with the versions' deleted states."""
+        left, right = self.left, self.right
+        if self.left_deleted == self.right_deleted:
+            both = "are both deleted, with the same last" if self.left_deleted else "hold the same"
+            return f"Versions {left} and {right} {both} stored value."
+        gone, live = (left, right) if self.left_deleted else (right, left)
+        if live > gone:
+            return (
+                f"Version {gone} deleted the entry; version {live} brought it back "
+                "(undeleted) with the value it had before."
+            )
+        return f"Version {gone} deleted the entry, which held the value of version {live}."
 
 
 @dataclass(frozen=True)
@@ -119,6 +140,16 @@ def _diff(store: ConfigStore, address: Address, old: ConfigEntry, new: ConfigEnt
     return VersionDiff(old.version, new.version, rows, old.deleted, new.deleted)
 
 
+def _restore_diff(
+    store: ConfigStore, address: Address, now: ConfigEntry, then: ConfigEntry
+) -> VersionDiff:
+    """The rollback of a deleted entry: it holds no value now (each field of ``then``
+    is added, not "the same" as the value it was deleted with)."""
+    env, area = address.environment, address.area
+    rows = side_by_side(ABSENT, store.redacted(dict(then.value), env, area))
+    return VersionDiff(now.version, then.version, rows, left_deleted=True)
+
+
 def target_version(
     store: ConfigStore, address: Address, to_version: int | None, to_time: datetime | None
 ) -> int:
@@ -141,7 +172,11 @@ def rollback_plan(store: ConfigStore, address: Address, target: int) -> Rollback
     if target > now.version:
         raise MalformedInputError("to_version", f"the entry has versions 1 to {now.version}")
     then = store.require(address, target)
-    diff = _diff(store, address, now, then)
+    diff = (
+        _restore_diff(store, address, now, then)
+        if now.deleted
+        else _diff(store, address, now, then)
+    )
     problem = None
     if then.deleted:
         problem = f"Version {target} is a deleted state: roll back to a version with a value."
