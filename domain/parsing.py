@@ -20,6 +20,9 @@ from domain.errors import ConfigStoreError
 MAX_INT64 = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]+")
 _ETAG = re.compile(r'(?:W/)?"([^"]*)"')
+#: A snapshot's name: 1-100 letters, digits or ``_.-``, starting with a letter.
+SNAPSHOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
+_POINT_HINT = "give a time, a position, a snapshot name or now"
 #: What ``If-Match: *`` parses to: any current representation.
 ANY_VERSION = "*"
 TIME_EXAMPLE = "e.g. 2026-01-31T12:00:00Z"
@@ -113,15 +116,19 @@ def version_or_time(text: str, *, name: str) -> int | datetime:
 
 def point(text: str, *, name: str) -> int | datetime | str | None:
     """A point of the log: ``now`` (``None``), a position (digits), an ISO-8601 time
-    (anything else starting with a digit 0-9) or a snapshot name."""
+    (anything else starting with a digit 0-9) or a snapshot name (:data:`SNAPSHOT_NAME`).
+    Raises :class:`MalformedInputError` for anything else, such as ``-1``: no snapshot
+    can have that name, so "not found" would mislead."""
     if text == "now":
         return None
     if is_whole_number(text):
         return position(text, name=name)
     if text[:1] in "0123456789" and text:
         return moment(text, name=name)
-    if not text.strip():
-        raise MalformedInputError(name, "give a time, a position, a snapshot name or now")
+    if text[:1] == "-" and is_whole_number(text[1:]):
+        raise MalformedInputError(name, f"a position cannot be negative; got {_shown(text)}")
+    if not SNAPSHOT_NAME.fullmatch(text):
+        raise MalformedInputError(name, f"{_POINT_HINT}; got {_shown(text)}")
     return text
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -16,6 +15,7 @@ from psycopg.rows import tuple_row
 from domain.document import EnvDocument
 from domain.environment import Change, EntryKey, EntryState, EnvState, diff_states
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
+from domain.parsing import SNAPSHOT_NAME
 from domain.secret_views import Schema, redact_ops
 from domain.stored import EntryProblem
 from infrastructure.projection.checkpoints import CheckpointInfo
@@ -24,7 +24,6 @@ from infrastructure.store.serving import Served
 
 #: A point of the log: a position, a time, or a named snapshot.
 PointRef = int | datetime | str
-SNAPSHOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
 RESERVED_NAMES = frozenset({"now"})  # a point, not a snapshot
 
 

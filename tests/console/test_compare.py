@@ -175,7 +175,7 @@ def test_secrets_and_hostile_text_never_show(
         ({"mode": "points", "from": "2026-13-01"}, 400),
         ({"mode": "points", "from": "999999"}, 404),
         ({"mode": "points", "from": "no-such-snapshot"}, 404),
-        ({"mode": "points", "from": "0", "to": "\u2460"}, 404),
+        ({"mode": "points", "from": "0", "to": "\u2460"}, 400),  # no snapshot name
         ({"mode": "versions", "area": "router", "key": "default", "v1": "0"}, 400),
         ({"mode": "versions", "area": "router", "key": "default", "v1": "-1"}, 400),
         ({"mode": "versions", "area": "router", "key": "default", "v2": "1" + "0" * 30}, 400),

@@ -110,12 +110,14 @@ def test_environment_diff_points_are_strict(client: TestClient, admin: Headers, 
     problem(got, 400, "to")
 
 
-def test_environment_diff_point_that_is_not_a_number_is_a_snapshot_name(
+def test_environment_diff_point_that_no_snapshot_can_be_named_is_malformed(
     client: TestClient, admin: Headers
 ) -> None:
-    for name in ("²", "٣", "-1"):  # not digits 0-9: a snapshot name, and there is none
+    for name in ("²", "٣", "-1"):  # not digits 0-9, and no snapshot name either
         got = client.get("/v1/envs/prod/diff", params={"from": name}, headers=admin)
-        problem(got, 404, "snapshot")
+        problem(got, 400, "from")
+    got = client.get("/v1/envs/prod/diff", params={"from": "nothing-yet"}, headers=admin)
+    problem(got, 404, "snapshot")  # a possible name: there is no such snapshot
 
 
 # Header bytes: b"\xb2" is "²" as a server decodes it (latin-1), then the UTF-8 forms.
