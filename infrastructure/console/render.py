@@ -96,14 +96,23 @@ def remember_environment(request: Request, response: Response, grant: Grant) -> 
     value = quote(env, safe="")
     if request.cookies.get(LAST_ENV_COOKIE) == value:
         return
-    response.set_cookie(
-        LAST_ENV_COOKIE,
-        value,
-        path=base_path(request) or "/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    response.set_cookie(LAST_ENV_COOKIE, value, **_env_cookie(request))
+
+
+def forget_environment(request: Request, response: Response) -> None:
+    """Drop the :data:`LAST_ENV_COOKIE` (at sign-out), so whoever signs in next in this
+    browser does not start on the environment the last user was on."""
+    response.delete_cookie(LAST_ENV_COOKIE, **_env_cookie(request))
+
+
+def _env_cookie(request: Request) -> dict[str, Any]:
+    """The :data:`LAST_ENV_COOKIE`'s attributes; deleting it needs the same path."""
+    return {
+        "path": base_path(request) or "/",
+        "httponly": True,
+        "samesite": "strict",
+        "secure": request.url.scheme == "https",
+    }
 
 
 def nav(request: Request, environment: str) -> list[NavLink]:

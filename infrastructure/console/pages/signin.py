@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.areas.access_token import hash_token
 from domain.errors import AuthenticationError
-from infrastructure.console.render import base_path, fragment
+from infrastructure.console.render import base_path, forget_environment, fragment
 from infrastructure.console.security import (
     COOKIE,
     CSRF_FIELD,
@@ -139,8 +139,10 @@ def login(request: Request, form: Form) -> Response:
 
 @router.post("/logout", summary="Sign out")
 def logout(request: Request, user: SignedIn) -> Response:
-    """End the session on the server, drop its cookie, go to the sign-in page."""
+    """End the session on the server, drop its cookie and the environment last visited,
+    go to the sign-in page."""
     console_of(request).sessions.end(user.session)
     response = RedirectResponse(f"{base_path(request)}/login?signed_out=true", status_code=303)
     forget_cookie(request, response, COOKIE)
+    forget_environment(request, response)
     return response
