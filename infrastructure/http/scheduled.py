@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.access import Grant, Role
 from domain.address import check_name
+from domain.errors import NotFoundError
 from domain.parsing import MAX_INT64
 from infrastructure.http.common import (
     entry_address,
@@ -22,6 +23,7 @@ from infrastructure.http.common import (
 from infrastructure.http.schemas import READ_ERRORS, WRITE_ERRORS, problems
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import scheduled_json
+from infrastructure.store.schedule import schedule_address
 from infrastructure.store.service import ConfigStore
 from infrastructure.store.views import ScheduledView
 
@@ -80,9 +82,24 @@ class ScheduledListOut(BaseModel):
     items: list[ScheduledOut]
 
 
-def _visible(grant: Grant, role: Role, view: ScheduledView) -> ScheduledView:
-    """The view, if the grant has ``role`` on its target (else 403)."""
-    grant.require(role, view.change.environment, view.change.area)
+def scheduled_for(
+    store: ConfigStore, grant: Grant, env: str, schedule_id: str, role: Role
+) -> ScheduledView:
+    """The scheduled change ``schedule_id`` of ``env``, for ``grant`` to act on with
+    ``role`` on its target area (the API's and the console's one rule). Raises
+    :class:`NotFoundError` when there is none in ``env`` and, with the same message,
+    when ``grant`` may not read its area: as GitHub answers for a private repository,
+    so a scoped token cannot tell the ids of other areas (or environments) from ids that
+    do not exist; :class:`PermissionDeniedError` when it reads the area but lacks
+    ``role`` there."""
+    schedule_address(schedule_id)  # a malformed id: its own 404, which tells nothing
+    try:
+        view: ScheduledView | None = store.scheduled(schedule_id, environment=env)
+    except NotFoundError:
+        view = None
+    if view is None or not grant.sees(env, view.change.area):
+        raise NotFoundError(f"no scheduled change {schedule_id!r} in {env!r}")
+    grant.require(role, env, view.change.area)
     return view
 
 
@@ -141,11 +158,12 @@ def list_scheduled(
     responses=problems(*READ_ERRORS),
 )
 def get_scheduled(request: Request, env: str, schedule_id: str, grant: Caller) -> Response:
-    """Read from the log, so it is current even while projections catch up."""
+    """Read from the log, so it is current even while projections catch up. 404 for a
+    change of an area the token may not read, as for an unknown id."""
     grant.require(Role.READER, check_name("environment", env), None, any_area=True)
     store = store_of(request)
-    view = store.scheduled(schedule_id, environment=env)
-    return json_response(_shown(store, _visible(grant, Role.READER, view)))
+    view = scheduled_for(store, grant, env, schedule_id, Role.READER)
+    return json_response(_shown(store, view))
 
 
 @router.delete(
@@ -156,11 +174,11 @@ def get_scheduled(request: Request, env: str, schedule_id: str, grant: Caller) -
 )
 def cancel_scheduled(request: Request, env: str, schedule_id: str, grant: Caller) -> Response:
     """It will never apply; 409 when it is no longer pending. Needs the writer role on
-    the target. The reason comes from ``X-Change-Reason``."""
+    the target (404 when the token may not even read it, as for an unknown id). The
+    reason comes from ``X-Change-Reason``."""
     grant.require(Role.WRITER, check_name("environment", env), None, any_area=True)
     store = store_of(request)
-    view = store.scheduled(schedule_id, environment=env)
-    _visible(grant, Role.WRITER, view)
+    scheduled_for(store, grant, env, schedule_id, Role.WRITER)
     cancelled = store.cancel_scheduled(
         schedule_id, provenance=provenance(grant, request), environment=env
     )
