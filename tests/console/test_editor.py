@@ -79,7 +79,7 @@ def test_the_page_shows_the_form_defaults_secrets_and_last_change(
     assert re.search(
         r'<input type="password" id="f-keys-0-api_key" name="keys.0.api_key" value=""', html
     )
-    assert "by <strong>setup</strong>" in html
+    assert "by <strong><bdi>setup</bdi></strong>" in html
     assert "Reveal</button>" in html  # admins only
     raw = client.get(URL + "?mode=raw")
     assert raw.status_code == 200
@@ -154,8 +154,8 @@ def test_save_is_conditional_on_the_loaded_version(
     assert answer.status_code == 409
     html = answer.text
     assert "Not saved: someone else changed this entry" in html
-    assert "it is now version 2" in html and "<strong>someone-else</strong>" in html
-    assert "<q>rotate</q>" in html
+    assert "it is now version 2" in html and "<strong><bdi>someone-else</bdi></strong>" in html
+    assert "<q><bdi>rotate</bdi></q>" in html
     assert re.search(r'<tr class="diff-added">\s*<th scope="row" class="mono">enabled', html)
     assert 'value="https://mine.example.com"' in html  # the user's input is kept
     assert '<input type="hidden" name="version" value="1">' in html

@@ -51,7 +51,7 @@ def test_list_pending_and_done_redacted(
     assert PLAIN not in html and "********" in html
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     pending, done = html.split('id="done-title"')
-    assert first.id in pending and "<strong>planner</strong>" in pending
+    assert first.id in pending and "<strong><bdi>planner</bdi></strong>" in pending
     assert 'href="/ui/envs/prod/entries/provider/openai"' in pending
     assert "Cancel this change" in pending
     assert "cancelled" in done and "global_setting/motd" in done and "Cancel this" not in done
