@@ -4,6 +4,7 @@ sign-in page when a session is missing or has ended."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
@@ -31,12 +32,34 @@ _TITLES = {
 }
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
-    """The error page: status, title and a message (escaped like every value)."""
+@dataclass(frozen=True)
+class BackLink:
+    """A way back from an error page to where the user came from (besides the dashboard)."""
+
+    href: str
+    text: str
+
+
+def error_page(
+    request: Request, status: int, message: str, *, back: BackLink | None = None
+) -> Response:
+    """The error page: status, title and a message (escaped like every value), with a
+    link ``back`` (e.g. to the list the failed action was on) before the dashboard's."""
     title = _TITLES.get(status, "Error")
     return fragment(
-        request, "error.html", status_code=status, status=status, title=title, message=message
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        title=title,
+        message=message,
+        back=back,
     )
+
+
+def store_error_page(request: Request, exc: ConfigStoreError, *, back: BackLink) -> Response:
+    """The error page of a store error, with the status the API gives it and ``back``."""
+    return error_page(request, store_problem(exc).status_code, str(exc), back=back)
 
 
 def too_large_page(request: Request, limit: int) -> Response:

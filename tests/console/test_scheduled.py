@@ -120,3 +120,31 @@ def test_bad_parameters_are_a_400_page(client: TestClient, admin: Headers) -> No
         "/ui/envs/prod/scheduled/sch-000000000000/cancel", data={"csrf": csrf, "reason": "r" * 2001}
     )
     assert long.status_code == 400 and "at most 2000" in long.text
+
+
+def _links(html: str) -> list[tuple[str, str]]:
+    section = html.split('<section class="card narrow">', 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', section)
+
+
+def test_a_refused_cancel_links_back_to_the_scheduled_list(
+    client: TestClient, store: ConfigStore, admin: Headers, make_token: TokenMaker
+) -> None:
+    view = _schedule(store, "router", "default", {"max_retries": 4})
+    store.cancel_scheduled(view.id, provenance=SETUP)
+    csrf = sign_in(client, bearer(admin))
+    back = [
+        ("/ui/envs/prod/scheduled", "Back to the scheduled changes of prod"),
+        ("/ui/", "Back to the dashboard"),
+    ]
+    again = client.post(f"/ui/envs/prod/scheduled/{view.id}/cancel", data={"csrf": csrf})
+    assert again.status_code == 409
+    assert_console_page(again)
+    assert _links(again.text) == back
+    missing = client.post("/ui/envs/prod/scheduled/sch-000000000000/cancel", data={"csrf": csrf})
+    assert (missing.status_code, _links(missing.text)) == (404, back)
+    pending = _schedule(store, "router", "default", {"max_retries": 5})
+    csrf = sign_in(client, bearer(make_token("reader")))
+    refused = client.post(f"/ui/envs/prod/scheduled/{pending.id}/cancel", data={"csrf": csrf})
+    assert (refused.status_code, _links(refused.text)) == (403, back)
+    assert store.scheduled(pending.id).status == "pending"

@@ -17,7 +17,9 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.access import Role
 from domain.address import check_name
+from domain.errors import ConfigStoreError
 from infrastructure.console.diffview import compact
+from infrastructure.console.errors import BackLink, store_error_page
 from infrastructure.console.render import base_path, page
 from infrastructure.console.security import ConsoleUser, Form, SignedIn
 from infrastructure.console.snapshots_data import reason_of
@@ -87,12 +89,16 @@ def scheduled(request: Request, env: str, user: SignedIn) -> Response:
 def cancel(request: Request, env: str, schedule_id: str, user: SignedIn, form: Form) -> Response:
     """Cancel a pending change (field ``reason``); back to the list. 404 when there is no
     such change in ``env``, 403 without the writer role on its area, 409 when it is no
-    longer pending."""
-    user.grant.require(Role.WRITER, check_name("environment", env), None, any_area=True)
-    why = provenance(user.grant, request, reason_of(form.get("reason")), source=SOURCE)
-    store = _store(request)
-    view = store.scheduled(schedule_id, environment=env)
-    user.grant.require(Role.WRITER, view.change.environment, view.change.area)
-    store.cancel_scheduled(schedule_id, provenance=why, environment=env)
-    target = f"{base_path(request)}/envs/{quote(env, safe='')}/scheduled"
+    longer pending: each an error page that links back to the list."""
+    target = f"{base_path(request)}/envs/{quote(check_name('environment', env), safe='')}/scheduled"
+    try:
+        user.grant.require(Role.WRITER, env, None, any_area=True)
+        why = provenance(user.grant, request, reason_of(form.get("reason")), source=SOURCE)
+        store = _store(request)
+        view = store.scheduled(schedule_id, environment=env)
+        user.grant.require(Role.WRITER, view.change.environment, view.change.area)
+        store.cancel_scheduled(schedule_id, provenance=why, environment=env)
+    except ConfigStoreError as exc:  # the page says why, with the way back to the list
+        back = BackLink(target, f"Back to the scheduled changes of {env}")
+        return store_error_page(request, exc, back=back)
     return RedirectResponse(f"{target}?cancelled={quote(schedule_id, safe='')}", status_code=303)
