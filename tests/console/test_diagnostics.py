@@ -24,6 +24,7 @@ AUDIT_KEY = "YXVkaXQta2V5LWF1ZGl0LWtleS1hdWRpdC1rZXktMTI"
 RETIRED = "cmV0aXJlZC1rZXktcmV0aXJlZC1rZXktcmV0aXJlZC0x"
 DB_PASSWORD = "db-Pa55word-xyz"
 REDIS_PASSWORD = "redis-Pa55-abc"
+REDIS_PASSWORD_WITH_AT = "p@ss/w0rd-Redis"  # not percent-encoded, as people paste it
 TOKEN = "cct_admin.SuperSecretTokenText123"
 
 
@@ -125,3 +126,13 @@ def test_the_ring_keeps_the_last_hundred() -> None:
     assert len(lines) == 100
     assert lines[0].message == "bad %d %d"
     assert lines[1].message == "problem 149" and lines[-1].message == "problem 51"
+
+
+def test_a_redis_password_with_an_at_sign_is_not_shown(client: TestClient, admin: Headers) -> None:
+    state = client.app.state  # type: ignore[attr-defined]
+    state.settings = Settings(redis_url=f"redis://:{REDIS_PASSWORD_WITH_AT}@cache.example:6379/0")
+    state.recent_errors = RecentErrors()
+    sign_in(client, bearer(admin))
+    html = client.get("/ui/diagnostics").text
+    assert "CONDUIT_CONFIG_REDIS_URL" in html
+    assert "w0rd" not in html  # the tail of the password after its "@"
