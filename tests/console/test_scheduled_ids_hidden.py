@@ -76,10 +76,6 @@ def test_the_shared_rule(store: ConfigStore) -> None:
         scheduled_for(store, reader, "prod", "bogus", Role.READER)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until pages/scheduled.py cancel calls infrastructure.http.scheduled.scheduled_for",
-)
 def test_the_console_answers_404_alike_and_cancels_nothing(
     client: TestClient, store: ConfigStore, make_token: TokenMaker
 ) -> None:

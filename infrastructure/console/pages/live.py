@@ -6,7 +6,8 @@ ends once the session or its token has ended, or the token may no longer read th
 environment), and an event never carries a value: only ``position``,
 ``environment``, ``area``, ``key``, ``version``, ``event``, ``actor`` and
 ``recorded_at``. ``env=*`` follows every environment the user sees (the dashboard);
-without ``Last-Event-ID`` it starts at the log's head (a page wants what changes while it is open, not the history).
+without ``Last-Event-ID`` it starts at the log's head (a page wants what changes while it
+is open, not the history).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from infrastructure.console.errors import BackLink, store_error_page
 from infrastructure.console.render import base_path, page
 from infrastructure.console.security import ConsoleUser, Form, SignedIn
 from infrastructure.console.snapshots_data import reason_of
+from infrastructure.http.scheduled import scheduled_for
 from infrastructure.http.security import provenance
 from infrastructure.presenters import scheduled_json
 from infrastructure.store import ConfigStore
@@ -88,15 +89,15 @@ def scheduled(request: Request, env: str, user: SignedIn) -> Response:
 @router.post("/envs/{env}/scheduled/{schedule_id}/cancel", summary="Cancel a scheduled change")
 def cancel(request: Request, env: str, schedule_id: str, user: SignedIn, form: Form) -> Response:
     """Cancel a pending change (field ``reason``); back to the list. 404 when there is no
-    such change in ``env``, 403 without the writer role on its area, 409 when it is no
+    such change in ``env`` or the user may not read its area (as from the API), 403
+    without the writer role on it, 409 when it is no
     longer pending: each an error page that links back to the list."""
     target = f"{base_path(request)}/envs/{quote(check_name('environment', env), safe='')}/scheduled"
     try:
         user.grant.require(Role.WRITER, env, None, any_area=True)
         why = provenance(user.grant, request, reason_of(form.get("reason")), source=SOURCE)
         store = _store(request)
-        view = store.scheduled(schedule_id, environment=env)
-        user.grant.require(Role.WRITER, view.change.environment, view.change.area)
+        scheduled_for(store, user.grant, env, schedule_id, Role.WRITER)  # the API's rule
         store.cancel_scheduled(schedule_id, provenance=why, environment=env)
     except ConfigStoreError as exc:  # the page says why, with the way back to the list
         back = BackLink(target, f"Back to the scheduled changes of {env}")
