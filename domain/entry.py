@@ -103,11 +103,20 @@ class ConfigEntry(BaseAggregate[UUID]):
 
         def apply(self, aggregate: Any) -> None:
             assert isinstance(aggregate, ConfigEntry)
-            self.apply_to(aggregate)
+            aggregate.value = self.value_after(aggregate.value)
+            aggregate.deleted = self.deleted_after(aggregate.deleted)
             aggregate.last_meta = self.meta.model_dump(mode="json")
 
-        def apply_to(self, entry: ConfigEntry) -> None:
-            """Evolve the entry's state (overridden per event)."""
+        # What each event does to the entry's state, decided once here: the aggregate
+        # applies it, and readers that replay events without the aggregate
+        # (projections, environment replays, verify, repair) call the same two methods.
+        def value_after(self, value: JsonObject) -> JsonObject:
+            """The stored value after this event, given the value before it."""
+            return value
+
+        def deleted_after(self, deleted: bool) -> bool:
+            """Whether the entry is deleted after this event, given whether it was."""
+            return False
 
     class Created(Event, CanInitAggregate[UUID]):
         """The entry received its first value."""
@@ -119,6 +128,9 @@ class ConfigEntry(BaseAggregate[UUID]):
         value: JsonObject
         event_name: ClassVar[str] = "created"
 
+        def value_after(self, value: JsonObject) -> JsonObject:
+            return self.value
+
     class ValueReplaced(Event):
         """``set``: the stored value was replaced as a whole (``changes``: RFC 6902 from before)."""
 
@@ -126,8 +138,8 @@ class ConfigEntry(BaseAggregate[UUID]):
         changes: list[JsonObject]
         event_name: ClassVar[str] = "replaced"
 
-        def apply_to(self, entry: ConfigEntry) -> None:
-            entry.value, entry.deleted = self.value, False
+        def value_after(self, value: JsonObject) -> JsonObject:
+            return self.value
 
     class ValueChanged(Event):
         """``patch``: the stored value changed by these RFC 6902 operations."""
@@ -135,8 +147,12 @@ class ConfigEntry(BaseAggregate[UUID]):
         patch: list[JsonObject]
         event_name: ClassVar[str] = "changed"
 
-        def apply_to(self, entry: ConfigEntry) -> None:
-            entry.value = apply_json_patch(entry.value, self.patch)
+        def value_after(self, value: JsonObject) -> JsonObject:
+            patched: JsonObject = apply_json_patch(value, self.patch)
+            return patched
+
+        def deleted_after(self, deleted: bool) -> bool:
+            return deleted
 
     class RolledBack(Event):
         """The value of an earlier version was restored as a new version."""
@@ -146,24 +162,21 @@ class ConfigEntry(BaseAggregate[UUID]):
         changes: list[JsonObject]
         event_name: ClassVar[str] = "rolled_back"
 
-        def apply_to(self, entry: ConfigEntry) -> None:
-            entry.value, entry.deleted = self.value, False
+        def value_after(self, value: JsonObject) -> JsonObject:
+            return self.value
 
     class Deleted(Event):
         """The entry was deleted; its history stays."""
 
         event_name: ClassVar[str] = "deleted"
 
-        def apply_to(self, entry: ConfigEntry) -> None:
-            entry.deleted = True
+        def deleted_after(self, deleted: bool) -> bool:
+            return True
 
     class Restored(Event):
         """A deleted entry was brought back with its last value."""
 
         event_name: ClassVar[str] = "restored"
-
-        def apply_to(self, entry: ConfigEntry) -> None:
-            entry.deleted = False
 
     class Reestablished(Event):
         """``repair``: the entry's log was damaged (versions missing or unreadable), so its
@@ -177,8 +190,11 @@ class ConfigEntry(BaseAggregate[UUID]):
         changes: list[JsonObject]
         event_name: ClassVar[str] = "reestablished"
 
-        def apply_to(self, entry: ConfigEntry) -> None:
-            entry.value, entry.deleted = self.value, self.deleted
+        def value_after(self, value: JsonObject) -> JsonObject:
+            return self.value
+
+        def deleted_after(self, deleted: bool) -> bool:
+            return self.deleted
 
     class Snapshot(DomainEvent, CanSnapshotAggregate[UUID]):
         """Per-entry snapshot, so reads at any version replay few events."""

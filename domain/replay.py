@@ -5,27 +5,18 @@ replays, ``verify``)."""
 from __future__ import annotations
 
 from domain.entry import ConfigEntry
-from domain.values import JsonObject, apply_json_patch, json_diff
+from domain.values import JsonObject, json_diff
 
 
 def value_after(value: JsonObject, event: ConfigEntry.Event) -> JsonObject:
-    """The stored value after ``event``, given the value before it."""
-    if isinstance(event, ConfigEntry.ValueChanged):
-        result: JsonObject = apply_json_patch(value, event.patch)
-        return result
-    new_value = getattr(event, "value", None)
-    return new_value if isinstance(new_value, dict) else value
+    """The stored value after ``event``, given the value before it (the event's own rule,
+    as the aggregate applies it)."""
+    return event.value_after(value)
 
 
 def deleted_after(deleted: bool, event: ConfigEntry.Event) -> bool:
     """Whether the entry is deleted after ``event``, given whether it was before."""
-    if isinstance(event, ConfigEntry.Deleted):
-        return True
-    if isinstance(event, ConfigEntry.Reestablished):
-        return event.deleted
-    if isinstance(event, ConfigEntry.ValueChanged):
-        return deleted
-    return False
+    return event.deleted_after(deleted)
 
 
 def event_changes(event: ConfigEntry.Event) -> list[JsonObject]:
