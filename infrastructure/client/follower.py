@@ -5,7 +5,6 @@ connection, so no change is missed and none applied twice."""
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from domain.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.log import log_query
 from infrastructure.projection.tolerant import BrokenRow, decode_each
+from infrastructure.retry import RECONNECT_BACKOFF
 from infrastructure.store import ConfigStore
 from projections.records import LogRecord
 
@@ -27,13 +27,6 @@ log = logging.getLogger("conduit_config.client")
 BATCH = 1000
 POLL_SECONDS = 1.0
 WAKE_SECONDS = 0.1
-MAX_BACKOFF_SECONDS = 5.0
-
-
-def backoff_seconds(failures: int) -> float:
-    """How long to wait after ``failures`` failures in a row: growing, capped, jittered
-    (so that many clients cut off together do not come back together)."""
-    return min(MAX_BACKOFF_SECONDS, 0.1 * 2.0**failures) * random.uniform(0.5, 1)  # noqa: S311
 
 
 #: Receives each batch of records, and the position of the batch's last row. Returns
@@ -164,11 +157,11 @@ class LogFollower:
                 self._follow(stop)
             except StalledError as exc:
                 self._on_error(exc)
-                stop.wait(MAX_BACKOFF_SECONDS)
+                stop.wait(RECONNECT_BACKOFF.longest_wait)
             except Exception as exc:
                 self._failures += 1
                 self._on_error(exc)
-                delay = backoff_seconds(self._failures)
+                delay = RECONNECT_BACKOFF.delay(self._failures)
                 self._report(exc, delay)
                 if isinstance(exc, StorageError):
                     self._discard_broken()

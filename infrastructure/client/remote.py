@@ -30,7 +30,7 @@ from domain.errors import (
     VersionConflictError,
 )
 from domain.stored import STORED_VALUE_TYPE, BrokenEntry, EntryProblem, StoredValueError
-from infrastructure.client.follower import backoff_seconds
+from infrastructure.retry import RECONNECT_BACKOFF
 from infrastructure.store.views import WriteResult
 
 log = logging.getLogger("conduit_config.client")
@@ -111,7 +111,7 @@ class HttpBackend:
                         return  # closed under our feet by close()
                     failures += 1
                     on_error(exc)
-                    delay = backoff_seconds(failures)
+                    delay = RECONNECT_BACKOFF.delay(failures)
                     log.warning("change stream: %s; reconnecting in %.1fs", exc, delay)
                     self._stop.wait(delay)
                 else:

@@ -16,10 +16,10 @@ from typing import Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from domain.errors import ConfigStoreError
-from infrastructure.client.follower import backoff_seconds
 from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.projection.runner import ProjectionStatus
+from infrastructure.retry import RECONNECT_BACKOFF
 from infrastructure.store import ConfigStore
 
 log = logging.getLogger("conduit_config.cluster")
@@ -75,7 +75,7 @@ class RestartingLoop:
                 failures = 0
             except Exception as exc:  # keep the leader's work going; the cause is logged
                 failures += 1
-                delay = backoff_seconds(failures)
+                delay = RECONNECT_BACKOFF.delay(failures)
                 log.warning("%s: %s; retrying in %.1fs", self._thread.name, exc, delay)
                 self._stop.wait(delay)
 

@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import psycopg
 
-from infrastructure.client.follower import backoff_seconds
 from infrastructure.persistence.errors import first_line
+from infrastructure.retry import RECONNECT_BACKOFF
 
 log = logging.getLogger("conduit_config.cluster")
 
@@ -130,7 +130,7 @@ class LeaderElection:
                     self._stop.wait(self._hold_off)
             except (psycopg.Error, OSError) as exc:
                 failures += 1
-                delay = backoff_seconds(failures)
+                delay = RECONNECT_BACKOFF.delay(failures)
                 log.warning("leader election: %s; retrying in %.1fs", first_line(exc), delay)
                 self._stop.wait(delay)
 

@@ -34,6 +34,7 @@ from infrastructure.http.problems import (
 from infrastructure.http.schemas import WRITE_ERRORS, WriteOut, problems
 from infrastructure.http.security import Caller, provenance
 from infrastructure.presenters import write_json
+from infrastructure.retry import HTTP_ANY_VERSION
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import WriteResult
 
@@ -79,8 +80,7 @@ class _Command:
     def run(self, command: Callable[..., WriteResult], *args: Any, **kwargs: Any) -> Response:
         """Call a store command on the address; a stale ``If-Match`` is 412, other
         conflicts 409."""
-        attempts = _ANY_ATTEMPTS if self.any_version else 1
-        for attempt in range(1, attempts + 1):
+        for attempt in HTTP_ANY_VERSION.tries():
             try:
                 result = command(
                     self.address,
@@ -92,7 +92,7 @@ class _Command:
             except VersionConflictError as exc:
                 if self.expected is None and not self.any_version:
                     raise
-                if attempt < attempts:
+                if self.any_version and not HTTP_ANY_VERSION.is_last(attempt):
                     continue  # `*`: another writer moved it on; any current version will do
                 raise PreconditionFailedError(str(exc)) from None
             return self._answer(result)
@@ -118,9 +118,6 @@ class _Command:
         response.headers["ETag"] = f'"{result.version}"'
         response.headers[POSITION_HEADER] = str(result.position)
         return response
-
-
-_ANY_ATTEMPTS = 5
 
 
 def _command(

@@ -19,15 +19,15 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from psycopg_pool import PoolTimeout
 
+from infrastructure.retry import LOST_CONNECTION
+
 #: Seconds callers fail at once after a failure, before one of them probes again.
 COOLDOWN_SECONDS = 1.0
-#: Attempts of one call whose connection was lost (the first one included).
-RETRY_ATTEMPTS = 3
-RETRY_SECONDS = 0.2
 # Connection exceptions (class 08) and the server going away (57P01-57P03).
 _LOST_STATES = ("08", "57P01", "57P02", "57P03")
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class DatabaseUnavailableError(PersistenceError):
@@ -116,21 +116,26 @@ def connection_lost(exc: BaseException) -> bool:
     return state is None or state.startswith(_LOST_STATES)
 
 
+def call_retrying_lost(call: Callable[[int], T]) -> T:
+    """``call(attempt)``, called again (as :data:`LOST_CONNECTION` says) while its
+    connection is lost; any other error, the last attempt's, or the database known to
+    be down (:class:`DatabaseUnavailableError`), is raised at once."""
+    for attempt in LOST_CONNECTION.tries():
+        try:
+            return call(attempt)
+        except (InterfaceError, OperationalError) as exc:
+            if LOST_CONNECTION.is_last(attempt) or not connection_lost(exc):
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def retry_lost_connection(func: F) -> F:
-    """Call ``func`` again (``RETRY_ATTEMPTS`` in all, ``RETRY_SECONDS`` apart) when
-    its connection was lost; any other error, or the database known to be down
-    (:class:`DatabaseUnavailableError`), is raised at once."""
+    """``func``, called again when its connection was lost (see
+    :func:`call_retrying_lost`)."""
 
     @functools.wraps(func)
     def attempt(*args: Any, **kwargs: Any) -> Any:
-        for _ in range(RETRY_ATTEMPTS - 1):
-            try:
-                return func(*args, **kwargs)
-            except (InterfaceError, OperationalError) as exc:
-                if not connection_lost(exc):
-                    raise
-            time.sleep(RETRY_SECONDS)
-        return func(*args, **kwargs)
+        return call_retrying_lost(lambda _: func(*args, **kwargs))
 
     return cast(F, attempt)
 

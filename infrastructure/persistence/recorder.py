@@ -10,14 +10,12 @@ write or none of it (reads of the last milliseconds wait for the append in fligh
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
-    InterfaceError,
     Notification,
     OperationalError,
     ProgrammingError,
@@ -33,9 +31,7 @@ from infrastructure.persistence.append_sql import AUDIT_KEY_MESSAGE, GUARD_MESSA
 from infrastructure.persistence.audit import AuditKey, key_refused
 from infrastructure.persistence.group import AppendRequest, GroupCommitter
 from infrastructure.persistence.outage import (
-    RETRY_ATTEMPTS,
-    RETRY_SECONDS,
-    connection_lost,
+    call_retrying_lost,
     retry_lost_connection,
     undecorated,
 )
@@ -124,21 +120,15 @@ class IndexingRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Append (with concurrent callers' appends when there are any), retrying a lost
-        connection a few times (see :func:`retry_lost_connection`); raises
+        connection a few times (see :func:`call_retrying_lost`); raises
         eventsourcing's ``IntegrityError`` if a version is taken."""
         if kwargs.get("tracking") is not None:
             raise ProgrammingError("cc_append does not record tracking positions")
         if not stored_events:
             return []
-        failures = 0
-        while True:
-            try:
-                return self._insert(stored_events, kwargs, after_failure=failures > 0)
-            except (InterfaceError, OperationalError) as exc:
-                failures += 1
-                if failures >= RETRY_ATTEMPTS or not connection_lost(exc):
-                    raise
-            time.sleep(RETRY_SECONDS)
+        return call_retrying_lost(
+            lambda attempt: self._insert(stored_events, kwargs, after_failure=attempt > 0)
+        )
 
     @retry_lost_connection
     def select_events(self, *args: Any, **kwargs: Any) -> Sequence[StoredEvent]:

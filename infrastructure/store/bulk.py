@@ -24,6 +24,7 @@ from domain.secret_views import Schema
 from domain.stored import BrokenEntry, EntryProblem
 from domain.values import json_equal, validate
 from infrastructure.persistence.recorder import EnvironmentMovedError
+from infrastructure.retry import ENVIRONMENT_RACE
 from infrastructure.store.base import storage_errors
 from infrastructure.store.environment import (
     EnvironmentView,
@@ -33,7 +34,6 @@ from infrastructure.store.environment import (
 )
 from infrastructure.store.keyguard import refused_sealing
 
-MAX_ATTEMPTS = 20
 Planner = Callable[[EnvironmentView], list[Change]]
 
 
@@ -164,7 +164,7 @@ class StoreBulk(StoreEnvironment):
         expected_position: int | None,
         dry_run: bool,
     ) -> BulkResult:
-        for _ in range(MAX_ATTEMPTS):
+        for _ in ENVIRONMENT_RACE.tries():
             view = self.environment_at(environment)
             if expected_position is not None:
                 _check_expected(view, expected_position)
@@ -185,8 +185,8 @@ class StoreBulk(StoreEnvironment):
             f"environment {environment!r}",
             expected=None,
             current=None,
-            detail=f"environment {environment!r} kept changing during {MAX_ATTEMPTS} attempts;"
-            " retry",
+            detail=f"environment {environment!r} kept changing during"
+            f" {ENVIRONMENT_RACE.attempts} attempts; retry",
         )
 
     def _check_restorable(self, environment: str, steps: list[Change], target: EnvState) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,14 +19,11 @@ from domain.errors import (
 )
 from domain.secrets import seal_secrets
 from domain.values import json_diff, merge_patch, validate, validate_sparse
+from infrastructure.retry import WRITE_RACE
 from infrastructure.store.base import StoreBase, storage_errors
 from infrastructure.store.keyguard import require_key_for_keeps, require_openable
 from infrastructure.store.views import WriteResult
 
-# Writers without an expected version retry (with jittered backoff) when another
-# writer wins the race for the same entry.
-MAX_ATTEMPTS = 60
-BACKOFF_SECONDS = 0.002
 Decision = Callable[[ConfigEntry | None], ConfigEntry]
 
 
@@ -182,9 +177,7 @@ class StoreCommands(StoreBase):
         self, address: Address, expected: int | None, decide: Decision, *, repairable: bool = False
     ) -> WriteResult:
         trust_cache = True
-        for attempt in range(MAX_ATTEMPTS):
-            if attempt:
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * min(attempt, 10)))  # noqa: S311
+        for _ in WRITE_RACE.tries():  # again after a lost race or an untrusted cache
             entry, cached = self._current(
                 address, expected, trust_cache=trust_cache, repairable=repairable
             )
@@ -279,5 +272,5 @@ def _kept_losing(address: Address) -> VersionConflictError:
         str(address),
         expected=None,
         current=None,
-        detail=f"{address}: other writers kept winning after {MAX_ATTEMPTS} attempts; retry",
+        detail=f"{address}: other writers kept winning after {WRITE_RACE.attempts} attempts; retry",
     )

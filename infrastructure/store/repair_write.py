@@ -19,6 +19,7 @@ from domain.stored import BrokenEntry
 from domain.values import JsonObject, json_diff, normalize, value_hash
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.tolerant import replay_entry
+from infrastructure.retry import REPAIR_RUN_KEY
 from infrastructure.store.base import StoreBase
 from infrastructure.store.repair_entries import EntryDamage
 
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from infrastructure.store.repair import RepairReport
 
 _MAX_REASON = 2000
-# A run's entry is new; only a key already taken (a repairs table emptied by hand
-# restarts its ids, the log keeps the old runs) or a racing writer makes it retry.
-_RUN_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ def record_run(
     value = run_value(report, provenance, head, max_chars=limits.max_string_chars)
     who = provenance.model_copy(update={"source": "repair"})
     key = str(report.repair_id)
-    for _ in range(_RUN_ATTEMPTS):
+    for _ in REPAIR_RUN_KEY.tries():
         address = Address(SYSTEM_ENVIRONMENT, RepairRun.area_name, key)
         stored = normalize(RepairRun, value, key=key, limits=limits)
         entry = ConfigEntry.create(address, stored, who, RepairRun.schema_version)

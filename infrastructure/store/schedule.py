@@ -23,15 +23,13 @@ from domain.errors import EntryStateError, InvalidValueError, NotFoundError, Ver
 from domain.limits import ValueLimits
 from domain.scheduling import check_due, clip, pending_change, sealed_change_value
 from domain.values import JsonObject, to_json, validate
+from infrastructure.retry import SCHEDULE_RACE
 from infrastructure.store.base import storage_errors
 from infrastructure.store.commands import StoreCommands
 from infrastructure.store.readmodels import StoreReadModels
 from infrastructure.store.views import ScheduledView
 
 SCHEDULE_AREA = ScheduledChange.area_name
-# Races on one change end quickly (the winner marks it done); a change still contended
-# after this many looks is left pending for the next run.
-ATTEMPTS = 5
 # A change already recorded is read, and its status written, within the widest limits
 # any settings allow: a record that fitted when it was made must stay readable and
 # finishable after the limits shrink or a result is added to it (else one change would
@@ -174,7 +172,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
         """Cancel a pending change: it will never apply. Raises :class:`NotFoundError`
         and, when it is no longer pending, :class:`EntryStateError`."""
         address = schedule_address(schedule_id)
-        for _ in range(ATTEMPTS):
+        for _ in SCHEDULE_RACE.tries():
             view = self.scheduled(schedule_id, environment=environment)
             if view.change.status != "pending":
                 raise EntryStateError(

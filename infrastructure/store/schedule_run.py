@@ -17,7 +17,8 @@ from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry
 from domain.errors import ConfigStoreError, StorageError
 from domain.scheduling import clip, scheduler_provenance, target_after
-from infrastructure.store.schedule import ATTEMPTS, StoreSchedule, schedule_address
+from infrastructure.retry import SCHEDULE_RACE
+from infrastructure.store.schedule import StoreSchedule, schedule_address
 from infrastructure.store.views import ScheduledView
 
 # The logger's name from before this part had its own module: log settings keep working.
@@ -52,7 +53,7 @@ class StoreScheduleRunner(StoreSchedule):
 
     def _apply(self, schedule_id: str) -> ScheduledView | None:
         address = schedule_address(schedule_id)
-        for _ in range(ATTEMPTS):
+        for _ in SCHEDULE_RACE.tries():
             entry = self.load(address)
             if entry is None:
                 return None
