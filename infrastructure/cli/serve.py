@@ -77,11 +77,11 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
         options=http_options(settings),
         cluster=ClusterOptions.from_settings(settings),
         mirror=mirror,
+        # For the console's diagnostics page: the settings (shown masked) and the last
+        # warnings and errors of this process.
+        settings=settings,
+        recent_errors=install_recent_errors(),
     )
-    # For the console's diagnostics page: the settings (shown masked) and the last
-    # warnings and errors of this process.
-    app.state.settings = settings
-    app.state.recent_errors = install_recent_errors()
     config = uvicorn.Config(
         app,
         host=host,

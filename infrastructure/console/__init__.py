@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from datetime import timedelta
 from pathlib import Path
 
 import anyio
@@ -25,16 +24,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.console import errors, pages
-from infrastructure.console.security import (
-    DEFAULT_SIGNIN_FAILURES,
-    ConsoleState,
-    LoginThrottle,
-    SecurityHeaders,
-    csrf_checked,
-)
-from infrastructure.console.sessions import DEFAULT_IDLE, DEFAULT_LIFETIME, ConsoleSessions
+from infrastructure.console.security import SecurityHeaders, csrf_checked
 from infrastructure.http.common import refuse_nul
-from infrastructure.store import ConfigStore
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -81,23 +72,13 @@ class HeadAsGet:
             await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def console_app(
-    host: FastAPI,
-    *,
-    idle: timedelta = DEFAULT_IDLE,
-    lifetime: timedelta = DEFAULT_LIFETIME,
-    signin_failures: int = DEFAULT_SIGNIN_FAILURES,
-) -> FastAPI:
-    """The console over ``host``'s store and tokens, to be mounted at ``/ui``; it shares
-    ``host.state``, so page handlers reach ``request.app.state.store`` (and the feed,
-    the read cache and the cluster node) as the API's handlers do. Sessions end after
-    ``idle`` unused and ``lifetime`` after sign-in; ``signin_failures`` failed sign-ins
-    a minute from one address get 429."""
-    store: ConfigStore = host.state.store
+def console_app(host: FastAPI) -> FastAPI:
+    """The console over ``host``'s services, to be mounted at ``/ui``; it shares
+    ``host.state``, so page handlers reach the store, the feed, the read cache, the
+    cluster node and the console's own sessions and sign-in throttle through
+    :func:`~infrastructure.http.services.services_of` as the API's handlers do."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state = host.state
-    sessions = ConsoleSessions(store.index.datastore, idle=idle, lifetime=lifetime)
-    host.state.console = ConsoleState(sessions, LoginThrottle(limit=signin_failures))
     errors.install(app)
     protected, public = page_routers()
     # NUL first, as the API does: PostgreSQL text cannot hold it (400, not a database error).

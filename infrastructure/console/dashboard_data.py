@@ -20,7 +20,8 @@ from psycopg.sql import SQL
 
 from domain.access import Grant, Role
 from domain.errors import ConfigStoreError
-from infrastructure.cluster.registry import InstanceInfo, InstanceRegistry
+from infrastructure.cluster.registry import InstanceInfo
+from infrastructure.http.services import services_of
 from infrastructure.http.system import readiness as readyz_answer  # /readyz itself
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.tables import fetch_all, table
@@ -63,7 +64,7 @@ def readiness(app: FastAPI) -> Readiness:
     body: dict[str, Any] = orjson.loads(bytes(answer.body))
     lag = {str(k): int(v) for k, v in (body.get("lag") or {}).items()}
     detail = str(body.get("detail") or body.get("status") or "")
-    limit: int = app.state.options.ready_max_lag
+    limit = services_of(app).options.ready_max_lag
     return Readiness(answer.status_code == 200, detail, int(body.get("head") or 0), lag, limit)
 
 
@@ -97,8 +98,8 @@ def cluster_view(app: FastAPI, limit: int, *, admin: bool) -> ClusterView:
     projections, schedules or mirror run), amber when one is gone or behind by more than
     ``/readyz``'s limit. Only an ``admin`` gets the instances and the leader's id, as
     from the API. Raises :class:`StorageError`."""
-    registry: InstanceRegistry = app.state.registry
-    found = registry.instances(timeout_seconds=app.state.options.instance_timeout_seconds)
+    services = services_of(app)
+    found = services.registry.instances(timeout_seconds=services.options.instance_timeout_seconds)
     live = [i for i in found if i.alive]
     leaders = [i.id for i in live if i.role == "leader"]
     if not found:
@@ -127,7 +128,7 @@ class MirrorView:
 
 def mirror_view(app: FastAPI, limit: int) -> MirrorView:
     """The mirror's status (it reads Redis); red when Redis cannot be read."""
-    mirror = getattr(app.state, "mirror", None)
+    mirror = services_of(app).mirror
     status = getattr(mirror, "status", None)
     if status is None:
         return MirrorView(None, None, None, Indicator("off", "no mirror configured"))
@@ -204,7 +205,7 @@ class SystemStatus:
 
 def system_status(app: FastAPI, grant: Grant) -> SystemStatus:
     """The dashboard's status section for ``grant``. Raises :class:`StorageError`."""
-    store: ConfigStore = app.state.store
+    store = services_of(app).store
     ready = readiness(app)
     run = last_verify_run(store)
     admin = grant.allows(Role.ADMIN)

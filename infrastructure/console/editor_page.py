@@ -38,6 +38,7 @@ from infrastructure.console.forms import FormField, form_fields
 from infrastructure.console.render import base_path, fragment, page
 from infrastructure.console.security import ConsoleUser, FormFields
 from infrastructure.http.common import entry_address, grant_may_reveal
+from infrastructure.http.services import services_of
 from infrastructure.store import ConfigStore
 
 #: The key in an editor URL that stands for a new entry of a keyed area.
@@ -104,8 +105,7 @@ class View:
 
 def store_of(request: Request) -> ConfigStore:
     """The app's store."""
-    store: ConfigStore = request.app.state.store
-    return store
+    return services_of(request).store
 
 
 def editor_url(request: Request, env: str, area: str, key: str) -> str:

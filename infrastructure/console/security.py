@@ -27,6 +27,7 @@ from domain.errors import AuthenticationError, PermissionDeniedError
 from infrastructure.auth import TokenService
 from infrastructure.console.sessions import ConsoleSessions, Session
 from infrastructure.http.problems import BadRequestError
+from infrastructure.http.services import services_of
 
 #: The session cookie (HttpOnly, SameSite=Strict, Path=/ui).
 COOKIE = "cc_console"
@@ -132,14 +133,12 @@ class ConsoleState:
 
 def console_of(request: Request) -> ConsoleState:
     """The console's sessions and sign-in throttle."""
-    state: ConsoleState = request.app.state.console
-    return state
+    return services_of(request).console
 
 
 def tokens_of(request: Request) -> TokenService:
     """The app's token service (the API's)."""
-    tokens: TokenService = request.app.state.tokens
-    return tokens
+    return services_of(request).tokens
 
 
 def signed_in(request: Request) -> ConsoleUser:

@@ -13,13 +13,14 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from infrastructure.auth import TokenService
-from infrastructure.cluster.duties import Follower, RestartingLoop, stop_all
-from infrastructure.cluster.node import ClusterNode, ClusterOptions
+from infrastructure.cluster.duties import Follower
+from infrastructure.cluster.node import ClusterOptions
 from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.console import console_app
+from infrastructure.console.diagnostics_data import RecentErrors
 from infrastructure.console.errors import too_large_page
-from infrastructure.console.security import DEFAULT_SIGNIN_FAILURES
-from infrastructure.console.sessions import DEFAULT_IDLE, DEFAULT_LIFETIME
+from infrastructure.console.security import DEFAULT_SIGNIN_FAILURES, ConsoleState, LoginThrottle
+from infrastructure.console.sessions import DEFAULT_IDLE, DEFAULT_LIFETIME, ConsoleSessions
 from infrastructure.http import (
     changes,
     entries,
@@ -39,11 +40,15 @@ from infrastructure.http import keys as keys_api
 from infrastructure.http import log as log_api
 from infrastructure.http import repair as repair_api
 from infrastructure.http import verify as verify_api
+from infrastructure.http.background import Background
 from infrastructure.http.bodies import BodyLimit
 from infrastructure.http.changes import ChangeFeed
 from infrastructure.http.common import refuse_nul
-from infrastructure.http.metrics import ClusterSample, Metrics, MetricsMiddleware
+from infrastructure.http.metrics import Metrics, MetricsMiddleware
 from infrastructure.http.readcache import ReadCache
+from infrastructure.http.readiness import ReadinessCheck
+from infrastructure.http.services import AppServices, services_of
+from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 from infrastructure.store.reveals import reveal_log
 
@@ -70,10 +75,6 @@ ROUTERS = tuple(
 )
 
 
-#: Seconds the server's threads get to stop on shutdown, all together.
-STOP_SECONDS = 1.0
-
-
 @dataclass(frozen=True)
 class HttpOptions:
     """Server behaviour taken from settings."""
@@ -90,64 +91,6 @@ class HttpOptions:
     console_signin_failures: int = DEFAULT_SIGNIN_FAILURES
 
 
-class _Background:
-    """The server's threads: its read cache and, with ``follow``, its part in the
-    cluster (a :class:`ClusterNode`) and the watch that wakes its change streams."""
-
-    def __init__(
-        self,
-        app: FastAPI,
-        *,
-        follow: bool,
-        cluster: ClusterOptions,
-        mirror: Follower | None,
-    ) -> None:
-        self._app = app
-        self._follow = follow
-        self._cluster = cluster
-        self._mirror = mirror
-        self._tasks: list[RestartingLoop | ClusterNode] = []
-
-    def start(self) -> None:
-        state = self._app.state
-        store: ConfigStore = state.store
-        cache = ReadCache(store=store, size=state.options.read_cache_size)
-        state.readcache = cache
-        cache.start()
-        if self._follow:
-            state.node = ClusterNode(
-                store=store,
-                options=self._cluster,
-                kind="serve",
-                applied=cache.applied,
-                mirror=self._mirror,
-            )
-            feed: ChangeFeed = state.feed
-            watch = RestartingLoop(
-                "projection-watch",
-                lambda stop: store.projections.watch(store.database_url, stop, feed.notify),
-            )
-            self._tasks = [watch, state.node]
-        for task in self._tasks:
-            task.start()
-
-    def stop(self) -> None:
-        """Stop every thread at once, waiting :data:`STOP_SECONDS` at most: one stuck
-        on an unreachable database must not hold up the shutdown."""
-        stops = [task.stop for task in self._tasks] + [self._app.state.readcache.stop]
-        stop_all(stops, timeout=STOP_SECONDS)
-
-    def sample(self) -> ClusterSample:
-        """What the cluster gauges of ``/metrics`` show."""
-        state = self._app.state
-        registry: InstanceRegistry = state.registry
-        return ClusterSample(
-            leader=state.node.role == "leader" if state.node is not None else None,
-            instances=registry.instances(timeout_seconds=state.options.instance_timeout_seconds),
-            alert_lag=self._cluster.duties.lag_alert_events,
-        )
-
-
 def create_app(
     *,
     store: ConfigStore,
@@ -156,48 +99,91 @@ def create_app(
     follow: bool = True,
     cluster: ClusterOptions | None = None,
     mirror: Follower | None = None,
+    settings: Settings | None = None,
+    recent_errors: RecentErrors | None = None,
 ) -> FastAPI:
     """The HTTP API over ``store``. With ``follow`` the server joins the cluster: it
     competes for leadership (the leader runs the projections, the scheduler and the
-    ``mirror``), reports heartbeats and wakes its change streams as the log moves."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.feed.bind(asyncio.get_running_loop())
-        background.start()
-        try:
-            yield
-        finally:
-            background.stop()
-
+    ``mirror``), reports heartbeats and wakes its change streams as the log moves.
+    ``settings`` and ``recent_errors`` are for the console's diagnostics (shown masked).
+    Every service is built here, before any route (:class:`AppServices`)."""
     app = FastAPI(
         title="Conduit Config",
         version="1",
         summary="Event-sourced configuration store of the Conduit LLM gateway",
-        lifespan=lifespan,
+        lifespan=_lifespan,
         dependencies=[Depends(refuse_nul)],
     )
     opts = options or HttpOptions()
-    app.state.store, app.state.tokens, app.state.options = store, tokens, opts
-    app.state.feed, app.state.node = ChangeFeed(), None
-    app.state.registry = InstanceRegistry(datastore=store.app.datastore)
-    app.state.mirror = mirror  # the console's dashboard and diagnostics show its status
-    background = _Background(app, follow=follow, cluster=cluster or ClusterOptions(), mirror=mirror)
-    app.state.metrics = Metrics(status=store.projection_status, cluster=background.sample)
-    app.state.metrics.count_reveals(reveal_log(store).counts)
+    feed, registry = ChangeFeed(), InstanceRegistry(datastore=store.app.datastore)
+    cache = ReadCache(store=store, size=opts.read_cache_size)
+    background = Background(
+        store=store,
+        readcache=cache,
+        feed=feed,
+        registry=registry,
+        instance_timeout=opts.instance_timeout_seconds,
+        follow=follow,
+        cluster=cluster or ClusterOptions(),
+        mirror=mirror,
+    )
+    services = AppServices(
+        store=store,
+        tokens=tokens,
+        options=opts,
+        feed=feed,
+        registry=registry,
+        readcache=cache,
+        background=background,
+        metrics=_metrics(store, background),
+        readiness=ReadinessCheck(
+            check=lambda: system.readiness(app), down=lambda: store.app.health.down
+        ),
+        console=_console(store, opts),
+        mirror=mirror,
+        settings=settings,
+        recent_errors=recent_errors,
+    )
+    app.state.services = services
+    _assemble(app, opts, services.metrics)
+    return app
+
+
+def _assemble(app: FastAPI, options: HttpOptions, metrics: Metrics) -> None:
+    """The routes, the console at ``/ui``, error answers and the middleware."""
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
     # The operator console: cookie sessions, no bearer.
-    console = console_app(
-        app,
-        idle=opts.console_idle,
-        lifetime=opts.console_lifetime,
-        signin_failures=opts.console_signin_failures,
-    )
-    app.mount("/ui", console)
+    app.mount("/ui", console_app(app))
     app.add_middleware(
-        BodyLimit, limit=opts.max_body_bytes, forms_under="/ui/", forms_too_large=too_large_page
+        BodyLimit, limit=options.max_body_bytes, forms_under="/ui/", forms_too_large=too_large_page
     )
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    return app
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Binds the change feed to the server's loop and runs the background threads."""
+    services = services_of(app)
+    services.feed.bind(asyncio.get_running_loop())
+    services.background.start()
+    try:
+        yield
+    finally:
+        services.background.stop()
+
+
+def _metrics(store: ConfigStore, background: Background) -> Metrics:
+    """The metrics of ``/metrics``, with the reveals the store has counted."""
+    metrics = Metrics(status=store.projection_status, cluster=background.sample)
+    metrics.count_reveals(reveal_log(store).counts)
+    return metrics
+
+
+def _console(store: ConfigStore, options: HttpOptions) -> ConsoleState:
+    """The console's sessions and sign-in throttle, as ``options`` set them."""
+    sessions = ConsoleSessions(
+        store.index.datastore, idle=options.console_idle, lifetime=options.console_lifetime
+    )
+    return ConsoleState(sessions, LoginThrottle(limit=options.console_signin_failures))

@@ -30,6 +30,7 @@ from infrastructure.http.problems import BadRequestError
 from infrastructure.http.revealing import revealer, stream_values
 from infrastructure.http.schemas import READ_ERRORS, AuditOut, problems
 from infrastructure.http.security import Caller, tokens_of
+from infrastructure.http.services import services_of
 from infrastructure.presenters import audit_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.readmodels import AuditQuery
@@ -285,7 +286,7 @@ async def changes(
     store = store_of(request)
     await within_log(store, position, "after" if after is not None else "Last-Event-ID")
     who = revealer(request, grant, VIA_STREAM) if reveal else None
-    stream = ChangeStream(request, store, request.app.state.feed, env, area, who)
+    stream = ChangeStream(request, store, services_of(request).feed, env, area, who)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
         stream.events(position), media_type="text/event-stream", headers=headers

@@ -13,6 +13,7 @@ from infrastructure.cluster.status import check_consistency, status_json
 from infrastructure.http.common import json_response, store_of
 from infrastructure.http.schemas import READ_ERRORS, problems
 from infrastructure.http.security import Caller
+from infrastructure.http.services import services_of
 
 router = APIRouter(prefix="/v1/cluster", tags=["cluster"])
 
@@ -48,8 +49,7 @@ class CheckOut(BaseModel):
 
 
 def _registry(request: Request) -> InstanceRegistry:
-    registry: InstanceRegistry = request.app.state.registry
-    return registry
+    return services_of(request).registry
 
 
 @router.get(
@@ -61,7 +61,7 @@ def _registry(request: Request) -> InstanceRegistry:
 def cluster_status(request: Request, grant: Caller) -> Response:
     """Admin only (it names hosts and processes)."""
     grant.require(Role.ADMIN)
-    timeout = request.app.state.options.instance_timeout_seconds
+    timeout = services_of(request).options.instance_timeout_seconds
     return json_response(status_json(_registry(request).instances(timeout_seconds=timeout)))
 
 
@@ -82,7 +82,7 @@ def cluster_check(
     report = check_consistency(
         store_of(request),
         _registry(request),
-        instance_timeout=request.app.state.options.instance_timeout_seconds,
+        instance_timeout=services_of(request).options.instance_timeout_seconds,
         wait_seconds=wait,
     )
     return json_response(report.to_json())

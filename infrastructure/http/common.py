@@ -19,6 +19,7 @@ from domain.address import Address, check_name
 from domain.errors import InvalidValueError
 from domain.parsing import MAX_INT64, MalformedInputError
 from infrastructure.http.problems import BadRequestError, valid_utf8
+from infrastructure.http.services import services_of
 from infrastructure.store import ConfigStore
 
 POSITION_HEADER = "X-Config-Position"
@@ -73,8 +74,7 @@ def entry_address(env: str, area: str, key: str) -> Address:
 
 def store_of(request: Request) -> ConfigStore:
     """The store the app was built with."""
-    store: ConfigStore = request.app.state.store
-    return store
+    return services_of(request).store
 
 
 def json_response(

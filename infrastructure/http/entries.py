@@ -35,6 +35,7 @@ from infrastructure.http.schemas import (
     problems,
 )
 from infrastructure.http.security import Caller
+from infrastructure.http.services import services_of
 from infrastructure.presenters import entry_json, history_json, problems_json
 from infrastructure.store.reveals import VIA_GET
 
@@ -106,7 +107,7 @@ def get_entry(
         raise BadRequestError("give version or as_of, not both")
     store = store_of(request)
     if version is None and as_of is None:
-        view = request.app.state.readcache.get(address)
+        view = services_of(request).readcache.get(address)
     else:
         moment = parse_time(as_of, name="as_of") if as_of is not None else None
         view = store.get(address, version=version, as_of=moment)

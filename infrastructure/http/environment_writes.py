@@ -27,6 +27,7 @@ from infrastructure.http.environments import env_for
 from infrastructure.http.problems import BadRequestError
 from infrastructure.http.schemas import WRITE_ERRORS, BulkOut, problems
 from infrastructure.http.security import Caller, provenance
+from infrastructure.http.services import services_of
 from infrastructure.presenters import bulk_json
 from infrastructure.store.bulk import BulkResult
 
@@ -64,7 +65,9 @@ class PromoteBody(BaseModel):
 def _bulk(request: Request, result: BulkResult) -> Response:
     if result.applied:  # read-your-writes on this server, before the follower
         for change in result.changes:
-            request.app.state.readcache.drop(Address(result.environment, change.area, change.key))
+            services_of(request).readcache.drop(
+                Address(result.environment, change.area, change.key)
+            )
     return json_response(bulk_json(result), headers={POSITION_HEADER: str(result.position)})
 
 

@@ -14,6 +14,7 @@ from domain.errors import InvalidValueError
 from infrastructure.http.common import POSITION_HEADER, json_response, store_of
 from infrastructure.http.schemas import READ_ERRORS, WRITE_ERRORS, problems
 from infrastructure.http.security import Caller, provenance
+from infrastructure.http.services import services_of
 
 router = APIRouter(tags=["keys"])
 
@@ -69,7 +70,7 @@ def rekey(request: Request, grant: Caller, body: RekeyBody) -> Response:
     ]
     for done in (r.result for r in results if r.result.applied):
         for change in done.changes:
-            request.app.state.readcache.drop(Address(done.environment, change.area, change.key))
+            services_of(request).readcache.drop(Address(done.environment, change.area, change.key))
     position = max((r.result.position for r in results), default=0)
     payload = {
         "key_id": store.keyring().current_id,

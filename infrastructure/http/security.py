@@ -12,12 +12,12 @@ from domain.access import Grant
 from domain.entry import Provenance
 from infrastructure.auth import TokenService
 from infrastructure.http.problems import BadRequestError
+from infrastructure.http.services import services_of
 
 
 def tokens_of(request: Request) -> TokenService:
     """The token service the app was built with."""
-    service: TokenService = request.app.state.tokens
-    return service
+    return services_of(request).tokens
 
 
 def caller(

@@ -14,7 +14,6 @@ from domain.access import Role
 from domain.errors import ConfigStoreError
 from infrastructure.http.common import POSITION_HEADER, json_response, store_of
 from infrastructure.http.problems import problem
-from infrastructure.http.readiness import ReadinessCheck
 from infrastructure.http.schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -26,8 +25,8 @@ from infrastructure.http.schemas import (
     problems,
 )
 from infrastructure.http.security import Caller, provenance, tokens_of
+from infrastructure.http.services import services_of
 from infrastructure.presenters import area_json, json_ready
-from infrastructure.store import ConfigStore
 
 router = APIRouter()
 
@@ -146,31 +145,22 @@ async def readyz(request: Request) -> Response:
     """503 with the reason when the database is unreachable (at once when known, else
     when the check takes over 0.8 s), or this instance's read cache (or, on the leader,
     a projection) lags more than ``CONDUIT_CONFIG_READY_MAX_LAG`` events."""
-    state = request.app.state
-    check: ReadinessCheck | None = getattr(state, "readiness", None)
-    if check is None:
-        app, health = request.app, store_of(request).app.health
-        check = state.readiness = ReadinessCheck(
-            check=lambda: readiness(app), down=lambda: health.down
-        )
-    return await check.answer()
+    return await services_of(request).readiness.answer()
 
 
 def readiness(app: FastAPI) -> Response:
     """The readiness answer; reads the database."""
-    state = app.state
-    limit = state.options.ready_max_lag
-    store: ConfigStore = state.store
+    services = services_of(app)
+    limit = services.options.ready_max_lag
+    store = services.store
     try:
         statuses = store.projection_status()
     except ConfigStoreError as exc:
         return problem(503, f"database unreachable: {exc}")
     lags = {s.name: s.lag for s in statuses}
     head = max((s.head for s in statuses), default=0)
-    cache = getattr(state, "readcache", None)
-    if cache is not None:
-        lags["instance"] = max(0, head - cache.applied()[0])
-    node = state.node
+    lags["instance"] = max(0, head - services.readcache.applied()[0])
+    node = services.node
     role = node.role if node is not None else None
     # Projections are the leader's work: a follower stays ready while they lag (its
     # reads catch them up), or a stuck leader would take every instance out.
@@ -187,5 +177,5 @@ def readiness(app: FastAPI) -> Response:
 )
 def metrics(request: Request) -> Response:
     """Requests, latencies, writes, conflicts and projection lag."""
-    body, content_type = request.app.state.metrics.exposition()
+    body, content_type = services_of(request).metrics.exposition()
     return Response(body, media_type=content_type)

@@ -33,6 +33,7 @@ from infrastructure.http.problems import (
 )
 from infrastructure.http.schemas import WRITE_ERRORS, WriteOut, problems
 from infrastructure.http.security import Caller, provenance
+from infrastructure.http.services import services_of
 from infrastructure.presenters import write_json
 from infrastructure.retry import HTTP_ANY_VERSION
 from infrastructure.store import ConfigStore
@@ -135,7 +136,7 @@ def _command(
     grant.require(Role.WRITER, address.environment, address.area)
     expected = _expected(request, if_match, if_none_match)
     who = provenance(grant, request, reason)
-    forget = request.app.state.readcache.drop
+    forget = services_of(request).readcache.drop
     if expected == ANY_VERSION:
         return _Command(store_of(request), address, who, None, forget, any_version=True)
     assert not isinstance(expected, str)
@@ -152,7 +153,7 @@ def _expected(
             raise BadRequestError("If-None-Match only accepts *")
         return 0
     if if_match is None:
-        if request.app.state.options.require_if_match:
+        if services_of(request).options.require_if_match:
             raise PreconditionRequiredError("this server requires If-Match on writes")
         return None
     return parsing.entity_tag(header_text(if_match), name="If-Match")

@@ -4,9 +4,13 @@ settings (secrets masked) and recent errors for admins only."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
+import pytest
 from fastapi.testclient import TestClient
 
+from infrastructure.auth import TokenService
 from infrastructure.console.diagnostics_data import (
     RecentErrors,
     database_url_text,
@@ -14,7 +18,9 @@ from infrastructure.console.diagnostics_data import (
     redis_url_text,
     settings_rows,
 )
+from infrastructure.http.app import create_app
 from infrastructure.settings import Settings
+from infrastructure.store import ConfigStore
 from tests.console.conftest import bearer, sign_in
 from tests.console.html_checks import assert_console_page
 from tests.infrastructure.http.conftest import Headers, TokenMaker
@@ -38,11 +44,28 @@ def settings() -> Settings:
     )
 
 
-def with_state(client: TestClient) -> RecentErrors:
-    """What ``serve`` puts on the app: its settings and the ring of recent errors."""
-    ring = RecentErrors()
-    state = client.app.state  # type: ignore[attr-defined]
-    state.settings, state.recent_errors = settings(), ring
+#: ``served(settings)`` -> a client of an app built as ``serve`` builds it, and its ring.
+Served = Callable[[Settings], tuple[TestClient, RecentErrors]]
+
+
+@pytest.fixture
+def served(store: ConfigStore, tokens: TokenService) -> Iterator[Served]:
+    """Apps given what ``serve`` gives them: its settings and the ring of recent errors."""
+    with ExitStack() as stack:
+
+        def make(shown: Settings) -> tuple[TestClient, RecentErrors]:
+            ring = RecentErrors()
+            app = create_app(
+                store=store, tokens=tokens, follow=False, settings=shown, recent_errors=ring
+            )
+            return stack.enter_context(TestClient(app, raise_server_exceptions=False)), ring
+
+        yield make
+
+
+def with_state(served: Served) -> TestClient:
+    """A client of an app with :func:`settings` and a few warnings and errors logged."""
+    client, ring = served(settings())
     logger = logging.getLogger("conduit_config.test")
     logger.addHandler(ring)
     try:
@@ -51,11 +74,11 @@ def with_state(client: TestClient) -> RecentErrors:
         logger.info("not kept")
     finally:
         logger.removeHandler(ring)
-    return ring
+    return client
 
 
-def test_admin_sees_settings_masked_and_recent_errors(client: TestClient, admin: Headers) -> None:
-    with_state(client)
+def test_admin_sees_settings_masked_and_recent_errors(served: Served, admin: Headers) -> None:
+    client = with_state(served)
     sign_in(client, bearer(admin))
     answer = client.get("/ui/diagnostics")
     assert answer.status_code == 200
@@ -82,10 +105,8 @@ def test_cluster_check_runs_the_same_code(client: TestClient, admin: Headers) ->
     assert "No live instance reports a digest." in html
 
 
-def test_non_admins_see_no_settings_cluster_or_log(
-    client: TestClient, make_token: TokenMaker
-) -> None:
-    with_state(client)
+def test_non_admins_see_no_settings_cluster_or_log(served: Served, make_token: TokenMaker) -> None:
+    client = with_state(served)
     for role, scopes in (("reader", []), ("writer", []), ("admin", ["prod"])):
         sign_in(client, bearer(make_token(role, scopes=scopes)))
         html = client.get("/ui/diagnostics?check=true").text
@@ -128,10 +149,10 @@ def test_the_ring_keeps_the_last_hundred() -> None:
     assert lines[1].message == "problem 149" and lines[-1].message == "problem 51"
 
 
-def test_a_redis_password_with_an_at_sign_is_not_shown(client: TestClient, admin: Headers) -> None:
-    state = client.app.state  # type: ignore[attr-defined]
-    state.settings = Settings(redis_url=f"redis://:{REDIS_PASSWORD_WITH_AT}@cache.example:6379/0")
-    state.recent_errors = RecentErrors()
+def test_a_redis_password_with_an_at_sign_is_not_shown(served: Served, admin: Headers) -> None:
+    client, _ = served(
+        Settings(redis_url=f"redis://:{REDIS_PASSWORD_WITH_AT}@cache.example:6379/0")
+    )
     sign_in(client, bearer(admin))
     html = client.get("/ui/diagnostics").text
     assert "CONDUIT_CONFIG_REDIS_URL" in html

@@ -18,6 +18,7 @@ from domain.address import check_name
 from infrastructure.console.areas_data import AreaCount, area_counts, area_page, page_problems
 from infrastructure.console.render import fragment, page
 from infrastructure.console.security import ConsoleUser, SignedIn
+from infrastructure.http.services import services_of
 from infrastructure.store import ConfigStore
 
 router = APIRouter()
@@ -40,8 +41,7 @@ class AreaRow:
 
 
 def _store(request: Request) -> ConfigStore:
-    store: ConfigStore = request.app.state.store
-    return store
+    return services_of(request).store
 
 
 def _pending_by_area(store: ConfigStore, env: str) -> dict[str, set[str]]:

@@ -22,8 +22,8 @@ from infrastructure.console.diffops import ops_rows
 from infrastructure.console.queries import visible_environments
 from infrastructure.console.render import base_path, page
 from infrastructure.console.security import SignedIn
+from infrastructure.http.services import services_of
 from infrastructure.presenters import shown_ops
-from infrastructure.store import ConfigStore
 
 router = APIRouter()
 Cursor = Annotated[int | None, Query(ge=1, le=MAX_INT64)]
@@ -38,7 +38,7 @@ def _filters(request: Request, user: SignedIn) -> AuditFilters:
     params = request.query_params
     env = params.get("env", "")[:MAX_FILTER_CHARS]
     if not env:
-        store: ConfigStore = request.app.state.store
+        store = services_of(request).store
         seen = visible_environments(store, user.grant)
         env = seen[0] if seen else "default"
     found = {name: params.get(name, "")[:MAX_FILTER_CHARS] for name in FILTERS}
@@ -55,7 +55,7 @@ def audit(
     """Newest first; ``before`` is the cursor of an older page. A malformed time is
     shown beside the form (400); a filter outside the user's grant is refused (403)."""
     filters = _filters(request, user)
-    store: ConfigStore = request.app.state.store
+    store = services_of(request).store
     try:
         query = filters.query(user.grant, before=before, limit=limit)
     except MalformedInputError as exc:
@@ -83,7 +83,7 @@ def _page(
     status: int = 200,
     **context: Any,
 ) -> Response:
-    store: ConfigStore = request.app.state.store
+    store = services_of(request).store
     environments = audit_environments(user.grant, visible_environments(store, user.grant))
     return page(
         request,
@@ -108,7 +108,7 @@ def audit_csv(request: Request, user: SignedIn, before: Cursor = None) -> Respon
     :class:`MalformedInputError` (400) for a bad time, :class:`PermissionDeniedError`."""
     filters = _filters(request, user)
     query = filters.query(user.grant, before=before, limit=1000)
-    store: ConfigStore = request.app.state.store
+    store = services_of(request).store
     headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
     return StreamingResponse(
         csv_lines(store, user.grant, query), media_type="text/csv; charset=utf-8", headers=headers

@@ -37,6 +37,7 @@ from infrastructure.console.snapshots_data import position_of, reason_of
 from infrastructure.http.common import store_of
 from infrastructure.http.problems import store_problem
 from infrastructure.http.security import provenance
+from infrastructure.http.services import services_of
 from infrastructure.persistence.recorder import EnvironmentMovedError
 
 router = APIRouter()
@@ -122,7 +123,7 @@ def promote(request: Request, env: str, user: SignedIn, form: Form) -> Response:
         context |= {"envs": fresh, "moved": True, "reason": why, "can_promote": True}
         return page(request, "compare.html", status_code=409, **context)
     for change in result.changes:  # read-your-writes on this server, as the API's promote
-        request.app.state.readcache.drop(Address(env, change.area, change.key))
+        services_of(request).readcache.drop(Address(env, change.area, change.key))
     applied = EnvComparison(env_rows(result.changes), list(result.skipped), result.position)
     return page(request, "compare.html", **context, envs=applied, promoted=result)
 

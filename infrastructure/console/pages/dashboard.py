@@ -22,6 +22,7 @@ from infrastructure.console.dashboard_data import (
 from infrastructure.console.queries import visible_environments
 from infrastructure.console.render import base_path, fragment, page
 from infrastructure.console.security import SignedIn
+from infrastructure.http.services import services_of
 from infrastructure.store import ConfigStore
 from infrastructure.store.chain import store_audit_key
 from infrastructure.store.readmodels import AuditQuery
@@ -60,7 +61,7 @@ def environment_cards(store: ConfigStore, grant: Grant) -> list[EnvironmentCard]
 
 
 def _context(request: Request, user: SignedIn) -> dict[str, Any]:
-    store: ConfigStore = request.app.state.store
+    store = services_of(request).store
     return {
         "status": system_status(request.app, user.grant),
         "summaries": environment_cards(store, user.grant),
@@ -85,7 +86,7 @@ def dashboard_status(request: Request, user: SignedIn) -> Response:
 @router.get("/dashboard/environments", summary="Dashboard: environments section")
 def dashboard_environments(request: Request, user: SignedIn) -> Response:
     """The environments' cards alone (an htmx refresh)."""
-    store: ConfigStore = request.app.state.store
+    store = services_of(request).store
     cards = environment_cards(store, user.grant)
     return fragment(request, "partials/dashboard_envs.html", summaries=cards)
 
@@ -97,7 +98,7 @@ async def run_verify(request: Request, user: SignedIn) -> Response:
     status section shows the result. Raises :class:`PermissionDeniedError` (403) for
     anyone but an unscoped admin."""
     user.grant.require(Role.ADMIN)
-    store: ConfigStore = request.app.state.store
+    store = services_of(request).store
 
     def run() -> None:
         report = store.verify(None, audit_key=store_audit_key(store))

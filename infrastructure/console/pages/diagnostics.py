@@ -20,11 +20,10 @@ from infrastructure.console.dashboard_data import (
     mirror_view,
     readiness,
 )
-from infrastructure.console.diagnostics_data import RecentErrors, settings_rows
+from infrastructure.console.diagnostics_data import settings_rows
 from infrastructure.console.render import page
 from infrastructure.console.security import SignedIn
-from infrastructure.settings import Settings
-from infrastructure.store import ConfigStore
+from infrastructure.http.services import services_of
 
 router = APIRouter()
 #: Seconds ``cluster check`` waits for every instance to reach the head.
@@ -36,8 +35,8 @@ def diagnostics(
     request: Request, user: SignedIn, check: Annotated[bool, Query()] = False
 ) -> Response:
     """The page; ``check=true`` (admins) also runs ``cluster check``."""
-    state = request.app.state
-    store: ConfigStore = state.store
+    services = services_of(request)
+    store = services.store
     ready = readiness(request.app)
     admin = user.grant.allows(Role.ADMIN)
     context: dict[str, Any] = {
@@ -56,12 +55,11 @@ def diagnostics(
         if check:
             context["check"] = check_consistency(
                 store,
-                state.registry,
-                instance_timeout=state.options.instance_timeout_seconds,
+                services.registry,
+                instance_timeout=services.options.instance_timeout_seconds,
                 wait_seconds=CHECK_WAIT_SECONDS,
             )
-        settings: Settings | None = getattr(state, "settings", None)
+        settings, ring = services.settings, services.recent_errors
         context["settings"] = settings_rows(settings) if settings is not None else []
-        ring: RecentErrors | None = getattr(state, "recent_errors", None)
         context["errors"] = ring.lines() if ring is not None else []
     return page(request, "diagnostics.html", **context)

@@ -43,6 +43,7 @@ from infrastructure.console.editor_page import (
 from infrastructure.console.render import fragment
 from infrastructure.console.security import Form, SignedIn
 from infrastructure.http.problems import BadRequestError
+from infrastructure.http.services import services_of
 
 router = APIRouter()
 ENTRY = "/envs/{env}/entries/{area}/{key}"
@@ -163,7 +164,7 @@ def save(request: Request, ref: Ref, user: SignedIn, form: Form) -> Response:
         return refused(request, user, target, form, value=value, errors=field_errors_of(exc))
     except VersionConflictError:
         return conflict(request, user, target, posted_view(target, form, value, []))
-    request.app.state.readcache.drop(target.address)
+    services_of(request).readcache.drop(target.address)
     return after_write(request, target, "saved" if result.changed else "unchanged", result.version)
 
 

@@ -37,6 +37,7 @@ from infrastructure.console.render import fragment
 from infrastructure.console.security import Form, SignedIn
 from infrastructure.http.common import entry_address
 from infrastructure.http.revealing import reveal_value
+from infrastructure.http.services import services_of
 from infrastructure.store.reveals import VIA_CONSOLE
 
 router = APIRouter()
@@ -123,7 +124,7 @@ def _state_change(
         return render(request, user, target, View(errors=field_errors_of(exc)), status=422)
     except VersionConflictError:
         return conflict(request, user, target, View())
-    request.app.state.readcache.drop(target.address)
+    services_of(request).readcache.drop(target.address)
     return after_write(request, target, "undeleted" if undelete else "deleted", result.version)
 
 

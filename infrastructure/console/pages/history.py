@@ -28,6 +28,7 @@ from infrastructure.console.render import base_path, page
 from infrastructure.console.security import ConsoleUser, Form, FormFields, SignedIn
 from infrastructure.http.common import entry_address, store_of
 from infrastructure.http.security import provenance
+from infrastructure.http.services import services_of
 from infrastructure.store import ConfigStore
 
 router = APIRouter()
@@ -196,7 +197,7 @@ def rollback(
         )
     except BrokenLogError as exc:
         return _broken(request, address, exc)
-    request.app.state.readcache.drop(address)  # read-your-writes, as the API does
+    services_of(request).readcache.drop(address)  # read-your-writes, as the API does
     query = (
         {"rolled": result.version, "from": expected, "to": result.version}
         if result.changed

@@ -23,13 +23,13 @@ from domain.access import Grant
 from domain.errors import AuthenticationError, PermissionDeniedError
 from infrastructure.console.security import COOKIE, SignedIn, console_of, tokens_of
 from infrastructure.http.changes import (
-    ChangeFeed,
     ChangeStream,  # the API stream's loop, reused with the console's checks
     change_event,
     check_stream,
     within_log,
 )
 from infrastructure.http.common import header_text
+from infrastructure.http.services import services_of
 from infrastructure.store import ConfigStore
 from projections.audit import AuditRow
 
@@ -92,9 +92,9 @@ async def live(
     actor, recorded_at}`` for each change the user may see; 403 when it may not read ``env``."""
     wanted = None if env == EVERY else env
     check_stream(user.grant, wanted, None, reveal=False)
-    store: ConfigStore = request.app.state.store
+    store = services_of(request).store
     position = await _start(store, last_event_id)
-    feed: ChangeFeed = request.app.state.feed
+    feed = services_of(request).feed
     stream = LiveStream(request, store, feed, wanted, None, None)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(

@@ -25,6 +25,7 @@ from infrastructure.console.security import ConsoleUser, Form, SignedIn
 from infrastructure.console.snapshots_data import reason_of
 from infrastructure.http.scheduled import scheduled_for
 from infrastructure.http.security import provenance
+from infrastructure.http.services import services_of
 from infrastructure.presenters import scheduled_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import ScheduledView
@@ -45,8 +46,7 @@ class ScheduledRow:
 
 
 def _store(request: Request) -> ConfigStore:
-    store: ConfigStore = request.app.state.store
-    return store
+    return services_of(request).store
 
 
 def _row(store: ConfigStore, user: ConsoleUser, view: ScheduledView) -> ScheduledRow:

@@ -31,6 +31,7 @@ from infrastructure.console.snapshots_data import (
     values_before,
 )
 from infrastructure.http.security import provenance
+from infrastructure.http.services import services_of
 from infrastructure.persistence.recorder import EnvironmentMovedError
 from infrastructure.store import ConfigStore
 from infrastructure.store.bulk import BulkResult
@@ -42,8 +43,7 @@ PointField = Annotated[str | None, Query(max_length=200)]
 
 
 def _store(request: Request) -> ConfigStore:
-    store: ConfigStore = request.app.state.store
-    return store
+    return services_of(request).store
 
 
 def _env(env: str, user: ConsoleUser, role: Role) -> str:
@@ -179,5 +179,5 @@ def restore_apply(request: Request, env: str, user: SignedIn, form: Form) -> Res
         return _restore_page(request, point, fresh, 409, moved=True, reason=why, expected=expected)
     if result.applied:  # read-your-writes on this server, as the API's restore
         for change in result.changes:
-            request.app.state.readcache.drop(Address(env, change.area, change.key))
+            services_of(request).readcache.drop(Address(env, change.area, change.key))
     return _restore_page(request, point, result, applied_now=True)
