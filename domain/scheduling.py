@@ -10,8 +10,15 @@ from typing import Any
 from domain.address import Address
 from domain.areas.base import AreaModel
 from domain.areas.scheduled_change import ScheduledChange
+from domain.decisions import (
+    DecisionRules,
+    check_expected,
+    decide_delete,
+    decide_patch,
+    decide_set,
+)
 from domain.entry import ConfigEntry, Provenance
-from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
+from domain.errors import InvalidValueError
 from domain.limits import DEFAULT_LIMITS, ValueLimits
 from domain.secrets import REDACTED, SecretCodec, get_path, seal_secrets, sealing_paths
 from domain.values import JsonObject, merge_patch, validate_sparse
@@ -112,44 +119,21 @@ def pending_change(
 
 
 def target_after(
-    model: type[AreaModel],
-    change: ScheduledChange,
-    entry: ConfigEntry | None,
-    *,
-    who: Provenance,
-    codec: SecretCodec | None,
-    limits: ValueLimits = DEFAULT_LIMITS,
+    rules: DecisionRules, change: ScheduledChange, entry: ConfigEntry | None, *, who: Provenance
 ) -> ConfigEntry:
     """The target entry (``entry``, as loaded now) with the change's event pending, or
-    none when it changes nothing. Raises why the change cannot apply:
-    :class:`VersionConflictError` (expected version), :class:`NotFoundError` (patch or
-    delete of a missing or deleted entry), :class:`InvalidValueError`,
-    :class:`SecretKeyError`."""
+    none when it changes nothing: decided as a direct set, patch or delete is (see
+    :mod:`domain.decisions`), by a caller who may not reveal secrets. Raises why the
+    change cannot apply: :class:`VersionConflictError` (expected version),
+    :class:`NotFoundError` (patch or delete of a missing or deleted entry),
+    :class:`InvalidValueError`, :class:`SecretKeyError`."""
     address = change.target
-    current = entry.version if entry else 0
-    if change.expected_version is not None and change.expected_version != current:
-        raise VersionConflictError(str(address), expected=change.expected_version, current=current)
+    check_expected(entry, address, change.expected_version)
     if change.operation == "set":
-        instance, sparse = validate_sparse(
-            model, change.value or {}, key=address.key, limits=limits
-        )
-        stored = entry.value if entry else None
-        sparse = seal_secrets(instance, sparse, stored, codec, limits=limits)
-        if entry is None:
-            return ConfigEntry.create(address, sparse, who, model.schema_version)
-        entry.replace(sparse, who, model.schema_version)
-        return entry
-    if entry is None:
-        raise NotFoundError(f"{address} not found in environment {address.environment!r}")
-    entry.check_live()
-    if change.operation == "delete":
-        entry.delete(who, model.schema_version)
-        return entry
-    merged = merge_patch(entry.value, change.value)
-    instance, sparse = validate_sparse(model, merged, key=address.key, limits=limits)
-    sparse = seal_secrets(instance, sparse, entry.value, codec, limits=limits)
-    entry.change(sparse, who, model.schema_version)
-    return entry
+        return decide_set(entry, address, change.value or {}, who=who, rules=rules)
+    if change.operation == "patch":
+        return decide_patch(entry, address, change.value, who=who, rules=rules)
+    return decide_delete(entry, address, who=who, rules=rules)
 
 
 def scheduler_provenance(schedule_id: str, change: ScheduledChange) -> Provenance:

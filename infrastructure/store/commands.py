@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from domain import decisions
 from domain.address import Address
 from domain.entry import ConfigEntry, Provenance
-from domain.errors import (
-    ConfigStoreError,
-    EntryStateError,
-    InvalidValueError,
-    NotFoundError,
-    VersionConflictError,
-)
-from domain.secrets import seal_secrets
-from domain.values import json_diff, merge_patch, validate, validate_sparse
+from domain.errors import ConfigStoreError, InvalidValueError, NotFoundError, VersionConflictError
 from infrastructure.retry import WRITE_RACE
 from infrastructure.store.base import StoreBase, storage_errors
-from infrastructure.store.keyguard import require_key_for_keeps, require_openable
+from infrastructure.store.keyguard import require_key_for_keeps
 from infrastructure.store.views import WriteResult
 
 Decision = Callable[[ConfigEntry | None], ConfigEntry]
@@ -32,6 +26,18 @@ class StoreCommands(StoreBase):
     :class:`NotFoundError`, :class:`EntryStateError`, :class:`SecretKeyError` or
     :class:`StorageError`; on any error nothing is appended.
     """
+
+    def decision_rules(self, address: Address) -> decisions.DecisionRules:
+        """What deciding a command on ``address`` needs: its area's schema (raises
+        :class:`InvalidAddressError` or :class:`AreaNotFoundError`), its environment's
+        limits, this store's codec, and the check that a kept secret is written only
+        by a process whose key the store knows."""
+        return decisions.DecisionRules(
+            model=self.model_for(address),
+            limits=self.limits_for(address.environment),
+            codec=self.codec,
+            keeps_check=partial(require_key_for_keeps, self.codec),
+        )
 
     def set(
         self,
@@ -45,24 +51,17 @@ class StoreCommands(StoreBase):
         """Replace the stored fields of an entry (creating it if needed). A plaintext
         secret is sealed anew, so it is a change even when it equals the stored one,
         unless the caller ``may_reveal`` secrets (else ``changed`` would answer whether
-        a guess was right)."""
-        model = self.model_for(address)
-        limits = self.limits_for(address.environment)
-
-        def decide(entry: ConfigEntry | None) -> ConfigEntry:
-            instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
-            previous = entry.value if entry else None
-            require_key_for_keeps(self.codec, instance, sparse)
-            seal_secrets(
-                instance, sparse, previous, self.codec, limits=limits, may_reveal=may_reveal
-            )
-            if entry is None:
-                return ConfigEntry.create(address, sparse, provenance, model.schema_version)
-            entry.replace(sparse, provenance, model.schema_version)
-            return entry
-
-        # A new whole value repairs an entry whose stored events cannot all be decoded.
-        return self._write(address, expected_version, decide, repairable=True)
+        a guess was right). See :func:`~domain.decisions.decide_set`."""
+        rules = self.decision_rules(address)
+        return self._write(
+            address,
+            expected_version,
+            lambda entry: decisions.decide_set(
+                entry, address, value, who=provenance, rules=rules, may_reveal=may_reveal
+            ),
+            # A new whole value repairs an entry whose stored events cannot all be decoded.
+            repairable=True,
+        )
 
     def patch(
         self,
@@ -74,24 +73,17 @@ class StoreCommands(StoreBase):
         may_reveal: bool = False,
     ) -> WriteResult:
         """Merge an RFC 7396 patch into the stored fields; ``null`` restores a default.
-        Secrets in plaintext as for :meth:`set`."""
-        model = self.model_for(address)
-        limits = self.limits_for(address.environment)
-        if not isinstance(merge, dict):
-            raise InvalidValueError.single("patch", "must be a JSON object", area=address.area)
-
-        def decide(entry: ConfigEntry | None) -> ConfigEntry:
-            entry = _live(entry, address)
-            merged = merge_patch(entry.value, merge)  # what is validated is the result
-            instance, sparse = validate_sparse(model, merged, key=address.key, limits=limits)
-            require_key_for_keeps(self.codec, instance, sparse)
-            seal_secrets(
-                instance, sparse, entry.value, self.codec, limits=limits, may_reveal=may_reveal
-            )
-            entry.change(sparse, provenance, model.schema_version)
-            return entry
-
-        return self._write(address, expected_version, decide)
+        Secrets in plaintext as for :meth:`set`. See :func:`~domain.decisions.decide_patch`."""
+        rules = self.decision_rules(address)
+        # Refused before the entry is read: a malformed request costs no load.
+        decisions.require_merge_object(merge, address)
+        return self._write(
+            address,
+            expected_version,
+            lambda entry: decisions.decide_patch(
+                entry, address, merge, who=provenance, rules=rules, may_reveal=may_reveal
+            ),
+        )
 
     def rollback(
         self,
@@ -103,59 +95,47 @@ class StoreCommands(StoreBase):
         expected_version: int | None = None,
     ) -> WriteResult:
         """Append a new version equal to an earlier one (by version or by time); nothing
-        (``changed`` false) when the entry already holds that value."""
-        model = self.model_for(address)
+        (``changed`` false) when the entry already holds that value. See
+        :func:`~domain.decisions.decide_rollback`."""
+        rules = self.decision_rules(address)
         target = self._resolve_target(address, to_version, to_time)
-
-        def decide(entry: ConfigEntry | None) -> ConfigEntry:
-            entry = _present(entry, address)
-            if target > entry.version:
-                raise NotFoundError(
-                    f"{address} has no version {target} (latest is {entry.version})"
-                )
-            old = self.require(address, target)
-            if old.deleted:
-                raise EntryStateError(f"version {target} of {address} is a deleted state")
-            if not entry.deleted and not json_diff(entry.value, old.value):
-                return entry  # already that value: append nothing, like an unchanged set
-            limits = self.limits_for(address.environment)
-            instance = validate(model, old.value, key=address.key, limits=limits)
-            require_openable(self.codec, instance, old.value)  # never back to an unreadable key
-            entry.roll_back(target, old.value, provenance, model.schema_version)
-            return entry
-
-        return self._write(address, expected_version, decide, repairable=True)
+        return self._write(
+            address,
+            expected_version,
+            lambda entry: decisions.decide_rollback(
+                entry,
+                address,
+                target,
+                earlier=lambda version: self.require(address, version),
+                who=provenance,
+                rules=rules,
+            ),
+            repairable=True,
+        )
 
     def delete(
         self, address: Address, *, provenance: Provenance, expected_version: int | None = None
     ) -> WriteResult:
         """Mark an entry deleted (its history stays)."""
-        model = self.model_for(address)
-
-        def decide(entry: ConfigEntry | None) -> ConfigEntry:
-            entry = _live(entry, address)
-            entry.delete(provenance, model.schema_version)
-            return entry
-
-        return self._write(address, expected_version, decide)
+        rules = self.decision_rules(address)
+        return self._write(
+            address,
+            expected_version,
+            lambda entry: decisions.decide_delete(entry, address, who=provenance, rules=rules),
+        )
 
     def undelete(
         self, address: Address, *, provenance: Provenance, expected_version: int | None = None
     ) -> WriteResult:
         """Restore a deleted entry with its last value; :class:`InvalidValueError` when
-        today's rules refuse that value (nothing appended)."""
-        model = self.model_for(address)
-
-        def decide(entry: ConfigEntry | None) -> ConfigEntry:
-            entry = _present(entry, address)
-            if entry.deleted:
-                # The last value may break rules made stricter since (schema or limits).
-                limits = self.limits_for(address.environment)
-                validate(model, entry.value, key=address.key, limits=limits)
-            entry.restore(provenance, model.schema_version)
-            return entry
-
-        return self._write(address, expected_version, decide)
+        today's rules refuse that value (nothing appended). See
+        :func:`~domain.decisions.decide_undelete`."""
+        rules = self.decision_rules(address)
+        return self._write(
+            address,
+            expected_version,
+            lambda entry: decisions.decide_undelete(entry, address, who=provenance, rules=rules),
+        )
 
     def _resolve_target(
         self, address: Address, to_version: int | None, to_time: datetime | None
@@ -226,10 +206,7 @@ class StoreCommands(StoreBase):
     def _decide(
         address: Address, entry: ConfigEntry | None, expected: int | None, decide: Decision
     ) -> ConfigEntry:
-        if entry is None and expected not in (None, 0):
-            raise VersionConflictError(str(address), expected=expected, current=0)
-        if entry is not None:
-            entry.check_version(expected)
+        decisions.check_expected(entry, address, expected)
         return decide(entry)
 
     def _current(
@@ -252,18 +229,6 @@ class StoreCommands(StoreBase):
             row = self.index.row(entry.id, entry.version)
         position = row.position if row else 0
         return WriteResult(address, entry.version, position, changed=False)
-
-
-def _present(entry: ConfigEntry | None, address: Address) -> ConfigEntry:
-    if entry is None:
-        raise NotFoundError(f"{address} not found in environment {address.environment!r}")
-    return entry
-
-
-def _live(entry: ConfigEntry | None, address: Address) -> ConfigEntry:
-    entry = _present(entry, address)
-    entry.check_live()
-    return entry
 
 
 def _kept_losing(address: Address) -> VersionConflictError:

@@ -27,7 +27,6 @@ from domain.secrets import (
     REDACTED,
     SecretCodec,
     get_path,
-    sealed_places,
     sealing_paths,
 )
 from infrastructure.crypto import AesGcmCodec
@@ -236,20 +235,6 @@ def require_key_for_keeps(
         get_path(sparse, path) == REDACTED for path in sealing_paths(instance, sparse)
     ):
         codec.require_known()
-
-
-def require_openable(codec: SecretCodec | None, instance: AreaModel, value: dict[str, Any]) -> None:
-    """Raise :class:`SecretKeyError` (naming the field and the key it needs) when a
-    secret of ``value`` does not open with ``codec``: a rollback must not make current a
-    value this process, and so the processes sharing its keys, cannot read."""
-    if codec is None:
-        return
-    for path, sealed in sealed_places(instance, value):
-        try:
-            codec.open(sealed)
-        except SecretKeyError as exc:
-            where = ".".join(str(p) for p in path)
-            raise SecretKeyError(f"secret {where}: {exc}") from None
 
 
 def refused_sealing(codec: SecretCodec | None) -> ConfigStoreError | None:

@@ -75,15 +75,8 @@ class StoreScheduleRunner(StoreSchedule):
         ``failed``, with the reason); raises ``IntegrityError`` when a version is taken."""
         who = scheduler_provenance(entry.key, change)
         try:
-            model = self.model_for(change.target)
-            target = target_after(
-                model,
-                change,
-                self.load(change.target),
-                who=who,
-                codec=self.codec,
-                limits=self.limits_for(change.target.environment),
-            )
+            rules = self.decision_rules(change.target)
+            target = target_after(rules, change, self.load(change.target), who=who)
         except StorageError:
             raise
         except ConfigStoreError as exc:

@@ -20,6 +20,7 @@ from domain.errors import (
     NotFoundError,
 )
 from domain.secrets import REDACTED, is_sealed
+from infrastructure.crypto import generate_key
 from infrastructure.presenters import scheduled_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.readmodels import AuditQuery
@@ -235,6 +236,22 @@ def test_a_kept_secret_means_the_one_stored_when_the_change_applies(store: Confi
     assert ended.status == "applied"
     value = store.revealed(store.get(OPENAI).value, "prod", "provider")
     assert (value["keys"][0]["api_key"], value["enabled"]) == ("sk-new-rotated", False)
+
+
+def test_a_kept_secret_is_not_applied_by_a_process_whose_key_the_store_does_not_know(
+    store: ConfigStore, open_test_store: StoreOpener
+) -> None:
+    """As a direct write keeping ``********`` is refused under such a key (test_keys), so
+    is a scheduled one: it fails, its target untouched (it used to be applied)."""
+    value = {"provider_type": "openai", "keys": [{"name": "main", "api_key": PLAIN}]}
+    store.set(OPENAI, value, provenance=WHO)
+    kept = {"provider_type": "openai", "keys": [{"name": "main", "api_key": REDACTED}]}
+    view = schedule(store, OPENAI, "patch", {**kept, "enabled": False})
+    with open_test_store(secret_key=generate_key()) as wrong:
+        [ended] = wrong.apply_due_changes(now=later(3600))
+    assert (ended.id, ended.status) == (view.id, "failed")
+    assert "is new to this store" in (ended.result or "")
+    assert events_of(store, OPENAI) == 1
 
 
 def test_listing_filters_by_environment_and_limits_apply(store: ConfigStore) -> None:

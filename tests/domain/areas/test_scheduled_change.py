@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from domain.address import Address
 from domain.areas import ProviderConfig, RouterConfig
 from domain.areas.scheduled_change import SCHEDULE_ID, ScheduledChange, new_schedule_id
+from domain.decisions import DecisionRules
 from domain.entry import ConfigEntry, Provenance
 from domain.errors import InvalidValueError, NotFoundError, VersionConflictError
 from domain.scheduling import (
@@ -27,6 +28,7 @@ ROUTER = Address("prod", "router", "default")
 OPENAI = Address("prod", "provider", "openai")
 WHO = Provenance(actor="alice", reason="go live", source="cli", correlation_id="c-1")
 SOON = datetime(2030, 1, 1, 12, tzinfo=UTC)
+ROUTER_RULES = DecisionRules(RouterConfig)
 
 
 class FakeCodec:
@@ -168,33 +170,28 @@ def test_target_after_each_operation() -> None:
     who = scheduler_provenance("sch-0123456789ab", change(reason="night"))
     assert (who.actor, who.source, who.correlation_id) == ("alice", "scheduler", "sch-0123456789ab")
     assert who.reason == "scheduled change sch-0123456789ab: night"
-    created = target_after(RouterConfig, change(), None, who=who, codec=None)
+    created = target_after(ROUTER_RULES, change(), None, who=who)
     assert (created.version, created.value) == (1, {"max_retries": 5})
     patched = target_after(
-        RouterConfig,
+        ROUTER_RULES,
         change(operation="patch", value={"max_retries": 1}),
         created,
         who=who,
-        codec=None,
     )
     assert (patched.version, patched.value) == (2, {"max_retries": 1})
-    deleted = target_after(
-        RouterConfig, change(operation="delete", value=None), patched, who=who, codec=None
-    )
+    deleted = target_after(ROUTER_RULES, change(operation="delete", value=None), patched, who=who)
     assert (deleted.version, deleted.deleted) == (3, True)
     with pytest.raises(NotFoundError):
-        target_after(
-            RouterConfig, change(operation="delete", value=None), deleted, who=who, codec=None
-        )
+        target_after(ROUTER_RULES, change(operation="delete", value=None), deleted, who=who)
     with pytest.raises(NotFoundError):
-        target_after(RouterConfig, change(operation="patch"), None, who=who, codec=None)
+        target_after(ROUTER_RULES, change(operation="patch"), None, who=who)
 
 
 def test_target_after_checks_the_expected_version() -> None:
     who = scheduler_provenance("sch-0123456789ab", change())
     with pytest.raises(VersionConflictError):
-        target_after(RouterConfig, change(expected_version=2), None, who=who, codec=None)
-    assert target_after(RouterConfig, change(expected_version=0), None, who=who, codec=None)
+        target_after(ROUTER_RULES, change(expected_version=2), None, who=who)
+    assert target_after(ROUTER_RULES, change(expected_version=0), None, who=who)
 
 
 def test_clip() -> None:
