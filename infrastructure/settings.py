@@ -261,6 +261,11 @@ class Settings(BaseSettings):
         )
 
 
+#: Every setting at its default, whatever the environment holds (``model_construct`` reads
+#: no variable): the one place options built without settings take their defaults from.
+DEFAULTS = Settings.model_construct()
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment, with explicit overrides (CLI options) on top.
 

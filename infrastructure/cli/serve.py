@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
@@ -17,19 +16,10 @@ if TYPE_CHECKING:
 
 
 def http_options(settings: Settings) -> HttpOptions:
-    """The server's behaviour from ``settings`` (the HTTP and console variables)."""
+    """The server's behaviour from ``settings`` (:meth:`HttpOptions.from_settings`)."""
     from infrastructure.http.app import HttpOptions
 
-    return HttpOptions(
-        require_if_match=settings.http_require_if_match,
-        max_body_bytes=settings.http_max_body_bytes,
-        ready_max_lag=settings.ready_max_lag,
-        read_cache_size=settings.http_read_cache_size,
-        instance_timeout_seconds=settings.instance_timeout_seconds,
-        console_idle=timedelta(minutes=settings.console_idle_minutes),
-        console_lifetime=timedelta(hours=settings.console_lifetime_hours),
-        console_signin_failures=settings.console_signin_failures,
-    )
+    return HttpOptions.from_settings(settings)
 
 
 @click.command("serve")

@@ -20,6 +20,7 @@ from infrastructure.persistence.errors import storage_errors
 from infrastructure.projection.log import log_query
 from infrastructure.projection.tolerant import BrokenRow, decode_each
 from infrastructure.retry import RECONNECT_BACKOFF
+from infrastructure.settings import DEFAULTS
 from infrastructure.store import ConfigStore
 from projections.records import LogRecord
 
@@ -70,7 +71,7 @@ class LogFollower:
         position: Callable[[], int],
         apply: Apply,
         on_error: Callable[[BaseException | None], None] = lambda _: None,
-        connect_timeout: int = 10,
+        connect_timeout: int = DEFAULTS.connect_timeout,
         batch_size: int = BATCH,
         at_head: Callable[[int], None] = lambda _: None,
         guard: Callable[[], AbstractContextManager[None]] = nullcontext,
@@ -96,6 +97,11 @@ class LogFollower:
         )
         self._channel = store.projections.channel
         self._thread = threading.Thread(target=self._run, name="config-follower", daemon=True)
+
+    @property
+    def connect_timeout(self) -> int:
+        """Seconds it waits for each connection to the database."""
+        return self._connect_timeout
 
     def start(self) -> None:
         """Start following."""

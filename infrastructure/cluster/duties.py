@@ -17,9 +17,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from domain.errors import ConfigStoreError
 from infrastructure.cluster.registry import InstanceRegistry
+from infrastructure.options import from_setting, options_from
 from infrastructure.projection.checkpoints import CheckpointSink
 from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.retry import RECONNECT_BACKOFF
+from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 
 log = logging.getLogger("conduit_config.cluster")
@@ -35,16 +37,23 @@ class Follower(Protocol):
 
 @dataclass(frozen=True)
 class DutyOptions:
-    """How often the leader's jobs run; see the settings of the same names."""
+    """How often the leader's jobs run; see the settings of the same names (each
+    default is the setting's default)."""
 
-    checkpoint_minutes: float = 10.0
-    schedule_poll_seconds: float = 1.0
-    lag_alert_events: int = 1000
-    instance_timeout_seconds: float = 10.0
+    checkpoint_minutes: float = from_setting("checkpoint_minutes")
+    schedule_poll_seconds: float = from_setting("schedule_poll_seconds")
+    lag_alert_events: int = from_setting("lag_alert_events")
+    instance_timeout_seconds: float = from_setting("instance_timeout_seconds")
+    #: Not a setting: how often the watchdog looks at the projections.
     watchdog_seconds: float = 5.0
     #: A projection behind the log that has not moved for this long makes the leader
     #: step down (its writer is wedged; another instance may not be).
-    stall_seconds: float = 60.0
+    stall_seconds: float = from_setting("leader_stall_seconds")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DutyOptions:
+        """The leader's job timing from ``settings``."""
+        return options_from(cls, settings)
 
 
 class RestartingLoop:

@@ -21,6 +21,7 @@ import psycopg
 
 from infrastructure.persistence.errors import first_line
 from infrastructure.retry import RECONNECT_BACKOFF
+from infrastructure.settings import DEFAULTS
 
 log = logging.getLogger("conduit_config.cluster")
 
@@ -46,7 +47,7 @@ class LeaderElection:
         timeout_seconds: int,
         on_elected: Callable[[], None],
         on_demoted: Callable[[], None],
-        connect_timeout: int = 10,
+        connect_timeout: int = DEFAULTS.connect_timeout,
     ) -> None:
         self._url = url
         self._schema = schema
@@ -66,6 +67,11 @@ class LeaderElection:
     def is_leader(self) -> bool:
         """Whether this instance holds the lock (as of its last check)."""
         return self._leader
+
+    @property
+    def connect_timeout(self) -> int:
+        """Seconds it waits for its connection to the database."""
+        return self._connect_timeout
 
     def start(self) -> None:
         """Start competing for the lock."""

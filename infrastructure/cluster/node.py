@@ -15,6 +15,7 @@ from domain.errors import ConfigStoreError
 from infrastructure.cluster.duties import DutyOptions, Follower, LeaderDuties
 from infrastructure.cluster.leader import LeaderElection
 from infrastructure.cluster.registry import Beat, InstanceRegistry
+from infrastructure.options import from_setting, options_from
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
@@ -24,28 +25,20 @@ log = logging.getLogger("conduit_config.cluster")
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """Election and heartbeat timing, and the leader's duties; from settings."""
+    """Election and heartbeat timing, and the leader's duties; from settings
+    (:meth:`from_settings`), each default being the setting's default."""
 
-    leader_poll_seconds: float = 1.0
-    leader_timeout_seconds: int = 10
-    heartbeat_seconds: float = 2.0
+    leader_poll_seconds: float = from_setting("leader_poll_seconds")
+    leader_timeout_seconds: int = from_setting("leader_timeout_seconds")
+    heartbeat_seconds: float = from_setting("heartbeat_seconds")
     duties: DutyOptions = field(default_factory=DutyOptions)
+    #: Seconds the election's connection waits to connect.
+    connect_timeout: int = from_setting("connect_timeout")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClusterOptions:
         """Election, heartbeat and leader-job timing from settings."""
-        return cls(
-            leader_poll_seconds=settings.leader_poll_seconds,
-            leader_timeout_seconds=settings.leader_timeout_seconds,
-            heartbeat_seconds=settings.heartbeat_seconds,
-            duties=DutyOptions(
-                checkpoint_minutes=settings.checkpoint_minutes,
-                schedule_poll_seconds=settings.schedule_poll_seconds,
-                lag_alert_events=settings.lag_alert_events,
-                instance_timeout_seconds=settings.instance_timeout_seconds,
-                stall_seconds=settings.leader_stall_seconds,
-            ),
-        )
+        return options_from(cls, settings, duties=DutyOptions.from_settings(settings))
 
 
 class ClusterNode:
@@ -89,6 +82,7 @@ class ClusterNode:
             timeout_seconds=options.leader_timeout_seconds,
             on_elected=self._elected,
             on_demoted=self._demoted,
+            connect_timeout=options.connect_timeout,
         )
         self._stop = threading.Event()
         self._wake = threading.Event()

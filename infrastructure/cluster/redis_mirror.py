@@ -29,14 +29,10 @@ from redis.exceptions import WatchError
 from domain.address import SYSTEM_ENVIRONMENT
 from domain.errors import SettingsError, StorageError
 from infrastructure.client.follower import LogFollower, StalledError
-from infrastructure.cluster.redis_connection import (
-    CONNECT_TIMEOUT,
-    redis_client,
-    redis_errors,
-)
+from infrastructure.cluster.redis_connection import redis_client, redis_errors
 from infrastructure.persistence.errors import first_line, storage_errors
 from infrastructure.projection.runner import ProjectionStatus
-from infrastructure.settings import Settings
+from infrastructure.settings import DEFAULTS, Settings
 from infrastructure.store import ConfigStore
 from projections.current import CurrentRow, next_current
 from projections.mirror import change_message, changes_channel, entry_document, entry_key
@@ -113,7 +109,13 @@ class RedisMirror:
     """
 
     def __init__(
-        self, *, store: ConfigStore, client: redis.Redis, prefix: str, batch_size: int = 1000
+        self,
+        *,
+        store: ConfigStore,
+        client: redis.Redis,
+        prefix: str,
+        batch_size: int = DEFAULTS.projection_batch_size,
+        connect_timeout: int = DEFAULTS.connect_timeout,
     ) -> None:
         if not _PREFIX.fullmatch(prefix):
             raise SettingsError(f"invalid Redis prefix {prefix!r}: use 1-100 of A-Za-z0-9_.-")
@@ -121,6 +123,8 @@ class RedisMirror:
         self._client = client
         self.prefix = prefix
         self.batch_size = batch_size
+        #: Seconds its log follower waits for a database connection.
+        self.connect_timeout = connect_timeout
         self._position_key = f"{prefix}:_position"
         self._rows_key = f"{prefix}:_rows"
         self._failing = False
@@ -194,7 +198,7 @@ class RedisMirror:
             position=position,
             apply=apply,
             on_error=self._connection,
-            connect_timeout=CONNECT_TIMEOUT,
+            connect_timeout=self.connect_timeout,
             batch_size=self.batch_size,
             at_head=self._check_head,
             guard=storage_errors,  # warnings then say "database unavailable: …"
@@ -295,4 +299,5 @@ def open_mirror(settings: Settings, store: ConfigStore) -> RedisMirror | None:
         client=client,
         prefix=settings.redis_prefix,
         batch_size=settings.projection_batch_size,
+        connect_timeout=settings.connect_timeout,
     )

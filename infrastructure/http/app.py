@@ -19,8 +19,8 @@ from infrastructure.cluster.registry import InstanceRegistry
 from infrastructure.console import console_app
 from infrastructure.console.diagnostics_data import RecentErrors
 from infrastructure.console.errors import too_large_page
-from infrastructure.console.security import DEFAULT_SIGNIN_FAILURES, ConsoleState, LoginThrottle
-from infrastructure.console.sessions import DEFAULT_IDLE, DEFAULT_LIFETIME, ConsoleSessions
+from infrastructure.console.security import ConsoleState, LoginThrottle
+from infrastructure.console.sessions import ConsoleSessions
 from infrastructure.http import (
     changes,
     entries,
@@ -48,6 +48,7 @@ from infrastructure.http.metrics import Metrics, MetricsMiddleware
 from infrastructure.http.readcache import ReadCache
 from infrastructure.http.readiness import ReadinessCheck
 from infrastructure.http.services import AppServices, services_of
+from infrastructure.options import from_setting, options_from
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 from infrastructure.store.reveals import reveal_log
@@ -75,20 +76,37 @@ ROUTERS = tuple(
 )
 
 
+def _minutes(value: int) -> timedelta:
+    return timedelta(minutes=value)
+
+
+def _hours(value: int) -> timedelta:
+    return timedelta(hours=value)
+
+
 @dataclass(frozen=True)
 class HttpOptions:
-    """Server behaviour taken from settings."""
+    """Server behaviour taken from settings (:meth:`from_settings`); each default is
+    the setting's default."""
 
-    require_if_match: bool = False
-    max_body_bytes: int = 1_048_576
-    ready_max_lag: int = 10_000
-    read_cache_size: int = 10_000
-    instance_timeout_seconds: float = 10.0
+    require_if_match: bool = from_setting("http_require_if_match")
+    max_body_bytes: int = from_setting("http_max_body_bytes")
+    ready_max_lag: int = from_setting("ready_max_lag")
+    read_cache_size: int = from_setting("http_read_cache_size")
+    instance_timeout_seconds: float = from_setting("instance_timeout_seconds")
     #: The console's sessions end after this long unused, and this long after sign-in.
-    console_idle: timedelta = DEFAULT_IDLE
-    console_lifetime: timedelta = DEFAULT_LIFETIME
+    #: (``from_setting`` makes a ``field()``: no default object is shared by calls.)
+    console_idle: timedelta = from_setting("console_idle_minutes", _minutes)  # noqa: RUF009
+    console_lifetime: timedelta = from_setting("console_lifetime_hours", _hours)  # noqa: RUF009
     #: Failed console sign-ins a minute from one address before the form answers 429.
-    console_signin_failures: int = DEFAULT_SIGNIN_FAILURES
+    console_signin_failures: int = from_setting("console_signin_failures")
+    #: Seconds the read cache's log follower waits for a database connection.
+    connect_timeout: int = from_setting("connect_timeout")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpOptions:
+        """The server's behaviour from ``settings`` (the HTTP and console variables)."""
+        return options_from(cls, settings)
 
 
 def create_app(
@@ -116,7 +134,7 @@ def create_app(
     )
     opts = options or HttpOptions()
     feed, registry = ChangeFeed(), InstanceRegistry(datastore=store.app.datastore)
-    cache = ReadCache(store=store, size=opts.read_cache_size)
+    cache = ReadCache(store=store, size=opts.read_cache_size, connect_timeout=opts.connect_timeout)
     background = Background(
         store=store,
         readcache=cache,

@@ -21,9 +21,10 @@ Key = tuple[str, str, str]
 
 
 class ReadCache:
-    """An LRU of current :class:`EntryView`s, at most ``size`` entries."""
+    """An LRU of current :class:`EntryView`s, at most ``size`` entries; its follower
+    waits ``connect_timeout`` seconds at most for a database connection."""
 
-    def __init__(self, *, store: ConfigStore, size: int) -> None:
+    def __init__(self, *, store: ConfigStore, size: int, connect_timeout: int) -> None:
         self._store = store
         self._size = size
         self._views: OrderedDict[Key, EntryView] = OrderedDict()
@@ -41,7 +42,13 @@ class ReadCache:
             position=lambda: self._position,
             apply=self._apply,
             on_error=self._connection,
+            connect_timeout=connect_timeout,
         )
+
+    @property
+    def connect_timeout(self) -> int:
+        """Seconds its follower waits for each connection to the database."""
+        return self._follower.connect_timeout
 
     def start(self) -> None:
         """Start following the log."""
