@@ -30,6 +30,7 @@ from infrastructure.client.lkg import LastKnownGood
 from infrastructure.client.remote import HttpBackend
 from infrastructure.client.subscriptions import Subscription, async_feed
 from infrastructure.projection.tolerant import BrokenRow
+from infrastructure.settings import DEFAULTS
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import WriteResult
 from projections.live import LiveChange, LiveView
@@ -89,9 +90,16 @@ class ConfigClient:
     """A live, typed view of one environment. Build it with :func:`connect`."""
 
     def __init__(
-        self, *, view: LiveView, lkg: LastKnownGood | None, actor: str, stack: ExitStack
+        self,
+        *,
+        view: LiveView,
+        lkg: LastKnownGood | None,
+        actor: str,
+        stack: ExitStack,
+        connect_timeout: int = DEFAULTS.connect_timeout,
     ) -> None:
         self.view = view
+        self._connect_timeout = connect_timeout
         self.environment = view.environment
         self._lkg = lkg
         self._actor = actor
@@ -211,6 +219,7 @@ class ConfigClient:
             apply=self._apply,
             on_error=self._error,
             on_broken=self._broken,
+            connect_timeout=self._connect_timeout,
         )
         follower.catch_up()
         self._follower = follower

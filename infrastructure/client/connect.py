@@ -112,7 +112,9 @@ def _start(
     live = _view(environment, settings, environ, state, codec)
     live.load(position, state)
     who = actor or settings.actor or _user()
-    client = ConfigClient(view=live, lkg=lkg, actor=who, stack=stack)
+    client = ConfigClient(
+        view=live, lkg=lkg, actor=who, stack=stack, connect_timeout=settings.connect_timeout
+    )
     if store is not None:
         client.attach(store)
     else:

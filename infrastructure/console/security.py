@@ -28,6 +28,7 @@ from infrastructure.auth import TokenService
 from infrastructure.console.sessions import ConsoleSessions, Session
 from infrastructure.http.problems import BadRequestError
 from infrastructure.http.services import services_of
+from infrastructure.settings import DEFAULTS
 
 #: The session cookie (HttpOnly, SameSite=Strict, Path=/ui).
 COOKIE = "cc_console"
@@ -92,7 +93,7 @@ def _scope_text(environment: str, areas: frozenset[str] | None) -> str:
 
 
 #: Failed sign-ins a minute from one address before the form answers 429.
-DEFAULT_SIGNIN_FAILURES = 10
+DEFAULT_SIGNIN_FAILURES = DEFAULTS.console_signin_failures
 
 
 class LoginThrottle:

@@ -24,13 +24,14 @@ from psycopg.sql import SQL, Composed
 from domain.errors import StorageError
 from infrastructure.persistence.errors import first_line, storage_errors
 from infrastructure.persistence.tables import fetch_all, table
+from infrastructure.settings import DEFAULTS
 
 SESSIONS_TABLE = "cc_console_sessions"
 #: A session unused for this long ends (``CONDUIT_CONFIG_CONSOLE_IDLE_MINUTES``).
-DEFAULT_IDLE = timedelta(hours=12)
+DEFAULT_IDLE = timedelta(minutes=DEFAULTS.console_idle_minutes)
 #: A session ends this long after sign-in, used or not
 #: (``CONDUIT_CONFIG_CONSOLE_LIFETIME_HOURS``).
-DEFAULT_LIFETIME = timedelta(days=7)
+DEFAULT_LIFETIME = timedelta(hours=DEFAULTS.console_lifetime_hours)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from infrastructure.persistence.audit import AuditKey
 from infrastructure.persistence.outage import retry_lost_connection, undecorated
 from infrastructure.persistence.pool import GuardedPool
 from infrastructure.persistence.recorder import IndexingRecorder
+from infrastructure.settings import DEFAULTS
 
 #: Environment keys of :class:`ConduitPostgresFactory` (beside eventsourcing's own).
 POOL_TIMEOUT_KEY = "CONDUIT_POOL_TIMEOUT"
@@ -57,7 +58,7 @@ class ConduitPostgresFactory(PostgresFactory):
         super().__init__(env)
         text = self.env.get(AUDIT_KEY_ENV)
         self._audit_key = AuditKey.from_text(text) if text else None
-        connect_timeout = int(self.env.get(CONNECT_TIMEOUT_KEY) or "10")
+        connect_timeout = int(self.env.get(CONNECT_TIMEOUT_KEY) or DEFAULTS.connect_timeout)
         self.datastore.pool = GuardedPool.replacing(
             self.datastore,
             timeout=float(self.env.get(POOL_TIMEOUT_KEY) or connect_timeout),

@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Composed
 from infrastructure.client import ClientStatus, ConfigClient, LiveChange, connect
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
+from tests.infrastructure.client.conftest import ClientFor
 from tests.infrastructure.client.follow_support import (
     Change,
     Workload,
@@ -298,3 +299,12 @@ def test_status_reports_the_lost_connection_until_it_is_back(
         assert "terminat" in " ".join(errors).lower() or "closed" in " ".join(errors).lower()
         assert client.get("router") is not None
     assert [change[0] for change in recorder.changes] == [result.position]
+
+
+def test_the_follower_takes_the_clients_connect_timeout(
+    make_settings: Callable[..., Settings], client_home: Path, client_for: ClientFor
+) -> None:
+    client = client_for(settings=make_settings(home=client_home, connect_timeout=3))
+    follower = client._follower
+    assert follower is not None
+    assert follower.connect_timeout == 3
