@@ -27,7 +27,7 @@ def write_versions(store: ConfigStore, address: Address, versions: int) -> None:
     interval = store.app.snapshot_interval
     while entry.version < versions:
         for _ in range(min(interval - entry.version % interval, versions - entry.version)):
-            entry.replace({"max_retries": (entry.version + 1) % 11}, WHO, model.schema_version)
+            entry.set({"max_retries": (entry.version + 1) % 11}, WHO, model.schema_version)
         store.app.save(entry, addresses={entry.id: address})
 
 

@@ -75,7 +75,7 @@ def decide_set(
     sparse = sealed_value(rules, address, value, entry.value if entry else None, may_reveal)
     if entry is None:
         return ConfigEntry.create(address, sparse, who, rules.model.schema_version)
-    entry.replace(sparse, who, rules.model.schema_version)
+    entry.set(sparse, who, rules.model.schema_version)
     return entry
 
 
@@ -94,7 +94,7 @@ def decide_patch(
     entry = live(entry, address)
     merged = merge_patch(entry.value, merge)
     sparse = sealed_value(rules, address, merged, entry.value, may_reveal)
-    entry.change(sparse, who, rules.model.schema_version)
+    entry.patch(sparse, who, rules.model.schema_version)
     return entry
 
 
@@ -116,7 +116,7 @@ def decide_undelete(
     entry = present(entry, address)
     if entry.deleted:
         validate(rules.model, entry.value, key=address.key, limits=rules.limits)
-    entry.restore(who, rules.model.schema_version)
+    entry.undelete(who, rules.model.schema_version)
     return entry
 
 

@@ -85,6 +85,9 @@ class ConfigEntry(BaseAggregate[UUID]):
 
     ``value`` is the sparse stored value (secrets sealed). Commands raise
     :class:`VersionConflictError`, :class:`NotFoundError` or :class:`EntryStateError`.
+    They are named as users say them (``set``, ``patch``, ``delete``, ``undelete``,
+    ``roll_back`` for ``rollback``); the events keep their older names (``ValueReplaced``,
+    ``ValueChanged``, ``Restored``...), since those are the topics stored in the log.
     """
 
     def __init__(self, environment: str, area: str, key: str, value: JsonObject) -> None:
@@ -174,7 +177,7 @@ class ConfigEntry(BaseAggregate[UUID]):
             return True
 
     class Restored(Event):
-        """A deleted entry was brought back with its last value."""
+        """``undelete``: a deleted entry was brought back with its last value."""
 
         event_name: ClassVar[str] = "restored"
 
@@ -270,8 +273,9 @@ class ConfigEntry(BaseAggregate[UUID]):
         if self.deleted:
             raise NotFoundError(f"{self.address} is deleted (undelete restores it)")
 
-    def replace(self, value: JsonObject, provenance: Provenance, schema_version: int) -> bool:
-        """Replace the stored value; returns False (and records nothing) if unchanged."""
+    def set(self, value: JsonObject, provenance: Provenance, schema_version: int) -> bool:
+        """``set``: replace the stored value (bringing a deleted entry back); returns
+        False (and records nothing) if unchanged. Records :class:`ValueReplaced`."""
         if json_equal(value, self.value) and not self.deleted:
             return False
         self.trigger_event(
@@ -282,8 +286,9 @@ class ConfigEntry(BaseAggregate[UUID]):
         )
         return True
 
-    def change(self, value: JsonObject, provenance: Provenance, schema_version: int) -> bool:
-        """Record the RFC 6902 patch to ``value``; returns False if unchanged."""
+    def patch(self, value: JsonObject, provenance: Provenance, schema_version: int) -> bool:
+        """``patch``: record the RFC 6902 patch to ``value``; returns False if unchanged.
+        Records :class:`ValueChanged`."""
         self.check_live()
         ops = json_diff(self.value, value)
         if not ops:
@@ -296,7 +301,8 @@ class ConfigEntry(BaseAggregate[UUID]):
     def roll_back(
         self, target_version: int, value: JsonObject, provenance: Provenance, schema_version: int
     ) -> None:
-        """Append a new version whose value equals ``target_version``'s."""
+        """``rollback``: append a new version whose value equals ``target_version``'s.
+        Records :class:`RolledBack`."""
         self.trigger_event(
             self.RolledBack,
             target_version=target_version,
@@ -306,12 +312,12 @@ class ConfigEntry(BaseAggregate[UUID]):
         )
 
     def delete(self, provenance: Provenance, schema_version: int) -> None:
-        """Mark the entry deleted."""
+        """``delete``: mark the entry deleted. Records :class:`Deleted`."""
         self.check_live()
         self.trigger_event(self.Deleted, meta=_meta(provenance, schema_version, self.value))
 
-    def restore(self, provenance: Provenance, schema_version: int) -> None:
-        """Bring a deleted entry back."""
+    def undelete(self, provenance: Provenance, schema_version: int) -> None:
+        """``undelete``: bring a deleted entry back. Records :class:`Restored`."""
         if not self.deleted:
             raise EntryStateError(f"{self.address} is not deleted")
         self.trigger_event(self.Restored, meta=_meta(provenance, schema_version, self.value))

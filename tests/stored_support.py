@@ -75,7 +75,7 @@ def write_unchecked(
     if entry is None:
         entry = ConfigEntry.create(address, value, OLDER, 1)
     else:
-        entry.replace(value, OLDER, 1)
+        entry.set(value, OLDER, 1)
     with older_encoder(store, encode):
         recordings = store.app.save(entry, addresses={entry.id: address})
     store.entries.drop(address.entry_id)

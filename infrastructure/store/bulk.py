@@ -235,10 +235,10 @@ class StoreBulk(StoreEnvironment):
             assert step.value is not None and step.target_version is not None
             entry.roll_back(step.target_version, step.value, provenance, schema_version)
         elif step.action == "undelete" and json_equal(step.value, now.stored):
-            entry.restore(provenance, schema_version)
+            entry.undelete(provenance, schema_version)
         else:
             assert step.value is not None
-            entry.replace(step.value, provenance, schema_version)
+            entry.set(step.value, provenance, schema_version)
         return entry
 
 

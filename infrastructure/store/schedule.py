@@ -206,7 +206,7 @@ class StoreSchedule(StoreCommands, StoreReadModels):
             key=entry.key,
             limits=RECORDED_LIMITS,
         )
-        entry.replace(to_json(instance, sparse=True), who, ScheduledChange.schema_version)
+        entry.set(to_json(instance, sparse=True), who, ScheduledChange.schema_version)
         saved = [e for e in (target, entry) if e is not None]
         with storage_errors():
             self.app.save(*saved, addresses={e.id: e.address for e in saved})

@@ -143,7 +143,7 @@ def history(*values: JsonObject | None) -> list[ConfigEntry]:
         if value is None:
             entry.delete(WHO, 1)
         else:
-            entry.replace(value, WHO, 1)
+            entry.set(value, WHO, 1)
         entry.collect_events()
         states.append(copy.deepcopy(entry))
     return states

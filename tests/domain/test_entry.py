@@ -60,9 +60,9 @@ def test_create() -> None:
     assert entry.last_meta == event.meta.model_dump(mode="json")
 
 
-def test_replace() -> None:
+def test_set() -> None:
     entry = new_entry()
-    assert entry.replace({"max_retries": 5, "fallbacks_enabled": True}, BOB, 2) is True
+    assert entry.set({"max_retries": 5, "fallbacks_enabled": True}, BOB, 2) is True
     _, event = collect(entry)
     assert isinstance(event, ConfigEntry.ValueReplaced)
     assert event.value == {"max_retries": 5, "fallbacks_enabled": True}
@@ -77,9 +77,9 @@ def test_replace() -> None:
     assert (entry.version, entry.value) == (2, event.value)
 
 
-def test_change_records_rfc6902_patch_from_previous_value() -> None:
+def test_patch_records_rfc6902_patch_from_previous_value() -> None:
     entry = new_entry({"max_retries": 2, "default_strategy": "random"})
-    assert entry.change({"max_retries": 4, "retry_max_delay_ms": 900}, BOB, 1) is True
+    assert entry.patch({"max_retries": 4, "retry_max_delay_ms": 900}, BOB, 1) is True
     _, event = collect(entry)
     assert isinstance(event, ConfigEntry.ValueChanged)
     assert sorted(event.patch, key=lambda op: op["path"]) == [
@@ -94,7 +94,7 @@ def test_change_records_rfc6902_patch_from_previous_value() -> None:
 
 def test_roll_back() -> None:
     entry = new_entry()
-    entry.replace({"max_retries": 9}, WHO, 1)
+    entry.set({"max_retries": 9}, WHO, 1)
     entry.roll_back(1, {"max_retries": 2}, BOB, 1)
     event = collect(entry)[-1]
     assert isinstance(event, ConfigEntry.RolledBack)
@@ -104,11 +104,11 @@ def test_roll_back() -> None:
     assert (entry.version, entry.value) == (3, {"max_retries": 2})
 
 
-def test_delete_and_restore() -> None:
+def test_delete_and_undelete() -> None:
     entry = new_entry()
     entry.delete(BOB, 1)
     assert (entry.deleted, entry.version, entry.value) == (True, 2, {"max_retries": 2})
-    entry.restore(WHO, 1)
+    entry.undelete(WHO, 1)
     assert (entry.deleted, entry.version) == (False, 3)
     _, deleted, restored = collect(entry)
     assert isinstance(deleted, ConfigEntry.Deleted)
@@ -121,23 +121,23 @@ def test_delete_and_restore() -> None:
 def test_unchanged_records_nothing() -> None:
     entry = new_entry()
     collect(entry)
-    assert entry.replace({"max_retries": 2}, BOB, 1) is False
-    assert entry.change({"max_retries": 2}, BOB, 1) is False
+    assert entry.set({"max_retries": 2}, BOB, 1) is False
+    assert entry.patch({"max_retries": 2}, BOB, 1) is False
     assert collect(entry) == []
     assert entry.version == 1
 
 
-def test_replace_on_deleted_entry_revives_it() -> None:
+def test_set_on_deleted_entry_revives_it() -> None:
     entry = new_entry()
     entry.delete(WHO, 1)
-    assert entry.replace({"max_retries": 2}, WHO, 1) is True
+    assert entry.set({"max_retries": 2}, WHO, 1) is True
     assert (entry.deleted, entry.version) == (False, 3)
 
 
 @pytest.mark.parametrize(("expected", "fails"), [(None, False), (2, False), (1, True), (3, True)])
 def test_check_version(expected: int | None, fails: bool) -> None:
     entry = new_entry()
-    entry.replace({"max_retries": 1}, WHO, 1)
+    entry.set({"max_retries": 1}, WHO, 1)
     if not fails:
         entry.check_version(expected)
         return
@@ -150,7 +150,7 @@ def test_check_version(expected: int | None, fails: bool) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        lambda e: e.change({"max_retries": 7}, WHO, 1),
+        lambda e: e.patch({"max_retries": 7}, WHO, 1),
         lambda e: e.delete(WHO, 1),
     ],
     ids=["change", "delete"],
@@ -163,16 +163,16 @@ def test_commands_on_deleted_entry(command: Any) -> None:
     assert entry.version == 2
 
 
-def test_restore_live_entry() -> None:
+def test_undelete_live_entry() -> None:
     entry = new_entry()
     with pytest.raises(EntryStateError, match="not deleted"):
-        entry.restore(WHO, 1)
+        entry.undelete(WHO, 1)
     assert entry.version == 1
 
 
 def test_events_are_frozen() -> None:
     entry = new_entry()
-    entry.replace({"max_retries": 4}, WHO, 1)
+    entry.set({"max_retries": 4}, WHO, 1)
     created, replaced = collect(entry)
     with pytest.raises(ValidationError):
         created.value = {}  # type: ignore[attr-defined]
@@ -185,12 +185,12 @@ def test_events_are_frozen() -> None:
 
 def history() -> ConfigEntry:
     entry = new_entry({"max_retries": 1})
-    entry.change({"max_retries": 2, "default_strategy": "priority"}, WHO, 1)
-    entry.replace({"fallbacks_enabled": True}, BOB, 1)
+    entry.patch({"max_retries": 2, "default_strategy": "priority"}, WHO, 1)
+    entry.set({"fallbacks_enabled": True}, BOB, 1)
     entry.delete(BOB, 1)
-    entry.restore(WHO, 1)
+    entry.undelete(WHO, 1)
     entry.roll_back(2, {"max_retries": 2, "default_strategy": "priority"}, WHO, 1)
-    entry.change({"max_retries": 3, "default_strategy": "priority"}, WHO, 1)
+    entry.patch({"max_retries": 3, "default_strategy": "priority"}, WHO, 1)
     entry.delete(WHO, 1)
     return entry
 
@@ -241,5 +241,5 @@ def test_snapshot_round_trip_through_json() -> None:
     assert restored._created_on == entry._created_on
     assert restored.modified_on == entry.modified_on
     # The restored aggregate keeps working.
-    restored.restore(WHO, 1)
+    restored.undelete(WHO, 1)
     assert (restored.version, restored.deleted) == (9, False)

@@ -58,19 +58,19 @@ def test_advance_follows_every_kind_of_event() -> None:
         seen.append((now.version, now.position, now.stored, now.deleted))
 
     step()
-    flag.change({"enabled": True, "rollout_percent": 5}, WHO, 1)
+    flag.patch({"enabled": True, "rollout_percent": 5}, WHO, 1)
     step()
-    flag.replace({"description": "d"}, WHO, 1)
+    flag.set({"description": "d"}, WHO, 1)
     step()
     flag.delete(WHO, 1)
     step()
-    flag.restore(WHO, 1)
+    flag.undelete(WHO, 1)
     step()
     flag.roll_back(1, {"enabled": True}, WHO, 1)
     step()
     flag.delete(WHO, 1)
     step()
-    flag.replace({"enabled": False}, WHO, 1)  # set on a deleted entry brings it back
+    flag.set({"enabled": False}, WHO, 1)  # set on a deleted entry brings it back
     step()
     assert seen == [
         (1, 100, {"enabled": True}, False),
@@ -89,9 +89,9 @@ def test_advance_keeps_other_entries_and_replays_like_the_aggregate() -> None:
     other = entry("router", "default", {"max_retries": 1})
     env = state(other)
     flag = ConfigEntry.create(Address("prod", "feature_flag", "f"), {"enabled": True}, WHO, 1)
-    flag.change({"rollout_percent": 7}, WHO, 1)
+    flag.patch({"rollout_percent": 7}, WHO, 1)
     flag.delete(WHO, 1)
-    flag.restore(WHO, 1)
+    flag.undelete(WHO, 1)
     replay(events_of(flag), env)
     assert env["router", "default"] is other
     now = env["feature_flag", "f"]

@@ -232,12 +232,12 @@ def test_json_diff_sees_type_changes_inside_objects_and_lists() -> None:
     assert repr(result) == repr({"x": 1.0})
 
 
-def test_replace_with_the_same_value_of_another_json_type_is_a_change() -> None:
+def test_set_with_the_same_value_of_another_json_type_is_a_change() -> None:
     who = Provenance(actor="ops", correlation_id="c")
     entry = ConfigEntry.create(Address("prod", "loose", "k"), {"x": True}, who, 1)
-    assert entry.replace({"x": 1}, who, 1) is True
-    assert entry.change({"x": 1.0}, who, 1) is True
-    assert entry.replace({"x": 1.0}, who, 1) is False
+    assert entry.set({"x": 1}, who, 1) is True
+    assert entry.patch({"x": 1.0}, who, 1) is True
+    assert entry.set({"x": 1.0}, who, 1) is False
     assert repr(entry.value) == repr({"x": 1.0})
     assert entry.version == 3
 

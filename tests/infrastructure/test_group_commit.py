@@ -26,7 +26,7 @@ def _request(store: ConfigStore, entry: ConfigEntry) -> AppendRequest:
 def _changed(store: ConfigStore, address: Address, percent: int) -> ConfigEntry:
     entry = store.load(address)
     assert entry is not None
-    entry.replace({"rollout_percent": percent}, WHO, 1)
+    entry.set({"rollout_percent": percent}, WHO, 1)
     return entry
 
 

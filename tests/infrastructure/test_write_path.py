@@ -170,7 +170,7 @@ def test_an_append_whose_acknowledgement_was_lost_is_recognised(store: ConfigSto
     store.set(address, {}, provenance=WHO)
     entry = store.load(address)
     assert entry is not None
-    entry.replace({"rollout_percent": 1}, WHO, 1)
+    entry.set({"rollout_percent": 1}, WHO, 1)
     stored = [store.app.mapper.to_stored_event(e) for e in entry.collect_events()]
     recorder = store.app.recorder
     assert isinstance(recorder, IndexingRecorder)

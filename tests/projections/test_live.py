@@ -52,12 +52,12 @@ class Log:
         if entry is None:
             entry = self.entries[address] = ConfigEntry.create(address, value, WHO, 1)
         else:
-            assert entry.replace(value, WHO, 1)
+            assert entry.set(value, WHO, 1)
         return self._record(entry)
 
     def patch(self, env: str, area: str, key: str, value: dict[str, Any]) -> LogRecord:
         entry = self.entries[Address(env, area, key)]
-        assert entry.change(value, WHO, 1)
+        assert entry.patch(value, WHO, 1)
         return self._record(entry)
 
     def delete(self, env: str, area: str, key: str) -> LogRecord:
@@ -65,9 +65,9 @@ class Log:
         entry.delete(WHO, 1)
         return self._record(entry)
 
-    def restore(self, env: str, area: str, key: str) -> LogRecord:
+    def undelete(self, env: str, area: str, key: str) -> LogRecord:
         entry = self.entries[Address(env, area, key)]
-        entry.restore(WHO, 1)
+        entry.undelete(WHO, 1)
         return self._record(entry)
 
     def roll_back(self, env: str, area: str, key: str, value: dict[str, Any]) -> LogRecord:
@@ -134,7 +134,7 @@ def test_every_event_kind() -> None:
         ),
         live.apply(log.set("prod", "feature_flag", "beta", {"rollout_percent": 7})),
         live.apply(log.delete("prod", "feature_flag", "beta")),
-        live.apply(log.restore("prod", "feature_flag", "beta")),
+        live.apply(log.undelete("prod", "feature_flag", "beta")),
         live.apply(log.roll_back("prod", "feature_flag", "beta", {"enabled": True})),
     ]
     summary = [(c.version, c.event, c.old, c.new) for c in changes if c is not None]
