@@ -23,13 +23,13 @@ from typing import Any
 
 from domain.address import Address
 from domain.areas.base import AreaModel
+from domain.decisions import sealed_value
 from domain.environment import EntryState
 from domain.errors import FieldError, InvalidValueError, NotFoundError
 from domain.limits import ValueLimits
 from domain.parsing import MalformedInputError
 from domain.secret_schema import Path, secret_paths_in
-from domain.secrets import REDACTED, seal_secrets
-from domain.values import validate_sparse
+from domain.secrets import REDACTED
 from infrastructure.console.diffview import DiffRow, changed_secret_paths, side_by_side
 from infrastructure.console.editor_fields import walk
 from infrastructure.console.forms import FormField, form_fields, value_from_form
@@ -37,7 +37,6 @@ from infrastructure.console.security import FormFields
 from infrastructure.http.bodies import strict_json_problem
 from infrastructure.http.common import parse_time
 from infrastructure.store import ConfigStore
-from infrastructure.store.keyguard import require_key_for_keeps
 from infrastructure.store.views import EntryView
 
 #: The form field holding the raw JSON of the raw mode.
@@ -133,14 +132,12 @@ def checked(
     *,
     may_reveal: bool,
 ) -> Checked:
-    """``value`` checked and sealed exactly as :meth:`StoreCommands.set` does before it
-    appends (``previous``: the stored value it would replace). Raises
-    :class:`InvalidValueError` naming each bad field, or :class:`SecretKeyError`."""
-    model = store.model_for(address)
-    limits = store.limits_for(address.environment)
-    instance, sparse = validate_sparse(model, value, key=address.key, limits=limits)
-    require_key_for_keeps(store.codec, instance, sparse)
-    seal_secrets(instance, sparse, previous, store.codec, limits=limits, may_reveal=may_reveal)
+    """``value`` checked and sealed by the set command's own rule (the domain's
+    ``sealed_value``) before anything is appended (``previous``: the stored value it
+    would replace). Raises :class:`InvalidValueError` naming each bad field, or
+    :class:`SecretKeyError`."""
+    rules = store.decision_rules(address)
+    sparse = sealed_value(rules, address, value, previous, may_reveal)
     state = EntryState(address.area, address.key, 0, 0, sparse, False)
     complete = store.serving.entry(address.environment, state, complete=True, redacted=False)
     return Checked(sparse, complete)
