@@ -25,13 +25,13 @@ from domain.entry import Provenance
 from domain.environment import EntryState
 from domain.errors import NotFoundError, StorageError
 from domain.stored import EntryProblem
-from infrastructure.client.follower import LogFollower
 from infrastructure.client.lkg import LastKnownGood
 from infrastructure.client.remote import HttpBackend
 from infrastructure.client.subscriptions import Subscription, async_feed
 from infrastructure.projection.tolerant import BrokenRow
 from infrastructure.settings import DEFAULTS
 from infrastructure.store import ConfigStore
+from infrastructure.store.follower import LogFollower
 from infrastructure.store.views import WriteResult
 from projections.live import LiveChange, LiveView
 from projections.records import LogRecord

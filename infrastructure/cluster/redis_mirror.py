@@ -28,12 +28,13 @@ from redis.exceptions import WatchError
 
 from domain.address import SYSTEM_ENVIRONMENT
 from domain.errors import SettingsError, StorageError
-from infrastructure.client.follower import LogFollower, StalledError
 from infrastructure.cluster.redis_connection import redis_client, redis_errors
 from infrastructure.persistence.errors import first_line, storage_errors
+from infrastructure.persistence.listener import StalledError
 from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.settings import DEFAULTS, Settings
 from infrastructure.store import ConfigStore
+from infrastructure.store.follower import LogFollower
 from projections.current import CurrentRow, next_current
 from projections.mirror import change_message, changes_channel, entry_document, entry_key
 from projections.records import LogRecord

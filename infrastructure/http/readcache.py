@@ -12,8 +12,8 @@ import threading
 from collections import OrderedDict
 
 from domain.address import Address
-from infrastructure.client.follower import LogFollower
 from infrastructure.store import ConfigStore
+from infrastructure.store.follower import LogFollower
 from infrastructure.store.views import EntryView
 from projections.records import LogRecord
 

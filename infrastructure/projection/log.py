@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg import Cursor
+from psycopg.rows import RowMaker
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.entry import ConfigEntry
 from projections.records import LogRecord
 
-#: Columns every log read selects, in the order :func:`decode` expects.
+#: Columns every log read selects, in the order of :class:`LogRow`'s fields.
 _COLUMNS = (
     "e.notification_id, e.originator_id, e.originator_version, e.topic, e.state,"
     " i.recorded_at, i.environment, i.area, i.key"
 )
+
+
+class LogRow(NamedTuple):
+    """One row of :func:`log_query`: a stored event and its index columns (``None``
+    where the index holds no row for the event)."""
+
+    position: int
+    entry_id: UUID
+    version: int
+    topic: str
+    state: bytes
+    recorded_at: datetime | None
+    environment: str | None
+    area: str | None
+    key: str | None
+
+    @property
+    def address(self) -> tuple[str, str, str] | None:
+        """Environment, area and key from the index; ``None`` when it has no row."""
+        if self.environment is None or self.area is None or self.key is None:
+            return None
+        return self.environment, self.area, self.key
+
+
+def log_row(cursor: Cursor[Any]) -> RowMaker[LogRow]:
+    """Row factory for cursors that read :func:`log_query`: each row as a :class:`LogRow`."""
+    return LogRow._make
 
 
 def log_query(schema: str, events_table: str, where: str) -> Composed:
@@ -26,19 +57,21 @@ def log_query(schema: str, events_table: str, where: str) -> Composed:
     ).format(c=SQL(_COLUMNS), s=Identifier(schema), e=Identifier(events_table), w=SQL(where))
 
 
-def decode(mapper: Mapper[UUID], row: tuple[Any, ...]) -> LogRecord:
-    """One row of :func:`log_query` as a record (its index columns must be present)."""
+def decode(mapper: Mapper[UUID], values: Sequence[Any]) -> LogRecord:
+    """One row of :func:`log_query` (a :class:`LogRow` or a plain tuple) as a record.
+    Raises ``ValueError`` when the index holds no row for its event, and what the
+    mapper raises for an event that does not decode."""
+    row = LogRow._make(values)
+    address = row.address
+    if address is None or row.recorded_at is None:
+        raise ValueError(f"the event at position {row.position} is not indexed")
     event = mapper.to_domain_event(
-        StoredEvent(originator_id=row[1], originator_version=row[2], topic=row[3], state=row[4])
+        StoredEvent(
+            originator_id=row.entry_id,
+            originator_version=row.version,
+            topic=row.topic,
+            state=row.state,
+        )
     )
     assert isinstance(event, ConfigEntry.Event)
-    return LogRecord(
-        position=row[0],
-        entry_id=row[1],
-        version=row[2],
-        recorded_at=row[5],
-        environment=row[6],
-        area=row[7],
-        key=row[8],
-        event=event,
-    )
+    return LogRecord(row.position, row.entry_id, row.version, row.recorded_at, *address, event)

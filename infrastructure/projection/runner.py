@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import Mapper
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
@@ -24,7 +23,8 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.errors import NotFoundError, StorageError
-from infrastructure.projection.log import log_query
+from infrastructure.persistence.listener import Listener
+from infrastructure.projection.log import log_query, log_row
 from infrastructure.projection.sinks import Sink
 from infrastructure.projection.tolerant import decode_rows
 
@@ -117,8 +117,8 @@ class ProjectionRunner:
 
     def _run_batch(self, sink: Sink) -> int:
         with self._locked(sink.name) as (cur, position):
-            cur.execute(self._fetch, (position, self.batch_size))
-            rows = cur.fetchall()
+            with cur.connection.cursor(row_factory=log_row) as log_cur:
+                rows = log_cur.execute(self._fetch, (position, self.batch_size)).fetchall()
             if not rows:
                 return 0
             # A row that does not decode is logged and skipped: it must not stop the
@@ -130,7 +130,7 @@ class ProjectionRunner:
                 SQL("UPDATE {} SET position = %s, updated_at = now() WHERE name = %s").format(
                     self._positions
                 ),
-                (rows[-1][0], sink.name),
+                (rows[-1].position, sink.name),
             )
             # Delivered at commit: wakes every instance's change streams (see watch()).
             cur.execute("SELECT pg_notify(%s, %s)", (self.projected_channel, sink.name))
@@ -195,31 +195,29 @@ class ProjectionRunner:
 
     def watch(self, url: str, stop: threading.Event, on_move: Callable[[], None]) -> None:
         """Call ``on_move`` whenever any process has moved a projection, until ``stop``
-        is set (and once on connecting, for moves made while not listening)."""
-        with psycopg.connect(
-            url, autocommit=True, connect_timeout=self._connect_timeout
-        ) as listener:
-            listener.execute(SQL("LISTEN {}").format(Identifier(self.projected_channel)))
-            on_move()
-            while not stop.is_set():
-                if any(True for _ in listener.notifies(timeout=0.2, stop_after=1)):
-                    on_move()
+        is set (and once on connecting, for moves made while not listening). Raises
+        what the connection raises (its caller restarts it)."""
+        self._listener(url, self.projected_channel, poll_seconds=None).listen(stop, on_move)
 
     def run(
         self, url: str, stop: threading.Event, *, on_batch: Callable[[int], None] | None = None
     ) -> None:
         """Follow the log until ``stop`` is set: catch up, then wait for NOTIFY (or 1 s);
-        returns within a batch and a fifth of a second of ``stop``."""
-        with psycopg.connect(
-            url, autocommit=True, connect_timeout=self._connect_timeout
-        ) as listener:
-            listener.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
-            polled = 0.0
-            while not stop.is_set():
-                if time.monotonic() - polled >= 1.0 or any(
-                    True for _ in listener.notifies(timeout=0.2, stop_after=1)
-                ):
-                    processed = self.catch_up(stop=stop)
-                    polled = time.monotonic()
-                    if processed and on_batch is not None:
-                        on_batch(processed)
+        returns within a batch and a fifth of a second of ``stop``. Raises what the
+        connection and the batches raise (its caller restarts it)."""
+
+        def caught_up() -> None:
+            processed = self.catch_up(stop=stop)
+            if processed and on_batch is not None:
+                on_batch(processed)
+
+        self._listener(url, self.channel, poll_seconds=1.0).listen(stop, caught_up)
+
+    def _listener(self, url: str, channel: str, *, poll_seconds: float | None) -> Listener:
+        return Listener(
+            url=url,
+            channel=channel,
+            connect_timeout=self._connect_timeout,
+            wake_seconds=0.2,
+            poll_seconds=poll_seconds,
+        )

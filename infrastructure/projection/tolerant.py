@@ -20,7 +20,7 @@ from domain.entry import ConfigEntry
 from domain.environment import EntryState, EnvState
 from domain.stored import BrokenEntry, EntryProblem, advance_checked, broken_at
 from domain.values import JsonObject
-from infrastructure.projection.log import decode
+from infrastructure.projection.log import LogRow, decode
 from projections.records import LogRecord
 
 log = logging.getLogger("conduit_config.replay")
@@ -70,20 +70,20 @@ def warn_once(
     logger.warning(message, *args)
 
 
-def decode_each(
-    mapper: Mapper[UUID], rows: Iterable[tuple[Any, ...]]
-) -> list[LogRecord | BrokenRow]:
-    """Rows of :func:`~infrastructure.projection.log.log_query` as records, in order; a
-    row that does not decode (whatever the reason: it is data we cannot read) becomes a
-    :class:`BrokenRow`. Rows without an index entry are left out, as by the readers."""
+def decode_each(mapper: Mapper[UUID], rows: Iterable[Sequence[Any]]) -> list[LogRecord | BrokenRow]:
+    """Rows of :func:`~infrastructure.projection.log.log_query` (``LogRow``, or plain
+    tuples in its column order) as records, in order; a row that does not decode
+    (whatever the reason: it is data we cannot read) becomes a :class:`BrokenRow`.
+    Rows without an index entry are left out, as by the readers."""
     items: list[LogRecord | BrokenRow] = []
-    for row in rows:
-        if row[6] is None:
+    for row in map(LogRow._make, rows):
+        address = row.address
+        if address is None:
             continue
         try:
             items.append(decode(mapper, row))
         except Exception as exc:  # whatever the reason, the row is data we cannot read
-            broken = BrokenRow(int(row[0]), row[1], int(row[2]), row[6], row[7], row[8])
+            broken = BrokenRow(row.position, row.entry_id, row.version, *address)
             warn_once(
                 "decode",
                 broken.position,
@@ -121,7 +121,7 @@ def replay_entry(
     return state.get((address.area, address.key)), meta
 
 
-def decode_rows(mapper: Mapper[UUID], rows: Sequence[tuple[Any, ...]]) -> list[LogRecord]:
+def decode_rows(mapper: Mapper[UUID], rows: Sequence[Sequence[Any]]) -> list[LogRecord]:
     """The rows that decode, as records (the others are logged and skipped)."""
     return [item for item in decode_each(mapper, rows) if isinstance(item, LogRecord)]
 

@@ -1,27 +1,25 @@
 """Follows the event log from a position: LISTEN/NOTIFY for prompt wake-ups, a read of
 every event after the last applied one, and reconnection with backoff after a lost
-connection, so no change is missed and none applied twice."""
+connection (the loop of :class:`~infrastructure.persistence.listener.Listener`), so no
+change is missed and none applied twice. Its users: the client runtime, the HTTP
+server's read cache and the Redis mirror."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
 
 from domain.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
-from infrastructure.projection.log import log_query
+from infrastructure.persistence.listener import Listener, Report
+from infrastructure.projection.log import LogRow, log_query, log_row
 from infrastructure.projection.tolerant import BrokenRow, decode_each
-from infrastructure.retry import RECONNECT_BACKOFF
 from infrastructure.settings import DEFAULTS
-from infrastructure.store import ConfigStore
+from infrastructure.store.service import ConfigStore
 from projections.records import LogRecord
 
 log = logging.getLogger("conduit_config.client")
@@ -34,15 +32,8 @@ WAKE_SECONDS = 0.1
 #: ``False`` when it did not apply the batch because the position moved meanwhile (e.g.
 #: another process applied it): the batch is not counted, the position read again.
 Apply = Callable[[list[LogRecord], int], bool | None]
-#: Reports a failure of the follower, and the seconds it waits before retrying.
-Report = Callable[[BaseException, float], None]
 #: Receives, in log order between the batches around it, a row that does not decode.
 Broken = Callable[[BrokenRow], None]
-
-
-class StalledError(StorageError):
-    """The log cannot be followed until someone acts; whoever raised it has logged why.
-    :meth:`LogFollower.follow` retries after the longest backoff, reporting nothing."""
 
 
 def log_failure(exc: BaseException, delay: float) -> None:
@@ -85,17 +76,22 @@ class LogFollower:
         self._connect_timeout = connect_timeout
         self._batch_size = batch_size
         self._at_head = at_head
-        self._guard = guard
         self._report = report
         self._on_broken = on_broken
         self._stop = threading.Event()
-        self._failures = 0
+        self._listener = Listener(
+            url=store.database_url,
+            channel=store.projections.channel,
+            connect_timeout=connect_timeout,
+            wake_seconds=WAKE_SECONDS,
+            poll_seconds=POLL_SECONDS,
+            guard=guard,
+        )
         self._fetch = log_query(
             store.app.datastore.schema,
             store.app.events_table,
             "e.notification_id > %s ORDER BY e.notification_id LIMIT %s",
         )
-        self._channel = store.projections.channel
         self._thread = threading.Thread(target=self._run, name="config-follower", daemon=True)
 
     @property
@@ -125,7 +121,7 @@ class LogFollower:
             with (
                 storage_errors(),
                 self._store.app.datastore.get_connection() as conn,
-                conn.cursor(row_factory=tuple_row) as cur,
+                conn.cursor(row_factory=log_row) as cur,
             ):
                 cur.execute(self._fetch, (position, self._batch_size))
                 rows = cur.fetchall()
@@ -136,10 +132,10 @@ class LogFollower:
                 total += len(rows)
         return total
 
-    def _hand_over(self, rows: list[tuple[Any, ...]]) -> bool:
+    def _hand_over(self, rows: list[LogRow]) -> bool:
         """Apply a batch; False when ``apply`` refused it."""
         items = decode_each(self._store.app.mapper, rows)
-        last = int(rows[-1][0])
+        last = rows[-1].position
         records = [i for i in items if not isinstance(i, BrokenRow)]
         if self._on_broken is None or len(records) == len(items):
             return self._apply(records, last) is not False
@@ -157,21 +153,17 @@ class LogFollower:
     def follow(self, stop: threading.Event) -> None:
         """Follow the log in the caller's thread until ``stop`` is set; returns within
         about a tenth of a second of it when idle. Raises nothing: each failure is
-        reported, then retried with backoff (a :class:`StalledError` after the longest)."""
-        while not stop.is_set():
-            try:
-                self._follow(stop)
-            except StalledError as exc:
-                self._on_error(exc)
-                stop.wait(RECONNECT_BACKOFF.longest_wait)
-            except Exception as exc:
-                self._failures += 1
-                self._on_error(exc)
-                delay = RECONNECT_BACKOFF.delay(self._failures)
-                self._report(exc, delay)
-                if isinstance(exc, StorageError):
-                    self._discard_broken()
-                stop.wait(delay)
+        reported, then retried with backoff (a
+        :class:`~infrastructure.persistence.listener.StalledError` after the longest)."""
+        self._listener.follow(
+            stop, lambda: self.catch_up(stop), on_error=self._on_error, report=self._failed
+        )
+
+    def _failed(self, exc: BaseException, delay: float) -> None:
+        """Report a failure; after a failed pool read, drop the pool's dead connections."""
+        self._report(exc, delay)
+        if isinstance(exc, StorageError):
+            self._discard_broken()
 
     def _run(self) -> None:
         self.follow(self._stop)
@@ -185,23 +177,3 @@ class LogFollower:
             self._store.app.datastore.pool.check()
         except Exception:  # best effort: the next attempt reports what fails
             log.debug("checking the pool's connections failed", exc_info=True)
-
-    def _follow(self, stop: threading.Event) -> None:
-        with (
-            self._guard(),
-            psycopg.connect(
-                self._store.database_url, autocommit=True, connect_timeout=self._connect_timeout
-            ) as listener,
-        ):
-            listener.execute(SQL("LISTEN {}").format(Identifier(self._channel)))
-            self.catch_up(stop)  # after LISTEN: nothing committed since can be missed
-            self._failures = 0
-            self._on_error(None)
-            polled = time.monotonic()
-            while not stop.is_set():
-                # Short waits keep stopping prompt; the log is read on a NOTIFY, or once
-                # a poll interval in case one was lost with a connection.
-                woken = any(True for _ in listener.notifies(timeout=WAKE_SECONDS, stop_after=1))
-                if woken or time.monotonic() - polled >= POLL_SECONDS:
-                    self.catch_up(stop)
-                    polled = time.monotonic()
