@@ -139,12 +139,15 @@ class StoreBulk(StoreEnvironment):
         copied, and left alone in the target even with ``prune``: it is reported in
         ``skipped``. Raises :class:`NotFoundError` if the source has never had an entry;
         with ``expected_position`` (a dry run's ``base_position``), as :meth:`restore`
-        when the target changed after it."""
+        when the source or the target changed after it (the target atomically with the
+        write; the source when it is read)."""
         if source == target:
             raise InvalidValueError.single("to", "must differ from the source environment")
         view = self.environment_at(source)
         if not view.state:
             raise NotFoundError(f"environment {source!r} has no entries")
+        if expected_position is not None:
+            _check_expected(view, expected_position)
         served = self.served(view, live_only=True, sealed=True)
         document = EnvDocument(source, served.live(), problems=served.problems)
         return self.apply_document(

@@ -159,3 +159,21 @@ def test_a_target_that_moved_is_refused_even_when_the_plan_is_the_same(
     assert refused.status_code == 409, refused.text  # the store's expected_position check
     assert _promote_form(refused.text)["plan"] == form["plan"]
     assert store.get(MOTD).stored == {"value": "prod text"}
+
+
+def test_a_source_whose_secret_changed_is_refused_though_the_plan_looks_the_same(
+    make_client: ClientMaker, make_token: TokenMaker, store: ConfigStore
+) -> None:
+    """The plan shows secrets as ``********``, so only the source's position tells that a
+    secret changed after the plan was shown."""
+    _seed(store)
+    key = {"provider_type": "openai", "keys": [{"name": "main", "api_key": "sk-shown-1"}]}
+    _put(store, "staging", "provider", "openai", key)
+    writer = _writer(make_client, make_token)
+    form = _promote_form(writer.get(COMPARE, params={"source": "staging"}).text)
+    key["keys"][0]["api_key"] = "sk-never-shown-2"
+    _put(store, "staging", "provider", "openai", key)  # the source moves, only its secret
+    refused = writer.post(PROMOTE, data=form)
+    assert refused.status_code == 409, refused.text
+    assert _promote_form(refused.text)["plan"] == form["plan"]  # the same plan, as shown
+    assert [v.key for v in store.list_entries("prod", "provider")] == []
