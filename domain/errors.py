@@ -1,4 +1,8 @@
-"""The single error tree of Conduit Config, rooted at :class:`ConfigStoreError`."""
+"""The single error tree of Conduit Config, rooted at :class:`ConfigStoreError`.
+
+Domain errors live here; the errors only infrastructure raises (the database, the audit
+key, credentials) subclass the same root in :mod:`infrastructure.errors`.
+"""
 
 from __future__ import annotations
 
@@ -71,21 +75,8 @@ class SettingsError(ConfigStoreError):
     """A setting (environment variable or option) has a bad value."""
 
 
-class AuditKeyError(SettingsError):
-    """The log is chained with an audit key this process does not hold
-    (``CONDUIT_CONFIG_AUDIT_KEY`` unset or another key); nothing was appended."""
-
-
-class StorageError(ConfigStoreError):
-    """The database failed or is unreachable."""
-
-
 class IntegrityViolationError(ConfigStoreError):
     """Stored history does not replay to the values its events claim (tampering)."""
-
-
-class AuthenticationError(ConfigStoreError):
-    """No credentials, or credentials that are unknown, revoked or expired."""
 
 
 class PermissionDeniedError(ConfigStoreError):

@@ -18,14 +18,9 @@ from domain.access import Grant, Role, Scope
 from domain.address import SYSTEM_ENVIRONMENT, Address, InvalidAddressError, check_name
 from domain.areas.access_token import AccessToken, generate_token, hash_token, token_name
 from domain.entry import Provenance
-from domain.errors import (
-    AuthenticationError,
-    EntryStateError,
-    InvalidValueError,
-    NotFoundError,
-    VersionConflictError,
-)
+from domain.errors import EntryStateError, InvalidValueError, NotFoundError, VersionConflictError
 from domain.parsing import MalformedInputError, in_utc
+from infrastructure.errors import AuthenticationError
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import WriteResult
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 
 _log = logging.getLogger(__name__)
 _PIDS_FILE = ".handle_pids.json"

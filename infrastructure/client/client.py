@@ -23,11 +23,12 @@ from domain.areas.base import SINGLETON_KEY, AreaModel
 from domain.effective import Effective
 from domain.entry import Provenance
 from domain.environment import EntryState
-from domain.errors import NotFoundError, StorageError
+from domain.errors import NotFoundError
 from domain.stored import EntryProblem
 from infrastructure.client.lkg import LastKnownGood
 from infrastructure.client.remote import HttpBackend
 from infrastructure.client.subscriptions import Subscription, async_feed
+from infrastructure.errors import StorageError
 from infrastructure.projection.tolerant import BrokenRow
 from infrastructure.settings import DEFAULTS
 from infrastructure.store import ConfigStore

@@ -15,7 +15,7 @@ from typing import Any
 from domain.address import DEFAULT_ENVIRONMENT, check_name
 from domain.effective import parse_overrides
 from domain.environment import EnvState
-from domain.errors import ConfigStoreError, SettingsError, StorageError
+from domain.errors import ConfigStoreError, SettingsError
 from domain.secrets import SecretCodec
 from domain.stored import EntryProblem
 from infrastructure.bootstrap import load_registry, open_store, secret_codec
@@ -23,6 +23,7 @@ from infrastructure.client.client import RECONNECT_SECONDS, ConfigClient
 from infrastructure.client.lkg import LastKnownGood
 from infrastructure.client.remote import HttpBackend
 from infrastructure.client.secrets import secret_opener
+from infrastructure.errors import StorageError
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
 from projections.live import LiveView

@@ -21,15 +21,14 @@ from domain.address import Address
 from domain.entry import Provenance
 from domain.environment import EntryState, EnvState
 from domain.errors import (
-    AuthenticationError,
     ConfigStoreError,
     InvalidValueError,
     NotFoundError,
     PermissionDeniedError,
-    StorageError,
     VersionConflictError,
 )
 from domain.stored import STORED_VALUE_TYPE, BrokenEntry, EntryProblem, StoredValueError
+from infrastructure.errors import AuthenticationError, StorageError
 from infrastructure.retry import RECONNECT_BACKOFF
 from infrastructure.store.views import WriteResult
 

@@ -11,7 +11,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from domain.errors import SettingsError, StorageError
+from domain.errors import SettingsError
+from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import first_line
 
 CONNECT_TIMEOUT = 10

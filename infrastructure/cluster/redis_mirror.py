@@ -27,8 +27,9 @@ from redis.client import Pipeline
 from redis.exceptions import WatchError
 
 from domain.address import SYSTEM_ENVIRONMENT
-from domain.errors import SettingsError, StorageError
+from domain.errors import SettingsError
 from infrastructure.cluster.redis_connection import redis_client, redis_errors
+from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import first_line, storage_errors
 from infrastructure.persistence.listener import StalledError
 from infrastructure.projection.runner import ProjectionStatus

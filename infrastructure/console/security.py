@@ -23,9 +23,10 @@ from starlette.datastructures import ImmutableMultiDict, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.access import Grant, Role
-from domain.errors import AuthenticationError, PermissionDeniedError
+from domain.errors import PermissionDeniedError
 from infrastructure.auth import TokenService
 from infrastructure.console.sessions import ConsoleSessions, Session
+from infrastructure.errors import AuthenticationError
 from infrastructure.http.problems import BadRequestError
 from infrastructure.http.services import services_of
 from infrastructure.settings import DEFAULTS

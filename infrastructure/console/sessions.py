@@ -21,7 +21,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import first_line, storage_errors
 from infrastructure.persistence.tables import fetch_all, table
 from infrastructure.settings import DEFAULTS

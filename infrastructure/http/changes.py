@@ -16,8 +16,9 @@ from starlette.responses import StreamingResponse
 from domain import parsing
 from domain.access import Grant, Role
 from domain.address import DEFAULT_ENVIRONMENT, SYSTEM_ENVIRONMENT, check_name
-from domain.errors import AuthenticationError, PermissionDeniedError
+from domain.errors import PermissionDeniedError
 from domain.parsing import MAX_INT64
+from infrastructure.errors import AuthenticationError
 from infrastructure.http.common import (
     MinPosition,
     QueryInt,

@@ -15,8 +15,6 @@ from starlette.routing import Match
 from domain.address import InvalidAddressError
 from domain.errors import (
     AreaNotFoundError,
-    AuditKeyError,
-    AuthenticationError,
     BrokenLogError,
     ConfigStoreError,
     EntryStateError,
@@ -24,11 +22,11 @@ from domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     SecretKeyError,
-    StorageError,
     VersionConflictError,
 )
 from domain.parsing import MalformedInputError
 from domain.stored import STORED_VALUE_TYPE, StoredValueError
+from infrastructure.errors import AuditKeyError, AuthenticationError, StorageError
 
 PROBLEM_TYPE = "application/problem+json"
 #: RFC 7807 ``type`` of the 503 answered for an entry whose own log is damaged.

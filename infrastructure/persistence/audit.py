@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from domain.errors import AuditKeyError
+from infrastructure.errors import AuditKeyError
 
 ZERO_LINK = bytes(32)
 _KEY_ID_LABEL = b"conduit-config audit key id"

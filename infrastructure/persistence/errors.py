@@ -13,7 +13,7 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 from infrastructure.persistence.outage import DatabaseUnavailableError
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 from infrastructure.retry import RECONNECT_BACKOFF
 
 #: What a wake does (read what is new); its result is ignored.

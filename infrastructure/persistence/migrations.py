@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg.sql import SQL, Composed, Identifier
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.migration_list import LATEST, MIGRATIONS, Migration
 

@@ -22,7 +22,8 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from domain.errors import NotFoundError, StorageError
+from domain.errors import NotFoundError
+from infrastructure.errors import StorageError
 from infrastructure.persistence.listener import Listener
 from infrastructure.projection.log import log_query, log_row
 from infrastructure.projection.sinks import Sink

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 import psycopg
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.listener import Listener, Report
 from infrastructure.projection.log import LogRow, log_query, log_row

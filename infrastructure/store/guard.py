@@ -17,8 +17,9 @@ from psycopg.sql import SQL, Identifier
 
 from domain.address import Address
 from domain.entry import ConfigEntry
-from domain.errors import BrokenLogError, StorageError
+from domain.errors import BrokenLogError
 from domain.values import value_hash
+from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.recorder import INDEX_TABLE
 from infrastructure.store.integrity import StoreLike, inspect_entry

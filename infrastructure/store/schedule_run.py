@@ -15,8 +15,9 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.areas.scheduled_change import ScheduledChange
 from domain.entry import ConfigEntry
-from domain.errors import ConfigStoreError, StorageError
+from domain.errors import ConfigStoreError
 from domain.scheduling import clip, scheduler_provenance, target_after
+from infrastructure.errors import StorageError
 from infrastructure.retry import SCHEDULE_RACE
 from infrastructure.store.schedule import StoreSchedule, schedule_address
 from infrastructure.store.views import ScheduledView

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.tables import table
 

@@ -13,14 +13,9 @@ from domain.access import Role, Scope
 from domain.address import SYSTEM_ENVIRONMENT, Address
 from domain.areas.access_token import generate_token, token_name
 from domain.entry import Provenance
-from domain.errors import (
-    AreaNotFoundError,
-    AuthenticationError,
-    EntryStateError,
-    InvalidValueError,
-    NotFoundError,
-)
+from domain.errors import AreaNotFoundError, EntryStateError, InvalidValueError, NotFoundError
 from infrastructure.auth import TokenService
+from infrastructure.errors import AuthenticationError
 from infrastructure.store import ConfigStore
 from tests.conftest import dump_schema
 

@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.errors import AuditKeyError, SettingsError
+from domain.errors import SettingsError
 from infrastructure.crypto import generate_key
+from infrastructure.errors import AuditKeyError
 from infrastructure.store import ConfigStore
 from infrastructure.store.chain import check_chain
 from tests.chain_support import (

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.errors import StorageError
+from infrastructure.errors import StorageError
 from infrastructure.store import ConfigStore
 from infrastructure.store.reveals import Revealed, Revealer, RevealQuery, reveal_log
 

@@ -13,12 +13,13 @@ from pydantic import BaseModel, SecretStr
 
 from domain.address import Address
 from domain.areas.base import AreaModel
-from domain.errors import SecretKeyError, StorageError
+from domain.errors import SecretKeyError
 from domain.scheduling import sealed_change_value
 from domain.secret_views import redact
 from domain.secrets import seal_secrets
 from domain.values import validate_sparse
 from infrastructure.crypto import AesGcmCodec, decode_key, generate_key, key_id
+from infrastructure.errors import StorageError
 from infrastructure.store import ConfigStore, keyguard
 from infrastructure.store.reveals import Revealed, Revealer, reveal_log
 from tests.conftest import TEST_SECRET_KEY, StoreOpener

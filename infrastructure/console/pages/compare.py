@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from domain.access import Role
 from domain.address import Address, check_name
-from domain.errors import AuthenticationError, ConfigStoreError, PermissionDeniedError
+from domain.errors import ConfigStoreError, PermissionDeniedError
 from infrastructure.console.compare_data import (
     MODES,
     EnvComparison,
@@ -34,6 +34,7 @@ from infrastructure.console.queries import visible_environments
 from infrastructure.console.render import page
 from infrastructure.console.security import ConsoleUser, Form, SignedIn
 from infrastructure.console.snapshots_data import position_of, reason_of
+from infrastructure.errors import AuthenticationError
 from infrastructure.http.common import store_of
 from infrastructure.http.problems import store_problem
 from infrastructure.http.security import provenance

@@ -20,8 +20,9 @@ from starlette.responses import StreamingResponse
 
 from domain import parsing
 from domain.access import Grant
-from domain.errors import AuthenticationError, PermissionDeniedError
+from domain.errors import PermissionDeniedError
 from infrastructure.console.security import COOKIE, SignedIn, console_of, tokens_of
+from infrastructure.errors import AuthenticationError
 from infrastructure.http.changes import (
     ChangeStream,  # the API stream's loop, reused with the console's checks
     change_event,

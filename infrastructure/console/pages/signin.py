@@ -16,7 +16,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.areas.access_token import hash_token
-from domain.errors import AuthenticationError
 from infrastructure.console.render import base_path, forget_environment, fragment
 from infrastructure.console.security import (
     COOKIE,
@@ -30,6 +29,7 @@ from infrastructure.console.security import (
     same_site,
     tokens_of,
 )
+from infrastructure.errors import AuthenticationError
 
 public_router = APIRouter()
 router = APIRouter()

@@ -16,9 +16,9 @@ from pydantic import SecretStr
 
 from domain.areas import CacheConfig, ProviderConfig, RouterConfig
 from domain.environment import EntryState
-from domain.errors import StorageError
 from infrastructure.client import CorruptCopyError, connect
 from infrastructure.client.lkg import LastKnownGood
+from infrastructure.errors import StorageError
 from infrastructure.settings import Settings
 from tests.infrastructure.client.conftest import (
     ClientFor,

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from domain.areas import CacheConfig, FeatureFlag, RouterConfig
-from domain.errors import StorageError
 from infrastructure.client import ConfigClient, LiveChange
+from infrastructure.errors import StorageError
 from tests.infrastructure.client.conftest import ClientFor, Write
 from tests.network import eventually
 

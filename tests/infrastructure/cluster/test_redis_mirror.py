@@ -18,13 +18,14 @@ import redis
 
 from domain.address import Address
 from domain.entry import Provenance
-from domain.errors import SettingsError, StorageError
+from domain.errors import SettingsError
 from infrastructure.cluster.redis_mirror import (
     MirrorAheadError,
     RedisMirror,
     open_mirror,
     redis_client,
 )
+from infrastructure.errors import StorageError
 from infrastructure.projection.runner import ProjectionStatus
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore

@@ -12,8 +12,8 @@ import pytest
 
 from domain.address import Address
 from domain.entry import Provenance
-from domain.errors import StorageError
 from infrastructure.bootstrap import open_store
+from infrastructure.errors import StorageError
 from infrastructure.settings import Settings
 from infrastructure.store import ConfigStore
 from tests.network import Gate, eventually
