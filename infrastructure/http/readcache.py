@@ -12,9 +12,11 @@ import threading
 from collections import OrderedDict
 
 from domain.address import Address
+from infrastructure.persistence.errors import storage_errors
 from infrastructure.store import ConfigStore
 from infrastructure.store.follower import LogFollower
 from infrastructure.store.views import EntryView
+from projections.digest import StateDigest
 from projections.records import LogRecord
 
 Key = tuple[str, str, str]
@@ -33,31 +35,48 @@ class ReadCache:
         self._lock = threading.Lock()
         self._reading: dict[int, int] = {}  # generation a read began at -> reads in flight
         self._following = False
-        self._position = store.index.head()
-        # What this instance has seen, for the cluster's consistency check.
-        self._digest = store.index.digest_at(self._position)
+        self._connect_timeout = connect_timeout
+        # Where it has followed to and what it has seen there (for the cluster's
+        # consistency check): read when it starts, so building the app reads nothing.
+        self._position = 0
+        self._digest = StateDigest()
         self._applied_lock = threading.Lock()
-        self._follower = LogFollower(
-            store=store,
-            position=lambda: self._position,
-            apply=self._apply,
-            on_error=self._connection,
-            connect_timeout=connect_timeout,
-        )
+        self._follower: LogFollower | None = None
 
     @property
     def connect_timeout(self) -> int:
         """Seconds its follower waits for each connection to the database."""
-        return self._follower.connect_timeout
+        return self._connect_timeout
+
+    @property
+    def started(self) -> bool:
+        """Whether it follows the log (between :meth:`start` and :meth:`stop`)."""
+        return self._follower is not None
 
     def start(self) -> None:
-        """Start following the log."""
+        """Start following the log from its head now, with a new follower each time (an
+        app may start again after a stop). Raises :class:`StorageError`."""
+        with storage_errors():
+            position = self._store.index.head()
+            digest = self._store.index.digest_at(position)
+        with self._applied_lock:
+            self._position, self._digest = position, digest
+        self._follower = LogFollower(
+            store=self._store,
+            position=lambda: self._position,
+            apply=self._apply,
+            on_error=self._connection,
+            connect_timeout=self._connect_timeout,
+        )
         self._follower.start()
 
     def stop(self) -> None:
         """Stop following (and forget everything)."""
-        self._follower.stop()
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
         with self._lock:
+            self._following = False
             self._views.clear()
 
     def get(self, address: Address) -> EntryView:

@@ -159,7 +159,8 @@ def readiness(app: FastAPI) -> Response:
         return problem(503, f"database unreachable: {exc}")
     lags = {s.name: s.lag for s in statuses}
     head = max((s.head for s in statuses), default=0)
-    lags["instance"] = max(0, head - services.readcache.applied()[0])
+    if services.readcache.started:  # an app outside its lifespan follows nothing
+        lags["instance"] = max(0, head - services.readcache.applied()[0])
     node = services.node
     role = node.role if node is not None else None
     # Projections are the leader's work: a follower stays ready while they lag (its

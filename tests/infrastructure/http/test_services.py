@@ -32,8 +32,8 @@ def test_every_service_is_built_with_the_app(store: ConfigStore, tokens: TokenSe
     assert services.options is options
     assert services.settings is shown and services.recent_errors is ring
     assert services.mirror is None and services.node is None
-    # The read cache exists before the app starts (only its follower waits for that).
-    assert services.readcache.applied()[0] == store.index.head()
+    # The read cache exists before the app starts; it reads the log only when it does.
+    assert not services.readcache.started
     # Nothing else is kept on the state: every handler goes through the container.
     assert list(vars(app.state)["_state"]) == ["services"]
 
@@ -59,3 +59,14 @@ def test_an_app_not_built_here_is_refused() -> None:
     app.state.services = object()
     with pytest.raises(TypeError, match="not AppServices"):
         services_of(app)
+
+
+def test_an_app_starts_again_after_it_stopped(store: ConfigStore, tokens: TokenService) -> None:
+    app = create_app(store=store, tokens=tokens, follow=False)
+    cache = services_of(app).readcache
+    for _ in range(2):
+        with TestClient(app) as client:
+            assert cache.started
+            assert client.get("/readyz").status_code == 200
+            assert cache.applied()[0] == store.index.head()
+        assert not cache.started
