@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from infrastructure.auth import TokenService
 from infrastructure.cli.state import get_state
 from infrastructure.cli.tokens import announce_first_token, console_address
-
-if TYPE_CHECKING:
-    from infrastructure.http.app import HttpOptions
-    from infrastructure.settings import Settings
-
-
-def http_options(settings: Settings) -> HttpOptions:
-    """The server's behaviour from ``settings`` (:meth:`HttpOptions.from_settings`)."""
-    from infrastructure.http.app import HttpOptions
-
-    return HttpOptions.from_settings(settings)
 
 
 @click.command("serve")
@@ -48,7 +35,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     from infrastructure.cluster.node import ClusterOptions
     from infrastructure.cluster.redis_mirror import open_mirror
     from infrastructure.console.diagnostics_data import install_recent_errors
-    from infrastructure.http.app import create_app
+    from infrastructure.http.app import HttpOptions, create_app
     from infrastructure.http.shutdown import ShutdownWatchdog, SignalledServer
 
     state = get_state()
@@ -64,7 +51,7 @@ def serve_cmd(host: str, port: int, log_level: str, shutdown_timeout: int) -> No
     app = create_app(
         store=state.store,
         tokens=tokens,
-        options=http_options(settings),
+        options=HttpOptions.from_settings(settings),
         cluster=ClusterOptions.from_settings(settings),
         mirror=mirror,
         # For the console's diagnostics page: the settings (shown masked) and the last

@@ -10,8 +10,8 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg.sql import SQL, Identifier
 
-from infrastructure.cli.serve import http_options
 from infrastructure.console.security import COOKIE
+from infrastructure.http.app import HttpOptions
 from infrastructure.settings import load_settings
 from tests.console.conftest import bearer, csrf_of, sign_in
 from tests.infrastructure.http.conftest import ClientMaker, Headers, TokenMaker
@@ -30,14 +30,14 @@ def _age_last_seen(db: psycopg.Connection[Any], schema: str, minutes: int) -> No
 
 
 def test_the_settings_reach_the_server_options() -> None:
-    options = http_options(
+    options = HttpOptions.from_settings(
         load_settings(console_idle_minutes=30, console_lifetime_hours=2, console_signin_failures=3)
     )
     assert options.console_idle == timedelta(minutes=30)
     assert options.console_lifetime == timedelta(hours=2)
     assert options.console_signin_failures == 3
     # The defaults are the console's behaviour before these were settings.
-    defaults = http_options(load_settings())
+    defaults = HttpOptions.from_settings(load_settings())
     assert defaults.console_idle == timedelta(hours=12)
     assert defaults.console_lifetime == timedelta(days=7)
     assert defaults.console_signin_failures == 10
