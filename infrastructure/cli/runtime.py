@@ -12,7 +12,7 @@ import orjson
 
 from domain.address import Address
 from domain.areas.base import AreaModel
-from domain.effective import effective, parse_overrides
+from domain.effective import effective
 from domain.errors import NotFoundError
 from domain.secret_views import redact
 from domain.secrets import REDACTED, sealing_paths
@@ -95,6 +95,9 @@ def watch_cmd(area: str | None, key: str | None, count: int | None) -> None:
 def show_effective(state: CliState, addr: Address) -> None:
     """Print AREA/KEY after precedence (environment variables > store > defaults) with
     the source of each field; overrides come from this process's environment."""
+    # here, like connect: importing the client package loads the whole client runtime
+    from infrastructure.client.overrides import parse_overrides
+
     model = state.store.model_for(addr)
     entry = state.store.load(addr)
     stored = entry.value if entry is not None and not entry.deleted else {}

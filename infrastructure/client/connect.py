@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from domain.address import DEFAULT_ENVIRONMENT, check_name
-from domain.effective import parse_overrides
 from domain.environment import EnvState
 from domain.errors import ConfigStoreError, SettingsError
 from domain.secrets import SecretCodec
@@ -21,6 +20,7 @@ from domain.stored import EntryProblem
 from infrastructure.bootstrap import load_registry, open_store, secret_codec
 from infrastructure.client.client import RECONNECT_SECONDS, ConfigClient
 from infrastructure.client.lkg import LastKnownGood
+from infrastructure.client.overrides import parse_overrides
 from infrastructure.client.remote import HttpBackend
 from infrastructure.client.secrets import secret_opener
 from infrastructure.errors import StorageError

@@ -16,8 +16,9 @@ from domain.areas import (
     builtin_registry,
 )
 from domain.areas.base import SINGLETON_KEY
-from domain.effective import Override, effective, parse_overrides
+from domain.effective import Override, effective
 from domain.errors import InvalidValueError, SettingsError
+from infrastructure.client.overrides import parse_overrides
 
 REGISTRY = builtin_registry()
 

@@ -13,10 +13,10 @@ import pytest
 from domain.address import Address
 from domain.areas import CacheConfig, FeatureFlag, HttpConfig, RouterConfig, builtin_registry
 from domain.areas.base import AreaModel
-from domain.effective import parse_overrides
 from domain.entry import ConfigEntry, Provenance
 from domain.environment import EnvState
 from domain.errors import AreaNotFoundError, NotFoundError, SettingsError
+from infrastructure.client.overrides import parse_overrides
 from projections.live import LiveView
 from projections.records import LogRecord
 
