@@ -13,6 +13,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN_THIRD_PARTY = {"pydantic", "pydantic_core", "jsonpatch", "typing_extensions", "domain"}
 HEAVY = {"psycopg", "orjson", "infrastructure", "cryptography", "pgserver"}
+#: Adapter concerns the domain never mentions, in code, strings or comments (any case):
+#: drivers, the process environment, the names of our variables.
+ADAPTER_WORDS = ("psycopg", "redis", "os.environ", "CONDUIT__", "CONDUIT_CONFIG_")
+#: Mentions that are not about our adapters: ``(file, word)`` -> why.
+ADAPTER_WORDS_ALLOWED = {
+    ("domain/areas/cache.py", "redis"): "a cache type users pick for their own caches",
+    ("domain/secrets.py", "CONDUIT_CONFIG_"): "NO_KEY_MESSAGE names the key setting (debt)",
+}
+#: Parts of error class names that name an infrastructure concern.
+INFRASTRUCTURE_ERROR_WORDS = ("Storage", "Authentication", "AuditKey", "Database", "Redis")
 
 
 def module_of(path: Path) -> list[str]:
@@ -75,6 +85,18 @@ def py_files(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
+def adapter_mentions(path: Path, source: str | None = None) -> list[tuple[int, str]]:
+    """``(line, word)`` of each :data:`ADAPTER_WORDS` mention not allowed for the file."""
+    name = path.relative_to(ROOT).as_posix()
+    text = source if source is not None else path.read_text()
+    return [
+        (number, word)
+        for number, line in enumerate(text.splitlines(), start=1)
+        for word in ADAPTER_WORDS
+        if word.lower() in line.lower() and (name, word) not in ADAPTER_WORDS_ALLOWED
+    ]
+
+
 def test_packages_exist() -> None:
     assert len(py_files("domain")) >= 10
     assert py_files("projections")
@@ -88,6 +110,50 @@ def test_domain_imports_only_stdlib_pydantic_and_eventsourcing_domain() -> None:
 def test_projections_never_import_infrastructure() -> None:
     found = violations("projections", projections_allow)
     assert not found, "projections must not import infrastructure:\n" + "\n".join(found)
+
+
+def test_domain_mentions_no_adapter_concern() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: mentions {word!r}"
+        for path in py_files("domain")
+        for line, word in adapter_mentions(path)
+    ]
+    assert not found, "adapter formats belong to infrastructure:\n" + "\n".join(found)
+
+
+def test_domain_defines_no_infrastructure_error() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: class {node.name}"
+        for path in py_files("domain")
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ClassDef)
+        and any(word in node.name for word in INFRASTRUCTURE_ERROR_WORDS)
+    ]
+    assert not found, "infrastructure errors belong to infrastructure/errors.py:\n" + "\n".join(
+        found
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("domain/x.py", "import os\nx = os.environ['A']", [(2, "os.environ")]),
+        (
+            "domain/x.py",
+            '"""Kept in Redis."""\nPREFIX = "CONDUIT__"',
+            [(1, "redis"), (2, "CONDUIT__")],
+        ),
+        (
+            "domain/x.py",
+            "# set CONDUIT_CONFIG_X\n# psycopg's",
+            [(1, "CONDUIT_CONFIG_"), (2, "psycopg")],
+        ),
+        ("domain/areas/cache.py", 'CacheType = Literal["memory", "redis"]', []),
+        ("domain/x.py", "environment = 'prod'  # CONDUIT_ alone is no variable", []),
+    ],
+)
+def test_adapter_word_checker(path: str, source: str, expected: list[tuple[int, str]]) -> None:
+    assert adapter_mentions(ROOT / path, source) == expected
 
 
 @pytest.mark.parametrize(
