@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from domain.address import Address
 from domain.errors import (
     EntryStateError,
-    FieldError,
     InvalidValueError,
     NotFoundError,
     VersionConflictError,
@@ -45,15 +44,12 @@ class Provenance(BaseModel):
     correlation_id: str = Field(min_length=1, max_length=200)
 
     @classmethod
-    def checked(cls, *, field_prefix: str = "", **fields: Any) -> Provenance:
-        """Build one; raises :class:`InvalidValueError` naming each bad field, as
-        ``field_prefix`` + its name (``--`` for CLI options)."""
+    def checked(cls, **fields: Any) -> Provenance:
+        """Build one; raises :class:`InvalidValueError` naming each bad field."""
         try:
             return cls(**fields)
         except ValidationError as exc:
-            raise InvalidValueError(
-                [FieldError(field_prefix + e.field, e.message) for e in field_errors(exc)]
-            ) from None
+            raise InvalidValueError(field_errors(exc)) from None
 
     @field_validator("actor", "reason", "source", "correlation_id")
     @classmethod

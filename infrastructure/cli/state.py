@@ -17,6 +17,7 @@ from domain import parsing
 from domain.address import DEFAULT_ENVIRONMENT, Address
 from domain.areas.base import SINGLETON_KEY
 from domain.entry import Provenance
+from domain.errors import FieldError, InvalidValueError
 from infrastructure.bootstrap import database_url, open_store
 from infrastructure.settings import Settings, load_settings
 from infrastructure.store import ConfigStore
@@ -68,15 +69,16 @@ class CliState:
     def provenance(
         self, actor: str | None, reason: str | None, *, source: str = "cli"
     ) -> Provenance:
-        """Who is changing what, for the event metadata."""
+        """Who is changing what, for the event metadata. Raises :class:`InvalidValueError`
+        naming each bad option (``--actor: ...``)."""
         name = actor or self.settings.actor or _os_user()
-        return Provenance.checked(
-            field_prefix="--",
-            actor=name,
-            reason=reason,
-            source=source,
-            correlation_id=self.correlation_id,
-        )
+        try:
+            return Provenance.checked(
+                actor=name, reason=reason, source=source, correlation_id=self.correlation_id
+            )
+        except InvalidValueError as exc:  # the fields came as options: name them so
+            errors = [FieldError(f"--{e.field}", e.message) for e in exc.errors]
+            raise InvalidValueError(errors, area=exc.area) from None
 
 
 def _os_user() -> str:
