@@ -1,4 +1,5 @@
-"""The Redis mirror's read model: key names and the JSON it stores and publishes.
+"""The Redis mirror's read model: the JSON it stores and publishes (the key names are
+infrastructure's: ``infrastructure/cluster/redis_keys.py``).
 
 Pure (infrastructure encodes the documents as JSON): the rows come from
 :func:`projections.current.next_current`, so a mirrored key always equals the entry's
@@ -11,25 +12,6 @@ from typing import Any
 
 from projections.current import CurrentRow
 from projections.records import LogRecord
-
-
-def key_part(name: str) -> str:
-    """An environment, area or key name as written in a Redis key or channel.
-
-    Names may contain ``:``; it is written ``%3A`` so that ``env:area:key`` stays
-    unambiguous (``%`` cannot occur in a name, so the escape is reversible).
-    """
-    return name.replace(":", "%3A")
-
-
-def entry_key(prefix: str, environment: str, area: str, key: str) -> str:
-    """``{prefix}:{env}:{area}:{key}``: the Redis key of one entry."""
-    return f"{prefix}:{key_part(environment)}:{key_part(area)}:{key_part(key)}"
-
-
-def changes_channel(prefix: str, environment: str) -> str:
-    """``{prefix}:{env}:changes``: the channel of one environment's changes."""
-    return f"{prefix}:{key_part(environment)}:changes"
 
 
 def entry_document(row: CurrentRow) -> dict[str, Any]:

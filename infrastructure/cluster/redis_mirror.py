@@ -29,6 +29,7 @@ from redis.exceptions import WatchError
 from domain.address import SYSTEM_ENVIRONMENT
 from domain.errors import SettingsError
 from infrastructure.cluster.redis_connection import redis_client, redis_errors
+from infrastructure.cluster.redis_keys import changes_channel, entry_key
 from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import first_line, storage_errors
 from infrastructure.persistence.listener import StalledError
@@ -37,7 +38,7 @@ from infrastructure.settings import DEFAULTS, Settings
 from infrastructure.store import ConfigStore
 from infrastructure.store.follower import LogFollower
 from projections.current import CurrentRow, next_current
-from projections.mirror import change_message, changes_channel, entry_document, entry_key
+from projections.mirror import change_message, entry_document
 from projections.records import LogRecord
 
 log = logging.getLogger("conduit_config.redis")

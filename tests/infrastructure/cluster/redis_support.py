@@ -25,9 +25,9 @@ from psycopg.sql import SQL, Identifier
 
 from domain.address import SYSTEM_ENVIRONMENT
 from infrastructure.cluster.redis_connection import redis_client
+from infrastructure.cluster.redis_keys import entry_key
 from infrastructure.cluster.redis_mirror import RedisMirror, loads, row_from_json
 from infrastructure.store import ConfigStore
-from projections.mirror import entry_key
 from tests.infrastructure.http.server_support import free_port
 
 
