@@ -84,8 +84,17 @@ def test_diff_env_points_are_strict(run: Run, flag: str, bad: str) -> None:
     usage(run("diff-env", "0", bad), "TO")
 
 
-def test_diff_env_non_ascii_digits_name_a_snapshot(run: Run, flag: str) -> None:
-    code, _, err = run("diff-env", "²")
+@pytest.mark.parametrize("bad", ["²", "٣", "-1"])
+def test_diff_env_points_that_cannot_be_snapshot_names_are_usage_errors(
+    run: Run, flag: str, bad: str
+) -> None:
+    """Not a position, not a time and not a possible snapshot name: malformed (as the
+    API's 400), not "no snapshot named ..." (exit 5)."""
+    usage(run("diff-env", bad), "FROM")
+
+
+def test_diff_env_an_unknown_snapshot_is_not_found(run: Run, flag: str) -> None:
+    code, _, err = run("diff-env", "nosuchsnapshot")
     assert code == 5 and "snapshot" in err, err
 
 
