@@ -88,6 +88,8 @@ class ConsoleSessions:
             SQL(
                 "INSERT INTO {} (id, token_name, token_hash, csrf, expires_at)"
                 " VALUES (%s, %s, %s, %s, now() + %s)"
+                # Run again after a lost connection, the first may have committed.
+                " ON CONFLICT (id) DO NOTHING"
             ).format(self._table),
             (session.id, token_name, token_hash, session.csrf, self.lifetime),
         )
