@@ -23,9 +23,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 
+from domain.secrets import REDACTED
 from infrastructure.settings import ENV_PREFIX, Settings
 
-MASK = "********"
+MASK = REDACTED
 _TOKENISH = re.compile(r"(cct_|enc:)[^\s\"'<>,;]*")
 _PASSWORD_WORD = re.compile(r"(password\s*=\s*)[^\s&]+", re.IGNORECASE)
 #: The loggers whose records the ring keeps (ours; one module logs under its own name).

@@ -37,9 +37,7 @@ from infrastructure.console.editor_fields import dom_id, errors_by_field, with_p
 from infrastructure.console.forms import FormField, form_fields
 from infrastructure.console.render import base_path, fragment, page
 from infrastructure.console.security import ConsoleUser, FormFields
-from infrastructure.http.common import entry_address, grant_may_reveal
-from infrastructure.http.services import services_of
-from infrastructure.store import ConfigStore
+from infrastructure.http.common import entry_address, grant_may_reveal, store_of
 
 #: The key in an editor URL that stands for a new entry of a keyed area.
 NEW_KEY = "new"
@@ -101,11 +99,6 @@ class View:
     typed_key: str = ""
     #: Secrets the user typed that the page does not send back (dotted paths).
     retyped: frozenset[str] = frozenset()
-
-
-def store_of(request: Request) -> ConfigStore:
-    """The app's store."""
-    return services_of(request).store
 
 
 def editor_url(request: Request, env: str, area: str, key: str) -> str:

@@ -12,7 +12,8 @@ from domain import parsing
 from domain.address import Address
 from domain.entry import ConfigEntry
 from domain.parsing import MalformedInputError
-from infrastructure.console.diffview import ABSENT, DiffRow, changed_secret_paths, side_by_side
+from infrastructure.console.diffview import ABSENT, DiffRow, side_by_side
+from infrastructure.console.editor_data import change_rows
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import HistoryItem
 
@@ -130,13 +131,7 @@ def version_diff(store: ConfigStore, address: Address, left: int, right: int) ->
 
 
 def _diff(store: ConfigStore, address: Address, old: ConfigEntry, new: ConfigEntry) -> VersionDiff:
-    env, area = address.environment, address.area
-    secrets = changed_secret_paths(old.value, new.value, store.secret_schema(env, area))
-    rows = side_by_side(
-        store.redacted(dict(old.value), env, area),
-        store.redacted(dict(new.value), env, area),
-        changed_secrets=secrets,
-    )
+    rows = change_rows(store, address, dict(old.value), dict(new.value))
     return VersionDiff(old.version, new.version, rows, old.deleted, new.deleted)
 
 

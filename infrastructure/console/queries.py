@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import Request
 from psycopg.sql import SQL
 
 from domain.access import Grant, Role
 from domain.address import SYSTEM_ENVIRONMENT
+from infrastructure.http.services import services_of
 from infrastructure.persistence.errors import storage_errors
 from infrastructure.persistence.tables import fetch_all, table
 from infrastructure.store import ConfigStore
@@ -30,3 +32,13 @@ def visible_environments(store: ConfigStore, grant: Grant) -> list[str]:
     return [
         name for name in environment_names(store) if grant.allows(Role.READER, name, any_area=True)
     ]
+
+
+def seen_environments(request: Request, grant: Grant) -> list[str]:
+    """:func:`visible_environments` of this request's store, read once per request (the
+    page's frame and the page itself both need it). Raises :class:`StorageError`."""
+    cached: list[str] | None = getattr(request.state, "console_environments", None)
+    if cached is None:
+        cached = visible_environments(services_of(request).store, grant)
+        request.state.console_environments = cached
+    return cached

@@ -15,9 +15,8 @@ from starlette.responses import HTMLResponse, Response
 
 from domain.access import Grant, Role
 from domain.address import DEFAULT_ENVIRONMENT, InvalidAddressError, check_name
-from infrastructure.console.queries import visible_environments
+from infrastructure.console.queries import seen_environments
 from infrastructure.console.security import ConsoleUser
-from infrastructure.http.services import services_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENVIRONMENT = jinja2.Environment(
@@ -189,8 +188,7 @@ def _render(
     values: dict[str, Any] = {"request": request, "base": base_path(request), "user": user}
     values["csrf"] = user.csrf if user is not None else ""
     if user is not None and frame:
-        store = services_of(request).store
-        environments = visible_environments(store, user.grant)
+        environments = seen_environments(request, user.grant)
         environment = current_environment(request, environments, user.grant)
         values |= {"environments": environments, "environment": environment}
         values["nav"] = nav(request, environment)

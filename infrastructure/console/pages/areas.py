@@ -18,7 +18,7 @@ from domain.address import check_name
 from infrastructure.console.areas_data import AreaCount, area_counts, area_page, page_problems
 from infrastructure.console.render import fragment, page
 from infrastructure.console.security import ConsoleUser, SignedIn
-from infrastructure.http.services import services_of
+from infrastructure.http.common import store_of
 from infrastructure.store import ConfigStore
 
 router = APIRouter()
@@ -38,10 +38,6 @@ class AreaRow:
     registered: bool
     count: AreaCount
     scheduled: int
-
-
-def _store(request: Request) -> ConfigStore:
-    return services_of(request).store
 
 
 def _pending_by_area(store: ConfigStore, env: str) -> dict[str, set[str]]:
@@ -83,7 +79,7 @@ def areas(request: Request, env: str, user: SignedIn) -> Response:
     pending scheduled changes. 400 for a bad environment name, 403 outside the scopes."""
     check_name("environment", env)
     user.grant.require(Role.READER, env, any_area=True)
-    rows = _area_rows(_store(request), env, user)
+    rows = _area_rows(store_of(request), env, user)
     return page(request, "areas.html", env=env, rows=rows)
 
 
@@ -103,7 +99,7 @@ def area_entries(
     404 for an unknown area, 403 outside the scopes."""
     check_name("environment", env)
     user.grant.require(Role.READER, env, area)
-    store = _store(request)
+    store = store_of(request)
     model = store.area_model(env, area)
     found = area_page(store, env, area, contains=q, page=page_number)
     problems = {p.key: p for p in page_problems(store, env, area, found.entries)}

@@ -19,7 +19,7 @@ from infrastructure.console.audit_data import (
     csv_lines,
 )
 from infrastructure.console.diffops import ops_rows
-from infrastructure.console.queries import visible_environments
+from infrastructure.console.queries import seen_environments
 from infrastructure.console.render import base_path, page
 from infrastructure.console.security import SignedIn
 from infrastructure.http.services import services_of
@@ -38,8 +38,7 @@ def _filters(request: Request, user: SignedIn) -> AuditFilters:
     params = request.query_params
     env = params.get("env", "")[:MAX_FILTER_CHARS]
     if not env:
-        store = services_of(request).store
-        seen = visible_environments(store, user.grant)
+        seen = seen_environments(request, user.grant)
         env = seen[0] if seen else "default"
     found = {name: params.get(name, "")[:MAX_FILTER_CHARS] for name in FILTERS}
     return AuditFilters(env=env, **found)
@@ -83,8 +82,7 @@ def _page(
     status: int = 200,
     **context: Any,
 ) -> Response:
-    store = services_of(request).store
-    environments = audit_environments(user.grant, visible_environments(store, user.grant))
+    environments = audit_environments(user.grant, seen_environments(request, user.grant))
     return page(
         request,
         "audit.html",

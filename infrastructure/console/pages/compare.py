@@ -30,7 +30,7 @@ from infrastructure.console.compare_data import (
 from infrastructure.console.diffops import env_rows
 from infrastructure.console.pages.history import SOURCE, entry_url
 from infrastructure.console.promote_data import apply_promote, may_promote
-from infrastructure.console.queries import visible_environments
+from infrastructure.console.queries import seen_environments
 from infrastructure.console.render import page
 from infrastructure.console.security import ConsoleUser, Form, SignedIn
 from infrastructure.console.snapshots_data import position_of, reason_of
@@ -58,7 +58,7 @@ def _frame(
     environments offered as a source (those the user reads in full)."""
     others = [
         other
-        for other in visible_environments(store_of(request), user.grant)
+        for other in seen_environments(request, user.grant)
         if other != env and compares_environments(user.grant, other)
     ]
     return {

@@ -19,11 +19,10 @@ from infrastructure.console.dashboard_data import (
     quarantined_counts,
     system_status,
 )
-from infrastructure.console.queries import visible_environments
+from infrastructure.console.queries import seen_environments
 from infrastructure.console.render import base_path, fragment, page
 from infrastructure.console.security import SignedIn
 from infrastructure.http.services import services_of
-from infrastructure.store import ConfigStore
 from infrastructure.store.chain import store_audit_key
 from infrastructure.store.readmodels import AuditQuery
 from infrastructure.store.verify_runs import note_verify_run
@@ -49,11 +48,12 @@ class EnvironmentCard:
         return sum(self.counts.values())
 
 
-def environment_cards(store: ConfigStore, grant: Grant) -> list[EnvironmentCard]:
+def environment_cards(request: Request, grant: Grant) -> list[EnvironmentCard]:
     """A card per environment the user sees. Raises :class:`StorageError`."""
+    store = services_of(request).store
     counts, refused = entry_counts(store, grant), quarantined_counts(store, grant)
     cards = []
-    for env in visible_environments(store, grant):
+    for env in seen_environments(request, grant):
         query = AuditQuery(env, limit=LAST_CHANGES, areas=grant.visible_areas(env))
         rows = [r for r in store.audit(query) if grant.sees(env, r.area)]
         cards.append(EnvironmentCard(env, counts.get(env, {}), refused.get(env, 0), rows))
@@ -61,10 +61,9 @@ def environment_cards(store: ConfigStore, grant: Grant) -> list[EnvironmentCard]
 
 
 def _context(request: Request, user: SignedIn) -> dict[str, Any]:
-    store = services_of(request).store
     return {
         "status": system_status(request.app, user.grant),
-        "summaries": environment_cards(store, user.grant),
+        "summaries": environment_cards(request, user.grant),
         "is_admin": user.grant.allows(Role.ADMIN),
     }
 
@@ -86,8 +85,7 @@ def dashboard_status(request: Request, user: SignedIn) -> Response:
 @router.get("/dashboard/environments", summary="Dashboard: environments section")
 def dashboard_environments(request: Request, user: SignedIn) -> Response:
     """The environments' cards alone (an htmx refresh)."""
-    store = services_of(request).store
-    cards = environment_cards(store, user.grant)
+    cards = environment_cards(request, user.grant)
     return fragment(request, "partials/dashboard_envs.html", summaries=cards)
 
 

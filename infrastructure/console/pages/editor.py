@@ -37,11 +37,11 @@ from infrastructure.console.editor_page import (
     readable,
     refused,
     render,
-    store_of,
     writable,
 )
 from infrastructure.console.render import fragment
 from infrastructure.console.security import Form, SignedIn
+from infrastructure.http.common import store_of
 from infrastructure.http.problems import BadRequestError
 from infrastructure.http.services import services_of
 

@@ -29,13 +29,12 @@ from infrastructure.console.editor_page import (
     refused,
     render,
     render_form,
-    store_of,
     writable,
 )
 from infrastructure.console.pages.editor import ENTRY, change_preview, conflict
 from infrastructure.console.render import fragment
 from infrastructure.console.security import Form, SignedIn
-from infrastructure.http.common import entry_address
+from infrastructure.http.common import entry_address, store_of
 from infrastructure.http.revealing import reveal_value
 from infrastructure.http.services import services_of
 from infrastructure.store.reveals import VIA_CONSOLE

@@ -175,25 +175,18 @@ def rollback(
         result = store.rollback(
             address, provenance=who, to_version=target, expected_version=expected
         )
-    except VersionConflictError as exc:
-        return _again(
-            request,
-            store,
-            address,
-            target=target,
-            reason=reason,
-            status_code=409,
-            message=_conflict_text(exc),
+    except (VersionConflictError, InvalidValueError, EntryStateError) as exc:
+        status, message = (
+            (409, _conflict_text(exc)) if isinstance(exc, VersionConflictError) else (422, str(exc))
         )
-    except (InvalidValueError, EntryStateError) as exc:
         return _again(
             request,
             store,
             address,
             target=target,
             reason=reason,
-            status_code=422,
-            message=str(exc),
+            status_code=status,
+            message=message,
         )
     except BrokenLogError as exc:
         return _broken(request, address, exc)

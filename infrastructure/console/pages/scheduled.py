@@ -23,9 +23,9 @@ from infrastructure.console.errors import BackLink, store_error_page
 from infrastructure.console.render import base_path, page
 from infrastructure.console.security import ConsoleUser, Form, SignedIn
 from infrastructure.console.snapshots_data import reason_of
+from infrastructure.http.common import store_of
 from infrastructure.http.scheduled import scheduled_for
 from infrastructure.http.security import provenance
-from infrastructure.http.services import services_of
 from infrastructure.presenters import scheduled_json
 from infrastructure.store import ConfigStore
 from infrastructure.store.views import ScheduledView
@@ -43,10 +43,6 @@ class ScheduledRow:
     view: ScheduledView
     value: str
     cancellable: bool
-
-
-def _store(request: Request) -> ConfigStore:
-    return services_of(request).store
 
 
 def _row(store: ConfigStore, user: ConsoleUser, view: ScheduledView) -> ScheduledRow:
@@ -67,7 +63,7 @@ def scheduled(request: Request, env: str, user: SignedIn) -> Response:
     what (operation and redacted value), who and why; a cancel form for writers."""
     check_name("environment", env)
     user.grant.require(Role.READER, env, None, any_area=True)
-    store = _store(request)
+    store = store_of(request)
     views = [
         v
         for v in store.scheduled_changes(env, include_done=True)
@@ -96,7 +92,7 @@ def cancel(request: Request, env: str, schedule_id: str, user: SignedIn, form: F
     try:
         user.grant.require(Role.WRITER, env, None, any_area=True)
         why = provenance(user.grant, request, reason_of(form.get("reason")), source=SOURCE)
-        store = _store(request)
+        store = store_of(request)
         scheduled_for(store, user.grant, env, schedule_id, Role.WRITER)  # the API's rule
         store.cancel_scheduled(schedule_id, provenance=why, environment=env)
     except ConfigStoreError as exc:  # the page says why, with the way back to the list

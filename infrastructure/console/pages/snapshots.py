@@ -30,20 +30,16 @@ from infrastructure.console.snapshots_data import (
     restore_point,
     values_before,
 )
+from infrastructure.http.common import store_of
 from infrastructure.http.security import provenance
 from infrastructure.http.services import services_of
 from infrastructure.persistence.recorder import EnvironmentMovedError
-from infrastructure.store import ConfigStore
 from infrastructure.store.bulk import BulkResult
 from infrastructure.store.environment import PointRef
 
 router = APIRouter()
 SOURCE = "console"
 PointField = Annotated[str | None, Query(max_length=200)]
-
-
-def _store(request: Request) -> ConfigStore:
-    return services_of(request).store
 
 
 def _env(env: str, user: ConsoleUser, role: Role) -> str:
@@ -65,7 +61,7 @@ def _list_page(
     request: Request, env: str, user: ConsoleUser, status_code: int = 200, **extra: Any
 ) -> Response:
     """The snapshot list with its forms; ``extra``: a form's error and its values."""
-    snapshots = _store(request).snapshots(env)
+    snapshots = store_of(request).snapshots(env)
     context: dict[str, Any] = {
         "env": env,
         "snapshots": snapshots,
@@ -94,7 +90,7 @@ def create_snapshot(request: Request, env: str, user: SignedIn, form: Form) -> R
     name, why = (form.get("name") or "").strip(), form.get("reason") or ""
     try:
         reason = reason_of(why)
-        _store(request).create_snapshot(env, name, actor=user.name, reason=reason)
+        store_of(request).create_snapshot(env, name, actor=user.name, reason=reason)
     except (InvalidValueError, VersionConflictError) as exc:
         status = 409 if isinstance(exc, VersionConflictError) else 422
         return _list_page(request, env, user, status, error=str(exc), name=name, reason=why)
@@ -105,7 +101,7 @@ def create_snapshot(request: Request, env: str, user: SignedIn, form: Form) -> R
 def confirm_delete(request: Request, env: str, name: str, user: SignedIn) -> Response:
     """The confirmation page (404 when there is no such snapshot)."""
     _env(env, user, Role.WRITER)
-    info = _store(request).snapshot(env, name)
+    info = store_of(request).snapshot(env, name)
     return page(request, "snapshot_delete.html", env=env, info=info)
 
 
@@ -113,14 +109,14 @@ def confirm_delete(request: Request, env: str, name: str, user: SignedIn) -> Res
 def delete_snapshot(request: Request, env: str, name: str, user: SignedIn) -> Response:
     """Forget the snapshot (the log is untouched); back to the list. 404 when absent."""
     _env(env, user, Role.WRITER)
-    _store(request).delete_snapshot(env, name)
+    store_of(request).delete_snapshot(env, name)
     return RedirectResponse(_list_url(request, env, deleted=name), status_code=303)
 
 
 def _plan(request: Request, env: str, user: ConsoleUser, at: PointRef) -> BulkResult:
     """The restore's dry run: what would change, at the current position."""
     why = provenance(user.grant, request, None, source=SOURCE)
-    return _store(request).restore(env, at, provenance=why, dry_run=True)
+    return store_of(request).restore(env, at, provenance=why, dry_run=True)
 
 
 def _restore_page(
@@ -129,7 +125,7 @@ def _restore_page(
     """A restore's dry run (with the apply form) or, ``applied``, its outcome. Each
     step's fields show what the entry holds at the plan's position (redacted) and what
     the step makes of it."""
-    before = values_before(_store(request), result) if result.changes else {}
+    before = values_before(store_of(request), result) if result.changes else {}
     context: dict[str, Any] = {
         "env": result.environment,
         "point": point,
@@ -171,7 +167,7 @@ def restore_apply(request: Request, env: str, user: SignedIn, form: Form) -> Res
     why = form.get("reason") or ""
     done = provenance(user.grant, request, reason_of(why), source=SOURCE)
     try:
-        result = _store(request).restore(
+        result = store_of(request).restore(
             env, at, provenance=done, expected_position=expected, dry_run=False
         )
     except EnvironmentMovedError:
