@@ -57,11 +57,16 @@ def log_query(schema: str, events_table: str, where: str) -> Composed:
     ).format(c=SQL(_COLUMNS), s=Identifier(schema), e=Identifier(events_table), w=SQL(where))
 
 
+def as_log_row(values: Sequence[Any]) -> LogRow:
+    """``values`` as a :class:`LogRow` (rebuilt only when it is a plain tuple)."""
+    return values if isinstance(values, LogRow) else LogRow._make(values)
+
+
 def decode(mapper: Mapper[UUID], values: Sequence[Any]) -> LogRecord:
     """One row of :func:`log_query` (a :class:`LogRow` or a plain tuple) as a record.
     Raises ``ValueError`` when the index holds no row for its event, and what the
     mapper raises for an event that does not decode."""
-    row = LogRow._make(values)
+    row = as_log_row(values)
     address = row.address
     if address is None or row.recorded_at is None:
         raise ValueError(f"the event at position {row.position} is not indexed")

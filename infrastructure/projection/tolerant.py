@@ -20,7 +20,7 @@ from domain.entry import ConfigEntry
 from domain.environment import EntryState, EnvState
 from domain.stored import BrokenEntry, EntryProblem, advance_checked, broken_at
 from domain.values import JsonObject
-from infrastructure.projection.log import LogRow, decode
+from infrastructure.projection.log import as_log_row, decode
 from projections.records import LogRecord
 
 log = logging.getLogger("conduit_config.replay")
@@ -76,7 +76,7 @@ def decode_each(mapper: Mapper[UUID], rows: Iterable[Sequence[Any]]) -> list[Log
     (whatever the reason: it is data we cannot read) becomes a :class:`BrokenRow`.
     Rows without an index entry are left out, as by the readers."""
     items: list[LogRecord | BrokenRow] = []
-    for row in map(LogRow._make, rows):
+    for row in map(as_log_row, rows):
         address = row.address
         if address is None:
             continue
