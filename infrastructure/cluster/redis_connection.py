@@ -14,8 +14,9 @@ from redis.retry import Retry
 from domain.errors import SettingsError
 from infrastructure.errors import StorageError
 from infrastructure.persistence.errors import first_line
+from infrastructure.settings import DEFAULTS
 
-CONNECT_TIMEOUT = 10
+CONNECT_TIMEOUT = DEFAULTS.connect_timeout
 
 
 @contextmanager

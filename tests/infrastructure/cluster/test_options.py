@@ -10,7 +10,7 @@ from dataclasses import asdict
 from infrastructure.cluster.duties import DutyOptions
 from infrastructure.cluster.node import ClusterNode, ClusterOptions
 from infrastructure.cluster.redis_mirror import open_mirror
-from infrastructure.settings import Settings
+from infrastructure.settings import DEFAULTS, Settings
 from infrastructure.store import ConfigStore
 from tests.infrastructure.options_support import fields_differing
 
@@ -28,8 +28,8 @@ CHANGED = Settings(
 
 
 def test_the_defaults_are_the_settings_defaults() -> None:
-    assert fields_differing(DutyOptions(), DutyOptions.from_settings(Settings())) == []
-    assert fields_differing(ClusterOptions(), ClusterOptions.from_settings(Settings())) == []
+    assert fields_differing(DutyOptions(), DutyOptions.from_settings(DEFAULTS)) == []
+    assert fields_differing(ClusterOptions(), ClusterOptions.from_settings(DEFAULTS)) == []
 
 
 def test_each_setting_reaches_its_option() -> None:

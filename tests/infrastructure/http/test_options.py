@@ -10,7 +10,7 @@ from datetime import timedelta
 from infrastructure.auth import TokenService
 from infrastructure.http.app import HttpOptions, create_app
 from infrastructure.http.services import services_of
-from infrastructure.settings import Settings
+from infrastructure.settings import DEFAULTS, Settings
 from infrastructure.store import ConfigStore
 from tests.infrastructure.options_support import fields_differing
 
@@ -29,7 +29,7 @@ CHANGED = Settings(
 
 
 def test_the_defaults_are_the_settings_defaults() -> None:
-    assert fields_differing(HttpOptions(), HttpOptions.from_settings(Settings())) == []
+    assert fields_differing(HttpOptions(), HttpOptions.from_settings(DEFAULTS)) == []
 
 
 def test_each_setting_reaches_its_option() -> None:
